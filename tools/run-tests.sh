@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs dependencies, configures, builds and runs the whole test suite.
+# Usage: tools/run-tests.sh [build-dir] [extra cmake arguments...]
+# Extra ctest arguments can be passed in CTEST_ARGS (e.g. CTEST_ARGS="-L protocol").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${1:-build}
+shift || true
+
+./tools/install-deps.sh
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+cmake --build "$build_dir"
+# shellcheck disable=SC2086
+ctest --test-dir "$build_dir" --output-on-failure -j2 ${CTEST_ARGS:-}
