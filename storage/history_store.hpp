@@ -1,0 +1,82 @@
+// Server-side storage: the history of every realm (changesets by server version), per-client
+// last integrated client versions, and client file ident allocation. Durable before
+// acknowledged, with group commit: concurrent integrations share one fsync.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+#include "storage/errors.hpp"
+
+namespace actorsync::storage {
+
+struct history_options {
+  bool durable = true;  ///< fsync before acknowledging (default); false: WAL without fsync
+  /// How long the group-commit writer waits to gather more integrations into one batch.
+  std::chrono::microseconds group_commit_window{200};
+  std::size_t block_cache_bytes = 64 * 1024 * 1024;
+};
+
+struct file_ident_grant {
+  protocol::file_ident ident = 0;
+  std::uint64_t salt = 0;
+};
+
+/// Outcome of integrating one UPLOAD.
+struct integration_result {
+  protocol::version_type server_version = 0;                ///< realm's latest after this batch
+  protocol::version_type last_integrated_client_version = 0;  ///< for this client file
+  std::size_t integrated = 0;  ///< changesets newly added (re-sent ones are skipped)
+  std::uint64_t integrated_bytes = 0;
+};
+
+/// A range of history for one DOWNLOAD.
+struct history_range {
+  std::vector<protocol::changeset> changesets;  ///< server_version and origin set
+  protocol::version_type server_version = 0;    ///< cursor after this range
+  std::uint64_t remaining_bytes = 0;            ///< history bytes after server_version
+};
+
+class history_store {
+ public:
+  static result<std::shared_ptr<history_store>> open(const std::filesystem::path& directory,
+                                                     history_options options = {});
+  ~history_store();  ///< drains pending integrations, then closes
+
+  /// Allocates a client file ident unique in this realm, across restarts. Durable.
+  result<file_ident_grant> allocate_client_file_ident(const std::string& realm_path);
+  bool is_valid_client_file_ident(const std::string& realm_path, file_ident_grant grant) const;
+
+  using integrate_callback = std::function<void(result<integration_result>)>;
+  /// Validates and appends the changesets of `client` under the next server versions; re-sent
+  /// changesets (client_version <= last integrated) are skipped. The callback runs on the
+  /// writer thread once the batch is durable (or refused: nothing of a refused upload is kept).
+  /// Calls for one realm must come from one caller (its realm actor) in order.
+  void integrate_async(const std::string& realm_path, file_ident_grant client,
+                       std::vector<protocol::changeset> changesets, integrate_callback done);
+  /// Blocking convenience wrapper for tests and tools.
+  result<integration_result> integrate(const std::string& realm_path, file_ident_grant client,
+                                       std::vector<protocol::changeset> changesets);
+
+  /// History after `after`, oldest first, at most about max_bytes (at least one changeset if
+  /// any). Changesets whose origin is `skip_origin` are not included but still advance the
+  /// cursor.
+  result<history_range> read(const std::string& realm_path, protocol::version_type after,
+                             std::size_t max_bytes, protocol::file_ident skip_origin = 0) const;
+  protocol::version_type latest_server_version(const std::string& realm_path) const;
+  protocol::version_type last_integrated_client_version(const std::string& realm_path,
+                                                        protocol::file_ident client) const;
+
+ private:
+  struct impl;
+  explicit history_store(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace actorsync::storage

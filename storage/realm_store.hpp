@@ -1,0 +1,149 @@
+// Client-side storage: many realms in one RocksDB database (key prefixes per realm), each with
+// content, local history, sync metadata and byte counters, all changed in atomic write batches.
+// Thread-safety: every method may be called from any thread; a realm serialises its own writes.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.hpp"
+#include "storage/errors.hpp"
+
+namespace actorsync::storage {
+
+using protocol::changeset;
+using protocol::file_ident;
+using protocol::value;
+using protocol::version_type;
+
+enum class durability {
+  full,           ///< fsync every commit: survives power loss
+  process_crash,  ///< WAL written, not fsynced: survives a killed process, not power loss
+};
+
+struct database_options {
+  durability commit_durability = durability::full;
+  std::size_t block_cache_bytes = 32 * 1024 * 1024;
+};
+
+/// Persisted per realm; cursors and counters move in the same batch as the data they describe.
+struct sync_metadata {
+  file_ident client_file_ident = 0;
+  std::uint64_t file_ident_salt = 0;
+  version_type latest_client_version = 0;  ///< newest local changeset
+  // upload cursor
+  version_type acknowledged_client_version = 0;  ///< server's last_integrated_client_version
+  version_type last_integrated_server_version = 0;
+  // download cursor
+  version_type download_server_version = 0;
+  version_type download_last_integrated_client_version = 0;
+  // lifetime byte counters (bytes as protocol::encoded_size counts them)
+  std::uint64_t uploadable_bytes = 0;  ///< all local changesets ever committed
+  std::uint64_t uploaded_bytes = 0;    ///< of those, acknowledged by the server
+  std::uint64_t downloaded_bytes = 0;
+  std::uint64_t downloadable_bytes = 0;  ///< server's figure from the last DOWNLOAD
+  friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
+};
+
+/// A committed local transaction, reported to the commit listener.
+struct commit_event {
+  version_type client_version;
+  std::uint64_t changeset_bytes;
+};
+
+class realm_store;
+
+/// A write transaction on one realm. Nothing is visible or stored until commit(); destroying
+/// it uncommitted abandons it. Not thread-safe; one writer per realm at a time (commit
+/// serialises).
+class write_transaction {
+ public:
+  write_transaction(write_transaction&&) noexcept;
+  write_transaction& operator=(write_transaction&&) noexcept;
+  ~write_transaction();
+
+  write_transaction& create_object(std::string collection, std::string object_id);
+  write_transaction& erase_object(std::string collection, std::string object_id);
+  write_transaction& set_field(std::string collection, std::string object_id, std::string field,
+                               value new_value);
+  write_transaction& add_integer(std::string collection, std::string object_id,
+                                 std::string field, std::int64_t delta);
+
+  /// Applies and stores the changeset atomically; returns its client version.
+  result<version_type> commit();
+
+ private:
+  friend class realm_store;
+  write_transaction(realm_store* store);
+  realm_store* store_;
+  std::vector<protocol::instruction> instructions_;
+};
+
+/// One realm inside a database. Obtained from database::open_realm; shares the database.
+class realm_store {
+ public:
+  ~realm_store();
+  const std::string& path() const;
+
+  // ---- reads ----
+  std::optional<value> get_field(const std::string& collection, const std::string& object_id,
+                                 const std::string& field) const;
+  bool object_exists(const std::string& collection, const std::string& object_id) const;
+  /// Visible objects of a collection, in key order, with their visible fields.
+  void for_each_object(const std::string& collection,
+                       const std::function<void(const std::string& object_id,
+                                                const std::vector<std::pair<std::string, value>>&
+                                                    fields)>& visit) const;
+  /// Digest (hex SHA-256) of the visible content: equal on replicas that converged.
+  std::string content_digest() const;
+
+  // ---- local writes ----
+  write_transaction begin_write();
+  /// Called on the committing thread after each durable local commit. Keep it cheap (e.g. send
+  /// a message to the session actor). One listener per realm; set before sharing the store.
+  void set_commit_listener(std::function<void(const commit_event&)> listener);
+
+  // ---- sync ----
+  sync_metadata metadata() const;
+  /// Local changesets with client_version > after, oldest first, stopping once max_bytes is
+  /// reached (at least one changeset if any exists).
+  result<std::vector<changeset>> local_changesets_after(version_type after,
+                                                        std::size_t max_bytes) const;
+  /// Records the server's file ident. Local changesets made before it are re-stamped.
+  status set_client_file_ident(file_ident ident, std::uint64_t salt);
+  /// Integrates one DOWNLOAD atomically: applies the changesets (merge rules), advances the
+  /// download cursor, records the upload acknowledgement and byte counters. A changeset that
+  /// does not validate refuses the whole message with bad_changeset; nothing is applied.
+  status integrate_download(const protocol::download_message& download);
+
+ private:
+  friend class database;
+  friend class write_transaction;
+  struct impl;
+  explicit realm_store(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+/// One RocksDB database per data directory, holding any number of realms.
+class database {
+ public:
+  static result<std::shared_ptr<database>> open(const std::filesystem::path& directory,
+                                                database_options options = {});
+  ~database();
+  /// Opens (or creates) a realm. Opening an unseen realm costs a few key reads. The same path
+  /// opened twice gives the same store while the first is alive.
+  result<std::shared_ptr<realm_store>> open_realm(const std::string& realm_path);
+
+ private:
+  struct impl;
+  explicit database(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+  friend class realm_store;
+};
+
+}  // namespace actorsync::storage
