@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "protocol/limits.hpp"
+#include "protocol/wire_reader.hpp"
 
 namespace actorsync::protocol {
 namespace {
@@ -22,14 +23,22 @@ struct buffer_writer {
   }
 };
 
+// Measures an encoding without producing it (encoded_size).
+struct byte_counter {
+  std::size_t bytes = 0;
+  void write(const char*, std::size_t size) { bytes += size; }
+};
+
 using packer = msgpack::packer<buffer_writer>;
 
-void pack_string(packer& p, const std::string& s) {
+template <class Packer>
+void pack_string(Packer& p, const std::string& s) {
   p.pack_str(static_cast<std::uint32_t>(s.size()));
   p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
-void pack_value(packer& p, const value& v) {
+template <class Packer>
+void pack_value(Packer& p, const value& v) {
   std::visit(
       [&p](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -52,7 +61,8 @@ void pack_value(packer& p, const value& v) {
       v);
 }
 
-void pack_instruction(packer& p, const instruction& in) {
+template <class Packer>
+void pack_instruction(Packer& p, const instruction& in) {
   std::visit(
       [&p](const auto& x) {
         using T = std::decay_t<decltype(x)>;
@@ -85,7 +95,8 @@ void pack_instruction(packer& p, const instruction& in) {
       in);
 }
 
-void pack_changeset(packer& p, const changeset& c) {
+template <class Packer>
+void pack_changeset(Packer& p, const changeset& c) {
   p.pack_array(6);
   p.pack_uint64(c.client_version);
   p.pack_uint64(c.last_integrated_server_version);
@@ -181,279 +192,243 @@ struct message_packer {
 
 // ---- decoding --------------------------------------------------------------------------------
 
-// Conversion failures unwind with this; it never leaves this file.
-struct decode_failure {
-  codec_error error;
-};
+using detail::fail;
+using detail::wire_reader;
 
-[[noreturn]] void fail(error_code code, std::string reason) {
-  throw decode_failure{{code, std::move(reason)}};
-}
+// Smallest encodings, to reserve no more elements than the remaining bytes could hold.
+constexpr std::size_t min_instruction_bytes = 6;  // [1, "c", "o"]
+constexpr std::size_t min_changeset_bytes = 7;    // [v, 0, 0, 0, 0, []]
 
-const msgpack::object_array& as_array(const msgpack::object& o, const char* what) {
-  if (o.type != msgpack::type::ARRAY) fail(error_code::bad_syntax, std::string(what) + " is not an array");
-  return o.via.array;
-}
-
-// Reads a frame's or sub-object's array with exactly `n` elements.
-const msgpack::object* expect_array(const msgpack::object& o, std::uint32_t n, const char* what) {
-  const auto& a = as_array(o, what);
-  if (a.size != n) {
-    fail(error_code::bad_syntax, std::string(what) + " has " + std::to_string(a.size) +
-                                     " elements, expected " + std::to_string(n));
-  }
-  return a.ptr;
-}
-
-std::uint64_t read_uint(const msgpack::object& o, const char* what) {
-  if (o.type != msgpack::type::POSITIVE_INTEGER) {
-    fail(error_code::bad_syntax, std::string(what) + " is not an unsigned integer");
-  }
-  return o.via.u64;
-}
-
-std::int64_t read_int(const msgpack::object& o, const char* what) {
-  if (o.type == msgpack::type::NEGATIVE_INTEGER) return o.via.i64;
-  if (o.type == msgpack::type::POSITIVE_INTEGER) {
-    if (o.via.u64 > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      fail(error_code::bad_syntax, std::string(what) + " is outside the int64 range");
-    }
-    return static_cast<std::int64_t>(o.via.u64);
-  }
-  fail(error_code::bad_syntax, std::string(what) + " is not an integer");
-}
-
-std::string read_string(const msgpack::object& o, std::size_t max_bytes, const char* what) {
-  if (o.type != msgpack::type::STR) fail(error_code::bad_syntax, std::string(what) + " is not a string");
-  if (o.via.str.size > max_bytes) {
-    fail(error_code::limits_exceeded, std::string(what) + " is longer than " +
-                                          std::to_string(max_bytes) + " bytes");
-  }
-  return std::string(o.via.str.ptr, o.via.str.size);
-}
-
-std::string read_name(const msgpack::object& o, const char* what) {
-  auto s = read_string(o, limits::max_name_bytes, what);
+std::string read_name(wire_reader& r, const char* what) {
+  const auto s = r.read_str(limits::max_name_bytes, what);
   if (s.empty()) fail(error_code::bad_syntax, std::string(what) + " is empty");
-  return s;
+  return std::string(s);
 }
 
-session_ident read_session(const msgpack::object& o) {
-  auto ident = read_uint(o, "session ident");
+session_ident read_session(wire_reader& r) {
+  const auto ident = r.read_uint("session ident");
   if (ident == 0) fail(error_code::bad_syntax, "session ident 0 is reserved");
   return ident;
 }
 
-value read_value(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::NIL:
-      return std::monostate{};
-    case msgpack::type::BOOLEAN:
-      return o.via.boolean;
-    case msgpack::type::POSITIVE_INTEGER:
-    case msgpack::type::NEGATIVE_INTEGER:
-      return read_int(o, "value");
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64:
-      return o.via.f64;
-    case msgpack::type::STR:
-      return read_string(o, limits::max_value_bytes, "string value");
-    case msgpack::type::BIN: {
-      if (o.via.bin.size > limits::max_value_bytes) {
-        fail(error_code::limits_exceeded, "binary value is longer than the limit");
-      }
-      const auto* p = reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr);
-      return binary(p, p + o.via.bin.size);
+void expect_fields(std::uint32_t actual, std::uint32_t expected, const char* what) {
+  if (actual != expected) {
+    fail(error_code::bad_syntax, std::string(what) + " has " + std::to_string(actual) +
+                                     " elements, expected " + std::to_string(expected));
+  }
+}
+
+instruction read_instruction(wire_reader& r) {
+  const auto size = r.read_array("instruction");
+  if (size == 0) fail(error_code::bad_syntax, "instruction is an empty array");
+  const auto tag = r.read_uint("instruction type");
+  switch (tag) {
+    case static_cast<std::uint8_t>(instruction_type::create_object): {
+      expect_fields(size, 3, "create_object");
+      auto collection = read_name(r, "collection");
+      return create_object{std::move(collection), read_name(r, "object id")};
+    }
+    case static_cast<std::uint8_t>(instruction_type::erase_object): {
+      expect_fields(size, 3, "erase_object");
+      auto collection = read_name(r, "collection");
+      return erase_object{std::move(collection), read_name(r, "object id")};
+    }
+    case static_cast<std::uint8_t>(instruction_type::set_field): {
+      expect_fields(size, 5, "set_field");
+      set_field in;
+      in.collection = read_name(r, "collection");
+      in.object_id = read_name(r, "object id");
+      in.field = read_name(r, "field");
+      in.new_value = r.read_value("field value");
+      return in;
+    }
+    case static_cast<std::uint8_t>(instruction_type::add_integer): {
+      expect_fields(size, 5, "add_integer");
+      add_integer in;
+      in.collection = read_name(r, "collection");
+      in.object_id = read_name(r, "object id");
+      in.field = read_name(r, "field");
+      in.delta = r.read_int("delta");
+      return in;
     }
     default:
-      fail(error_code::bad_syntax, "value is not nil, bool, int, float, str or bin");
+      fail(error_code::bad_syntax, "unknown instruction type " + std::to_string(tag));
   }
 }
 
-instruction read_instruction(const msgpack::object& o) {
-  const auto& a = as_array(o, "instruction");
-  if (a.size == 0) fail(error_code::bad_syntax, "instruction is empty");
-  auto tag = read_uint(a.ptr[0], "instruction type");
-  switch (static_cast<instruction_type>(tag)) {
-    case instruction_type::create_object: {
-      auto* f = expect_array(o, 3, "create_object");
-      return create_object{read_name(f[1], "collection"), read_name(f[2], "object id")};
-    }
-    case instruction_type::erase_object: {
-      auto* f = expect_array(o, 3, "erase_object");
-      return erase_object{read_name(f[1], "collection"), read_name(f[2], "object id")};
-    }
-    case instruction_type::set_field: {
-      auto* f = expect_array(o, 5, "set_field");
-      return set_field{read_name(f[1], "collection"), read_name(f[2], "object id"),
-                       read_name(f[3], "field"), read_value(f[4])};
-    }
-    case instruction_type::add_integer: {
-      auto* f = expect_array(o, 5, "add_integer");
-      return add_integer{read_name(f[1], "collection"), read_name(f[2], "object id"),
-                         read_name(f[3], "field"), read_int(f[4], "delta")};
-    }
-  }
-  fail(error_code::bad_syntax, "unknown instruction type " + std::to_string(tag));
-}
-
-changeset read_changeset(const msgpack::object& o) {
-  auto* f = expect_array(o, 6, "changeset");
+changeset read_changeset(wire_reader& r) {
+  r.expect_array(6, "changeset");
   changeset c;
-  c.client_version = read_uint(f[0], "client version");
-  c.last_integrated_server_version = read_uint(f[1], "last integrated server version");
-  c.server_version = read_uint(f[2], "server version");
-  c.origin_file_ident = read_uint(f[3], "origin file ident");
-  c.origin_timestamp = read_uint(f[4], "origin timestamp");
-  const auto& ins = as_array(f[5], "instructions");
-  if (ins.size > limits::max_instructions_per_changeset) {
-    fail(error_code::limits_exceeded, "changeset has too many instructions");
-  }
-  c.instructions.reserve(ins.size);
-  for (std::uint32_t i = 0; i < ins.size; ++i) c.instructions.push_back(read_instruction(ins.ptr[i]));
+  c.client_version = r.read_uint("changeset client version");
   if (c.client_version == 0) fail(error_code::bad_syntax, "changeset client version is 0");
+  c.last_integrated_server_version = r.read_uint("last integrated server version");
+  c.server_version = r.read_uint("changeset server version");
+  c.origin_file_ident = r.read_uint("origin file ident");
+  c.origin_timestamp = r.read_uint("origin timestamp");
+  const auto n = r.read_list(limits::max_instructions_per_changeset, "instructions");
+  c.instructions.reserve(std::min<std::size_t>(n, r.remaining() / min_instruction_bytes));
+  for (std::uint32_t i = 0; i < n; ++i) c.instructions.push_back(read_instruction(r));
   return c;
 }
 
-std::vector<changeset> read_changesets(const msgpack::object& o) {
-  const auto& a = as_array(o, "changesets");
-  if (a.size > limits::max_changesets_per_message) {
-    fail(error_code::limits_exceeded, "message has too many changesets");
-  }
+std::vector<changeset> read_changesets(wire_reader& r) {
+  const auto n = r.read_list(limits::max_changesets_per_message, "changesets");
   std::vector<changeset> out;
-  out.reserve(a.size);
-  for (std::uint32_t i = 0; i < a.size; ++i) out.push_back(read_changeset(a.ptr[i]));
+  out.reserve(std::min<std::size_t>(n, r.remaining() / min_changeset_bytes));
+  for (std::uint32_t i = 0; i < n; ++i) out.push_back(read_changeset(r));
   return out;
 }
 
-// Strings and binaries are copied once, into the typed message, not into msgpack's zone.
-bool reference_bytes(msgpack::type::object_type, std::size_t, void*) { return true; }
-
-// Unpacks one msgpack object from `bytes` with limits that make every allocation backed by
-// the frame: no container can declare more elements than the frame has bytes.
+// Runs `convert` over a whole frame; turns every failure into a codec_error.
 template <class F>
-auto unpack_checked(std::span<const std::uint8_t> bytes, F&& convert)
-    -> decode_result<decltype(convert(std::declval<const msgpack::object&>()))> {
+auto decode_frame(std::span<const std::uint8_t> bytes, F&& convert)
+    -> decode_result<decltype(convert(std::declval<wire_reader&>()))> {
   if (bytes.empty()) return codec_error{error_code::bad_syntax, "empty frame"};
   if (bytes.size() > limits::max_frame_bytes) {
-    return codec_error{error_code::limits_exceeded, "frame is larger than max_frame_bytes"};
+    return codec_error{error_code::limits_exceeded, "frame of " + std::to_string(bytes.size()) +
+                                                        " bytes is larger than max_frame_bytes"};
   }
-  const auto n = static_cast<std::size_t>(bytes.size());
-  const auto elements = std::min(n, limits::max_changesets_per_message > limits::max_instructions_per_changeset
-                                        ? limits::max_changesets_per_message
-                                        : limits::max_instructions_per_changeset);
-  msgpack::unpack_limit limit(elements, 0, std::min(n, limits::max_value_bytes),
-                              std::min(n, limits::max_value_bytes), 0, limits::max_nesting_depth);
   try {
-    std::size_t offset = 0;
-    msgpack::object_handle handle =
-        msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), n, offset, reference_bytes, nullptr, limit);
-    if (offset != n) return codec_error{error_code::bad_syntax, "trailing bytes after the message"};
-    return convert(handle.get());
-  } catch (const decode_failure& f) {
+    wire_reader r(bytes);
+    auto message = convert(r);
+    if (!r.at_end()) {
+      return codec_error{error_code::bad_syntax,
+                         std::to_string(r.remaining()) + " trailing bytes after the message"};
+    }
+    return message;
+  } catch (const detail::decode_failure& f) {
     return f.error;
-  } catch (const msgpack::size_overflow& e) {
-    return codec_error{error_code::limits_exceeded, std::string("msgpack limit exceeded: ") + e.what()};
-  } catch (const msgpack::insufficient_bytes&) {
-    return codec_error{error_code::bad_syntax, "truncated frame"};
   } catch (const std::bad_alloc&) {
     return codec_error{error_code::limits_exceeded, "frame needs too much memory"};
   } catch (const std::exception& e) {
-    return codec_error{error_code::bad_syntax, std::string("not msgpack: ") + e.what()};
+    return codec_error{error_code::other_error, std::string("decoder failure: ") + e.what()};
   }
 }
 
-const msgpack::object* read_header(const msgpack::object& o, std::uint32_t fields) {
-  return expect_array(o, fields + 1, "message");
+// Reads the frame's array header and message type; `fields` gets the element count after it.
+std::uint64_t read_message_type(wire_reader& r, std::uint32_t& fields) {
+  const auto size = r.read_array("frame");
+  if (size == 0) fail(error_code::bad_syntax, "frame is an empty array");
+  fields = size - 1;
+  return r.read_uint("message type");
 }
 
-message_type frame_type(const msgpack::object& o) {
-  const auto& a = as_array(o, "frame");
-  if (a.size == 0) fail(error_code::bad_syntax, "frame is an empty array");
-  if (a.ptr[0].type != msgpack::type::POSITIVE_INTEGER) {
-    fail(error_code::bad_syntax, "message type is not an unsigned integer");
+bind_message read_bind(wire_reader& r) {
+  bind_message m;
+  m.session = read_session(r);
+  m.realm_path = std::string(r.read_str(limits::max_realm_path_bytes, "realm path"));
+  m.token = std::string(r.read_str(limits::max_token_bytes, "token"));
+  if (auto why = validate_realm_path(m.realm_path); !why.empty()) {
+    // Session level: the frame is well formed, only this session is refused.
+    throw detail::decode_failure{{error_code::illegal_realm_path, std::move(why), m.session}};
   }
-  return static_cast<message_type>(std::min<std::uint64_t>(a.ptr[0].via.u64, 255));
+  return m;
 }
 
-client_message convert_client(const msgpack::object& o) {
-  auto type = frame_type(o);
+client_message convert_client(wire_reader& r) {
+  std::uint32_t fields = 0;
+  const auto type = read_message_type(r, fields);
   switch (type) {
-    case message_type::bind: {
-      auto* f = read_header(o, 3);
-      bind_message m{read_session(f[1]), read_string(f[2], limits::max_realm_path_bytes, "realm path"),
-                     read_string(f[3], limits::max_token_bytes, "token")};
-      if (auto why = validate_realm_path(m.realm_path); !why.empty()) fail(error_code::bad_syntax, why);
+    case static_cast<std::uint8_t>(message_type::bind):
+      expect_fields(fields, 3, "BIND");
+      return read_bind(r);
+    case static_cast<std::uint8_t>(message_type::client_ident): {
+      expect_fields(fields, 5, "IDENT");
+      client_ident_message m;
+      m.session = read_session(r);
+      m.client_file_ident = r.read_uint("client file ident");
+      m.file_ident_salt = r.read_uint("file ident salt");
+      m.server_version = r.read_uint("server version");
+      m.last_integrated_client_version = r.read_uint("last integrated client version");
       return m;
     }
-    case message_type::client_ident: {
-      auto* f = read_header(o, 5);
-      return client_ident_message{read_session(f[1]), read_uint(f[2], "client file ident"),
-                                  read_uint(f[3], "file ident salt"), read_uint(f[4], "server version"),
-                                  read_uint(f[5], "last integrated client version")};
-    }
-    case message_type::upload: {
-      auto* f = read_header(o, 4);
-      upload_message m{read_session(f[1]), read_uint(f[2], "client version"),
-                       read_uint(f[3], "last integrated server version"), read_changesets(f[4])};
+    case static_cast<std::uint8_t>(message_type::upload): {
+      expect_fields(fields, 4, "UPLOAD");
+      upload_message m;
+      m.session = read_session(r);
+      m.client_version = r.read_uint("client version");
+      m.last_integrated_server_version = r.read_uint("last integrated server version");
+      m.changesets = read_changesets(r);
       return m;
     }
-    case message_type::client_mark: {
-      auto* f = read_header(o, 2);
-      return client_mark_message{read_session(f[1]), read_uint(f[2], "request ident")};
+    case static_cast<std::uint8_t>(message_type::client_mark): {
+      expect_fields(fields, 2, "MARK");
+      client_mark_message m;
+      m.session = read_session(r);
+      m.request = r.read_uint("request ident");
+      return m;
     }
-    case message_type::unbind: {
-      auto* f = read_header(o, 1);
-      return unbind_message{read_session(f[1])};
-    }
-    case message_type::ping: {
-      auto* f = read_header(o, 1);
-      return ping_message{read_uint(f[1], "timestamp")};
-    }
+    case static_cast<std::uint8_t>(message_type::unbind):
+      expect_fields(fields, 1, "UNBIND");
+      return unbind_message{read_session(r)};
+    case static_cast<std::uint8_t>(message_type::ping):
+      expect_fields(fields, 1, "PING");
+      return ping_message{r.read_uint("timestamp")};
     default:
-      fail(error_code::unknown_message,
-           "unknown client message type " + std::to_string(static_cast<unsigned>(type)));
+      fail(error_code::unknown_message, "unknown client message type " + std::to_string(type));
   }
 }
 
-server_message convert_server(const msgpack::object& o) {
-  auto type = frame_type(o);
+error_message read_error(wire_reader& r) {
+  error_message m;
+  const auto code = r.read_uint("error code");
+  if (code < 100 || code > 299) {
+    fail(error_code::bad_syntax, "error code " + std::to_string(code) + " is outside 100..299");
+  }
+  m.code = static_cast<std::uint16_t>(code);
+  m.message = std::string(r.read_str(limits::max_error_message_bytes, "error message"));
+  m.try_again = r.read_bool("try_again");
+  m.session = r.read_uint("session ident");
+  const bool connection_level = m.code < 200;
+  if (connection_level != (m.session == 0)) {
+    fail(error_code::bad_syntax, connection_level ? "connection-level error names a session"
+                                                  : "session-level error names no session");
+  }
+  return m;
+}
+
+server_message convert_server(wire_reader& r) {
+  std::uint32_t fields = 0;
+  const auto type = read_message_type(r, fields);
   switch (type) {
-    case message_type::server_ident: {
-      auto* f = read_header(o, 3);
-      return server_ident_message{read_session(f[1]), read_uint(f[2], "client file ident"),
-                                  read_uint(f[3], "file ident salt")};
+    case static_cast<std::uint8_t>(message_type::server_ident): {
+      expect_fields(fields, 3, "IDENT");
+      server_ident_message m;
+      m.session = read_session(r);
+      m.client_file_ident = r.read_uint("client file ident");
+      if (m.client_file_ident == 0)
+        fail(error_code::bad_syntax, "allocated client file ident is 0");
+      m.file_ident_salt = r.read_uint("file ident salt");
+      return m;
     }
-    case message_type::download: {
-      auto* f = read_header(o, 5);
-      return download_message{read_session(f[1]), read_uint(f[2], "server version"),
-                              read_uint(f[3], "last integrated client version"),
-                              read_uint(f[4], "downloadable bytes"), read_changesets(f[5])};
+    case static_cast<std::uint8_t>(message_type::download): {
+      expect_fields(fields, 5, "DOWNLOAD");
+      download_message m;
+      m.session = read_session(r);
+      m.server_version = r.read_uint("server version");
+      m.last_integrated_client_version = r.read_uint("last integrated client version");
+      m.downloadable_bytes = r.read_uint("downloadable bytes");
+      m.changesets = read_changesets(r);
+      return m;
     }
-    case message_type::server_mark: {
-      auto* f = read_header(o, 2);
-      return server_mark_message{read_session(f[1]), read_uint(f[2], "request ident")};
+    case static_cast<std::uint8_t>(message_type::server_mark): {
+      expect_fields(fields, 2, "MARK");
+      server_mark_message m;
+      m.session = read_session(r);
+      m.request = r.read_uint("request ident");
+      return m;
     }
-    case message_type::unbound: {
-      auto* f = read_header(o, 1);
-      return unbound_message{read_session(f[1])};
-    }
-    case message_type::error: {
-      auto* f = read_header(o, 4);
-      auto code = read_uint(f[1], "error code");
-      if (code > std::numeric_limits<std::uint16_t>::max()) fail(error_code::bad_syntax, "error code out of range");
-      if (f[3].type != msgpack::type::BOOLEAN) fail(error_code::bad_syntax, "try_again is not a boolean");
-      return error_message{static_cast<std::uint16_t>(code),
-                           read_string(f[2], limits::max_error_message_bytes, "error message"),
-                           f[3].via.boolean, read_uint(f[4], "session ident")};
-    }
-    case message_type::pong: {
-      auto* f = read_header(o, 1);
-      return pong_message{read_uint(f[1], "timestamp")};
-    }
+    case static_cast<std::uint8_t>(message_type::unbound):
+      expect_fields(fields, 1, "UNBOUND");
+      return unbound_message{read_session(r)};
+    case static_cast<std::uint8_t>(message_type::error):
+      expect_fields(fields, 4, "ERROR");
+      return read_error(r);
+    case static_cast<std::uint8_t>(message_type::pong):
+      expect_fields(fields, 1, "PONG");
+      return pong_message{r.read_uint("timestamp")};
     default:
-      fail(error_code::unknown_message,
-           "unknown server message type " + std::to_string(static_cast<unsigned>(type)));
+      fail(error_code::unknown_message, "unknown server message type " + std::to_string(type));
   }
 }
 
@@ -474,11 +449,11 @@ void encode(const server_message& message, byte_buffer& out) {
 }
 
 decode_result<client_message> decode_client_message(std::span<const std::uint8_t> frame) {
-  return unpack_checked(frame, [](const msgpack::object& o) { return convert_client(o); });
+  return decode_frame(frame, convert_client);
 }
 
 decode_result<server_message> decode_server_message(std::span<const std::uint8_t> frame) {
-  return unpack_checked(frame, [](const msgpack::object& o) { return convert_server(o); });
+  return decode_frame(frame, convert_server);
 }
 
 void encode_changeset(const changeset& changeset, byte_buffer& out) {
@@ -488,13 +463,14 @@ void encode_changeset(const changeset& changeset, byte_buffer& out) {
 }
 
 decode_result<changeset> decode_changeset(std::span<const std::uint8_t> bytes) {
-  return unpack_checked(bytes, [](const msgpack::object& o) { return read_changeset(o); });
+  return decode_frame(bytes, read_changeset);
 }
 
 std::size_t encoded_size(const changeset& changeset) {
-  byte_buffer scratch;
-  encode_changeset(changeset, scratch);
-  return scratch.size();
+  byte_counter counter;
+  msgpack::packer<byte_counter> p(counter);
+  pack_changeset(p, changeset);
+  return counter.bytes;
 }
 
 std::string validate(const instruction& in) {
@@ -512,10 +488,12 @@ std::string validate(const instruction& in) {
           if (auto why = check_name(x.field, "field"); !why.empty()) return why;
         }
         if constexpr (std::is_same_v<T, set_field>) {
-          if (const auto* s = std::get_if<std::string>(&x.new_value); s && s->size() > limits::max_value_bytes) {
+          if (const auto* s = std::get_if<std::string>(&x.new_value);
+              s && s->size() > limits::max_value_bytes) {
             return "string value is too long";
           }
-          if (const auto* b = std::get_if<binary>(&x.new_value); b && b->size() > limits::max_value_bytes) {
+          if (const auto* b = std::get_if<binary>(&x.new_value);
+              b && b->size() > limits::max_value_bytes) {
             return "binary value is too long";
           }
         }
@@ -541,8 +519,8 @@ std::string validate_realm_path(std::string_view path) {
   if (path.size() > 1 && path.back() == '/') return "realm path must not end with '/'";
   if (path.find("//") != std::string_view::npos) return "realm path has an empty segment";
   for (char ch : path) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '/' || ch == '_' || ch == '-' || ch == '.';
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '/' || ch == '_' || ch == '-' || ch == '.';
     if (!ok) return "realm path has a character outside [A-Za-z0-9/_.-]";
   }
   if (path.find("/.") != std::string_view::npos) return "realm path segment starts with '.'";

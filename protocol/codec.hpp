@@ -1,6 +1,7 @@
 // Sans-I/O codec for actorsync.v1 frames: typed messages in, bytes out, and back.
 // decode_* never throw, never crash on any input, and never allocate from a declared length
-// that the frame itself cannot back.
+// that the frame itself cannot back: decoded memory stays within a small multiple (< 32x) of
+// the frame size.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +20,13 @@ namespace actorsync::protocol {
 /// The WebSocket subprotocol naming this protocol version.
 inline constexpr std::string_view subprotocol = "actorsync.v1";
 
-/// Why a frame was refused: a protocol error code and a sentence for humans.
+/// Why a frame was refused: a protocol error code and a sentence for humans. Most refusals are
+/// connection level (bad_syntax, limits_exceeded, unknown_message); a well-formed BIND with an
+/// illegal realm path is session level (illegal_realm_path) and names the session to answer.
 struct codec_error {
   error_code code = error_code::bad_syntax;
   std::string reason;
+  session_ident session = 0;  ///< non-zero only for session-level refusals
 };
 
 /// Either a decoded message or the reason it could not be decoded.
