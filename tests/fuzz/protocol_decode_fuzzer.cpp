@@ -1,0 +1,89 @@
+// libFuzzer target for the protocol decoders. Every input goes through the client, server and
+// changeset decoders. Properties checked (a violation aborts, which libFuzzer reports):
+//  - decoding never throws and refuses with a documented decode error code;
+//  - what decodes re-encodes to bytes that decode again, and encoding is then a fixed point:
+//    encode(decode(encode(decode(x)))) == encode(decode(x)) (bytes, so NaN values compare);
+//  - what our schema reader accepts is also valid msgpack for msgpack-c (a cross-check of the
+//    hand-written reader against the library that encodes).
+#include <msgpack.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+
+#include "protocol/codec.hpp"
+
+namespace {
+
+using namespace actorsync::protocol;
+
+[[noreturn]] void violated(const char* property) {
+  std::fprintf(stderr, "property violated: %s\n", property);
+  std::abort();
+}
+
+void expect_documented_refusal(const codec_error& error) {
+  switch (error.code) {
+    case error_code::bad_syntax:
+    case error_code::limits_exceeded:
+    case error_code::unknown_message:
+    case error_code::illegal_realm_path:
+      break;
+    default:
+      violated("decode refused with an undocumented error code");
+  }
+  if (error.reason.empty()) violated("decode refused without a reason");
+  if ((error.code == error_code::illegal_realm_path) != (error.session != 0)) {
+    violated("only illegal_realm_path names a session");
+  }
+}
+
+void expect_msgpack_c_accepts(std::span<const std::uint8_t> bytes) {
+  try {
+    std::size_t offset = 0;
+    auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size(), offset);
+    if (offset != bytes.size()) violated("msgpack-c sees trailing bytes in an accepted frame");
+  } catch (const std::exception&) {
+    violated("msgpack-c refuses a frame the decoder accepted");
+  }
+}
+
+byte_buffer reencode(const client_message& m) {
+  byte_buffer out;
+  encode(m, out);
+  return out;
+}
+byte_buffer reencode(const server_message& m) {
+  byte_buffer out;
+  encode(m, out);
+  return out;
+}
+byte_buffer reencode(const changeset& c) {
+  byte_buffer out;
+  encode_changeset(c, out);
+  return out;
+}
+
+template <class Decode>
+void check(std::span<const std::uint8_t> bytes, Decode decode) {
+  auto first = decode(bytes);
+  if (!first.ok()) {
+    expect_documented_refusal(first.error());
+    return;
+  }
+  expect_msgpack_c_accepts(bytes);
+  const auto once = reencode(first.message());
+  auto second = decode(once);
+  if (!second.ok()) violated("a decoded message does not decode after re-encoding");
+  if (reencode(second.message()) != once) violated("encode(decode(x)) is not a fixed point");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::span<const std::uint8_t> bytes(data, size);
+  check(bytes, [](auto b) { return decode_client_message(b); });
+  check(bytes, [](auto b) { return decode_server_message(b); });
+  check(bytes, [](auto b) { return decode_changeset(b); });
+  return 0;
+}
