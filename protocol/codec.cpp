@@ -3,6 +3,7 @@
 #include <msgpack.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -37,6 +38,18 @@ void pack_string(Packer& p, const std::string& s) {
   p.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
+// Always float64. msgpack-c's pack_double writes whole numbers (1.0, -0.0) as integers, which
+// would decode as int64 and change the value's type. pack_bin_body appends raw bytes.
+template <class Packer>
+void pack_float64(Packer& p, double d) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof d);
+  char bytes[9];
+  bytes[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  p.pack_bin_body(bytes, sizeof bytes);
+}
+
 template <class Packer>
 void pack_value(Packer& p, const value& v) {
   std::visit(
@@ -49,7 +62,7 @@ void pack_value(Packer& p, const value& v) {
         } else if constexpr (std::is_same_v<T, std::int64_t>) {
           p.pack_int64(x);
         } else if constexpr (std::is_same_v<T, double>) {
-          p.pack_double(x);
+          pack_float64(p, x);
         } else if constexpr (std::is_same_v<T, std::string>) {
           pack_string(p, x);
         } else {

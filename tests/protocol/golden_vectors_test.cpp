@@ -13,7 +13,7 @@
 
 #include "tests/protocol/protocol_samples.hpp"
 
-namespace actorsync::protocol::testing {
+namespace actorsync::protocol::samples {
 namespace {
 
 bool updating() {
@@ -108,4 +108,4 @@ TEST(GoldenVectors, PingBytesMatchTheSpecificationExample) {
 }
 
 }  // namespace
-}  // namespace actorsync::protocol::testing
+}  // namespace actorsync::protocol::samples

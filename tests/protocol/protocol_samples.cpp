@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-namespace actorsync::protocol::testing {
+namespace actorsync::protocol::samples {
 
 changeset sample_changeset() {
   changeset c;
@@ -128,4 +128,4 @@ std::string golden_dir() {
   return std::string(ACTORSYNC_TEST_DATA_DIR) + "/golden";
 }
 
-}  // namespace actorsync::protocol::testing
+}  // namespace actorsync::protocol::samples

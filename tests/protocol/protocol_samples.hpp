@@ -8,7 +8,7 @@
 
 #include "protocol/codec.hpp"
 
-namespace actorsync::protocol::testing {
+namespace actorsync::protocol::samples {
 
 template <class Message>
 struct named {
@@ -35,4 +35,4 @@ std::string to_hex(const byte_buffer& bytes);
 /// tests/protocol/golden in the source tree.
 std::string golden_dir();
 
-}  // namespace actorsync::protocol::testing
+}  // namespace actorsync::protocol::samples
