@@ -190,6 +190,25 @@ TEST(CodecRoundTrip, Float32ValuesDecodeAsDoubles) {
   EXPECT_EQ(std::get<double>(in.new_value), 1.5);
 }
 
+// Found by the fuzzer: a float32 holding a whole number above INT64_MAX was re-encoded by
+// msgpack-c's pack_double as uint64 and then refused as an out-of-range integer.
+TEST(CodecRoundTrip, WholeFloatsStayFloatsAfterReEncoding) {
+  const byte_buffer stored{0x96, 0x12, 0x27, 0x12, 0x10, 0x00, 0x91, 0x95, 0x03, 0xa5,
+                           't',  'a',  's',  'k',  's',  0xa2, 't',  '1',  0xa5, 's',
+                           'e',  'm',  't',  'N',  0xca, 0x5f, 0x02, 0x11, 0x09};
+  auto first = decode_changeset(stored);
+  ASSERT_TRUE(first.ok()) << first.error().reason;
+  byte_buffer again;
+  encode_changeset(first.message(), again);
+  auto second = decode_changeset(again);
+  ASSERT_TRUE(second.ok()) << second.error().reason;
+  EXPECT_EQ(second.message(), first.message());
+  for (double whole : {0.0, 1.0, -3.0, 1e18}) {
+    changeset c{1, 0, 0, 0, 0, {set_field{"c", "o", "f", whole}}};
+    expect_client_round_trip(upload_message{1, 1, 0, {c}});
+  }
+}
+
 TEST(CodecRoundTrip, StoredChangesetRoundTripsAndEncodedSizeMatchesItsBytes) {
   const auto c = sample_changeset();
   byte_buffer bytes;
