@@ -212,10 +212,11 @@ using detail::wire_reader;
 constexpr std::size_t min_instruction_bytes = 6;  // [1, "c", "o"]
 constexpr std::size_t min_changeset_bytes = 7;    // [v, 0, 0, 0, 0, []]
 
-std::string read_name(wire_reader& r, const char* what) {
+// Names are read straight into the typed field: no temporary strings on the hot path.
+void read_name(wire_reader& r, std::string& into, const char* what) {
   const auto s = r.read_str(limits::max_name_bytes, what);
   if (s.empty()) fail(error_code::bad_syntax, std::string(what) + " is empty");
-  return std::string(s);
+  into.assign(s.data(), s.size());
 }
 
 session_ident read_session(wire_reader& r) {
@@ -231,47 +232,53 @@ void expect_fields(std::uint32_t actual, std::uint32_t expected, const char* wha
   }
 }
 
-instruction read_instruction(wire_reader& r) {
+// Collection and object id, the first fields of every instruction.
+template <class T>
+void read_target(wire_reader& r, T& in) {
+  read_name(r, in.collection, "collection");
+  read_name(r, in.object_id, "object id");
+}
+
+// Appends the alternative T to `out` and returns it for filling in place.
+template <class T>
+T& emplace(std::vector<instruction>& out) {
+  return std::get<T>(out.emplace_back(std::in_place_type<T>));
+}
+
+void read_instruction(wire_reader& r, std::vector<instruction>& out) {
   const auto size = r.read_array("instruction");
   if (size == 0) fail(error_code::bad_syntax, "instruction is an empty array");
   const auto tag = r.read_uint("instruction type");
   switch (tag) {
-    case static_cast<std::uint8_t>(instruction_type::create_object): {
+    case static_cast<std::uint8_t>(instruction_type::create_object):
       expect_fields(size, 3, "create_object");
-      auto collection = read_name(r, "collection");
-      return create_object{std::move(collection), read_name(r, "object id")};
-    }
-    case static_cast<std::uint8_t>(instruction_type::erase_object): {
+      return read_target(r, emplace<create_object>(out));
+    case static_cast<std::uint8_t>(instruction_type::erase_object):
       expect_fields(size, 3, "erase_object");
-      auto collection = read_name(r, "collection");
-      return erase_object{std::move(collection), read_name(r, "object id")};
-    }
+      return read_target(r, emplace<erase_object>(out));
     case static_cast<std::uint8_t>(instruction_type::set_field): {
       expect_fields(size, 5, "set_field");
-      set_field in;
-      in.collection = read_name(r, "collection");
-      in.object_id = read_name(r, "object id");
-      in.field = read_name(r, "field");
+      auto& in = emplace<set_field>(out);
+      read_target(r, in);
+      read_name(r, in.field, "field");
       in.new_value = r.read_value("field value");
-      return in;
+      return;
     }
     case static_cast<std::uint8_t>(instruction_type::add_integer): {
       expect_fields(size, 5, "add_integer");
-      add_integer in;
-      in.collection = read_name(r, "collection");
-      in.object_id = read_name(r, "object id");
-      in.field = read_name(r, "field");
+      auto& in = emplace<add_integer>(out);
+      read_target(r, in);
+      read_name(r, in.field, "field");
       in.delta = r.read_int("delta");
-      return in;
+      return;
     }
     default:
       fail(error_code::bad_syntax, "unknown instruction type " + std::to_string(tag));
   }
 }
 
-changeset read_changeset(wire_reader& r) {
+void read_changeset_into(wire_reader& r, changeset& c) {
   r.expect_array(6, "changeset");
-  changeset c;
   c.client_version = r.read_uint("changeset client version");
   if (c.client_version == 0) fail(error_code::bad_syntax, "changeset client version is 0");
   c.last_integrated_server_version = r.read_uint("last integrated server version");
@@ -280,7 +287,12 @@ changeset read_changeset(wire_reader& r) {
   c.origin_timestamp = r.read_uint("origin timestamp");
   const auto n = r.read_list(limits::max_instructions_per_changeset, "instructions");
   c.instructions.reserve(std::min<std::size_t>(n, r.remaining() / min_instruction_bytes));
-  for (std::uint32_t i = 0; i < n; ++i) c.instructions.push_back(read_instruction(r));
+  for (std::uint32_t i = 0; i < n; ++i) read_instruction(r, c.instructions);
+}
+
+changeset read_changeset(wire_reader& r) {
+  changeset c;
+  read_changeset_into(r, c);
   return c;
 }
 
@@ -288,7 +300,7 @@ std::vector<changeset> read_changesets(wire_reader& r) {
   const auto n = r.read_list(limits::max_changesets_per_message, "changesets");
   std::vector<changeset> out;
   out.reserve(std::min<std::size_t>(n, r.remaining() / min_changeset_bytes));
-  for (std::uint32_t i = 0; i < n; ++i) out.push_back(read_changeset(r));
+  for (std::uint32_t i = 0; i < n; ++i) read_changeset_into(r, out.emplace_back());
   return out;
 }
 
