@@ -74,33 +74,30 @@ void pack_value(Packer& p, const value& v) {
       v);
 }
 
+// The header shared by every instruction: [type, collection, object id, ...].
+template <class Packer, class T>
+void pack_target(Packer& p, instruction_type type, std::uint32_t elements, const T& x) {
+  p.pack_array(elements);
+  p.pack_uint8(static_cast<std::uint8_t>(type));
+  pack_string(p, x.collection);
+  pack_string(p, x.object_id);
+}
+
 template <class Packer>
 void pack_instruction(Packer& p, const instruction& in) {
   std::visit(
       [&p](const auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, create_object>) {
-          p.pack_array(3);
-          p.pack_uint8(static_cast<std::uint8_t>(instruction_type::create_object));
-          pack_string(p, x.collection);
-          pack_string(p, x.object_id);
+          pack_target(p, instruction_type::create_object, 3, x);
         } else if constexpr (std::is_same_v<T, erase_object>) {
-          p.pack_array(3);
-          p.pack_uint8(static_cast<std::uint8_t>(instruction_type::erase_object));
-          pack_string(p, x.collection);
-          pack_string(p, x.object_id);
+          pack_target(p, instruction_type::erase_object, 3, x);
         } else if constexpr (std::is_same_v<T, set_field>) {
-          p.pack_array(5);
-          p.pack_uint8(static_cast<std::uint8_t>(instruction_type::set_field));
-          pack_string(p, x.collection);
-          pack_string(p, x.object_id);
+          pack_target(p, instruction_type::set_field, 5, x);
           pack_string(p, x.field);
           pack_value(p, x.new_value);
         } else {
-          p.pack_array(5);
-          p.pack_uint8(static_cast<std::uint8_t>(instruction_type::add_integer));
-          pack_string(p, x.collection);
-          pack_string(p, x.object_id);
+          pack_target(p, instruction_type::add_integer, 5, x);
           pack_string(p, x.field);
           p.pack_int64(x.delta);
         }
