@@ -335,6 +335,16 @@ std::uint64_t read_message_type(wire_reader& r, std::uint32_t& fields) {
   return r.read_uint("message type");
 }
 
+// Both directions' MARK: [type, session, request].
+template <class Mark>
+Mark read_mark(wire_reader& r, std::uint32_t fields) {
+  expect_fields(fields, 2, "MARK");
+  Mark m;
+  m.session = read_session(r);
+  m.request = r.read_uint("request ident");
+  return m;
+}
+
 bind_message read_bind(wire_reader& r) {
   bind_message m;
   m.session = read_session(r);
@@ -373,13 +383,8 @@ client_message convert_client(wire_reader& r) {
       m.changesets = read_changesets(r);
       return m;
     }
-    case static_cast<std::uint8_t>(message_type::client_mark): {
-      expect_fields(fields, 2, "MARK");
-      client_mark_message m;
-      m.session = read_session(r);
-      m.request = r.read_uint("request ident");
-      return m;
-    }
+    case static_cast<std::uint8_t>(message_type::client_mark):
+      return read_mark<client_mark_message>(r, fields);
     case static_cast<std::uint8_t>(message_type::unbind):
       expect_fields(fields, 1, "UNBIND");
       return unbind_message{read_session(r)};
@@ -433,13 +438,8 @@ server_message convert_server(wire_reader& r) {
       m.changesets = read_changesets(r);
       return m;
     }
-    case static_cast<std::uint8_t>(message_type::server_mark): {
-      expect_fields(fields, 2, "MARK");
-      server_mark_message m;
-      m.session = read_session(r);
-      m.request = r.read_uint("request ident");
-      return m;
-    }
+    case static_cast<std::uint8_t>(message_type::server_mark):
+      return read_mark<server_mark_message>(r, fields);
     case static_cast<std::uint8_t>(message_type::unbound):
       expect_fields(fields, 1, "UNBOUND");
       return unbound_message{read_session(r)};

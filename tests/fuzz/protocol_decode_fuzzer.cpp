@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <span>
+#include <type_traits>
 
 #include "protocol/codec.hpp"
 
@@ -50,19 +51,14 @@ void expect_msgpack_c_accepts(std::span<const std::uint8_t> bytes) {
   }
 }
 
-byte_buffer reencode(const client_message& m) {
+template <class Message>
+byte_buffer reencode(const Message& m) {
   byte_buffer out;
-  encode(m, out);
-  return out;
-}
-byte_buffer reencode(const server_message& m) {
-  byte_buffer out;
-  encode(m, out);
-  return out;
-}
-byte_buffer reencode(const changeset& c) {
-  byte_buffer out;
-  encode_changeset(c, out);
+  if constexpr (std::is_same_v<Message, changeset>) {
+    encode_changeset(m, out);
+  } else {
+    encode(m, out);
+  }
   return out;
 }
 
