@@ -2,7 +2,7 @@
 # Builds the protocol decoder fuzzer in build-fuzz/ (clang, libFuzzer + ASan), seeds it from the
 # golden vectors and the committed corpus, and fuzzes in one process for N seconds.
 # Usage: tools/fuzz-protocol.sh [seconds, default 600]
-#   MERGE=1 tools/fuzz-protocol.sh 0   minimizes the run's corpus into tests/fuzz/corpus/protocol
+#   MERGE=1 tools/fuzz-protocol.sh   picks a small corpus from the runs into tests/fuzz/corpus/protocol
 # The working corpus, crash artifacts and the log stay in build-fuzz/fuzz-protocol/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +22,15 @@ for hex in tests/protocol/golden/*.hex; do
 done
 
 if [[ "${MERGE:-0}" == 1 ]]; then
-  # Keep the committed corpus small: only inputs that add coverage to the golden seeds.
-  rm -rf "$work/merged" && mkdir -p "$work/merged"
-  cp "$work/seeds/"* "$work/merged/"
-  "$fuzzer" -merge=1 "$work/merged" "$work/corpus" "$committed" 2>&1 | tail -3
-  rm -f "$committed"/* && cp "$work/merged/"* "$committed/"
+  # Keep the committed corpus to a few dozen files: a greedy cover of the coverage edges of
+  # everything found so far (merge control file, edge coverage only), at most 48 inputs.
+  rm -rf "$work/merged" "$work/picked" && mkdir -p "$work/merged" "$work/picked"
+  "$fuzzer" -merge=1 -use_counters=0 -merge_control_file="$work/merge.ctl" \
+    "$work/merged" "$work/seeds" "$work/corpus" "$committed" 2>&1 | tail -1
+  tools/fuzz-corpus-pick.py "$work/merge.ctl" 48 | while read -r input; do
+    cp "$input" "$work/picked/$(sha1sum <"$input" | cut -c1-40)"
+  done
+  rm -f "$committed"/* && cp "$work/picked/"* "$committed/"
   echo "committed corpus: $(ls "$committed" | wc -l) files"
   exit 0
 fi
