@@ -24,7 +24,7 @@ done
 if [[ "${MERGE:-0}" == 1 ]]; then
   # Keep the committed corpus to a few dozen files: a greedy cover of the coverage edges of
   # everything found so far (merge control file, edge coverage only), at most 48 inputs.
-  rm -rf "$work/merged" "$work/picked" && mkdir -p "$work/merged" "$work/picked"
+  rm -rf "$work/merged" "$work/picked" "$work/merge.ctl" && mkdir -p "$work/merged" "$work/picked"
   "$fuzzer" -merge=1 -use_counters=0 -merge_control_file="$work/merge.ctl" \
     "$work/merged" "$work/seeds" "$work/corpus" "$committed" 2>&1 | tail -1
   tools/fuzz-corpus-pick.py "$work/merge.ctl" 48 | while read -r input; do
