@@ -9,6 +9,8 @@ build_dir=${1:-build}
 shift || true
 
 ./tools/install-deps.sh
+# ccache hits across clones: paths inside the checkout are hashed relative to it.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=20G
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
 cmake --build "$build_dir"
 # shellcheck disable=SC2086
