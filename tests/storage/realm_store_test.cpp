@@ -241,6 +241,32 @@ TEST(RealmStore, DownloadIntegratesAdvancesCursorsAndIsExactlyOnce) {
   EXPECT_EQ(meta.downloaded_bytes, 2 * protocol::encoded_size(d.changesets[0]));
 }
 
+TEST(RealmStore, AnOriginVersionIsIntegratedOnceEvenIfRedeliveredDifferently) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(2, 1, 1000, {protocol::create_object{"c", "x"}}),
+                       remote(2, 2, 1000, {protocol::set_field{"c", "x", "f", true}})},
+                      1))
+                  .ok());
+  // Origin 2's version 2 again, with other content: the per-origin cursor skips it.
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(2, 2, 5000, {protocol::set_field{"c", "x", "f", false}})}, 2))
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "x", "f"), value(true));
+  // Our own changesets coming back are skipped too: they were applied when committed.
+  ASSERT_TRUE(realm->set_client_file_ident(9, 1).ok());
+  ASSERT_TRUE(realm->begin_write().add_integer("c", "x", "n", 1).commit().ok());
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(9, 1, 9000, {protocol::add_integer{"c", "x", "n", 100}})}, 3))
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "x", "n"), value(std::int64_t{1}));
+}
+
 TEST(RealmStore, BadDownloadIsRefusedWholeAndChangesNothing) {
   testing::temp_dir dir;
   auto db = open_db(dir);
