@@ -56,7 +56,9 @@ std::optional<protocol::value> visible_value(const field_state& field,
       base = static_cast<std::uint64_t>(*integer);
     }
   }
-  return protocol::value{static_cast<std::int64_t>(base + sum)};
+  // Built in place: moving a temporary variant trips GCC 12's -Wmaybe-uninitialized under ASan.
+  return std::optional<protocol::value>(std::in_place, std::in_place_type<std::int64_t>,
+                                        static_cast<std::int64_t>(base + sum));
 }
 
 stamp stamp_of(const protocol::changeset& changeset, protocol::file_ident origin,
