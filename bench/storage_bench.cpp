@@ -90,7 +90,8 @@ void BM_raw_commit(benchmark::State& state) {
     field.set_value = payload;
     const auto field_key = client_layout::field_key(prefix, "c", "o", "f");
     const auto field_value = codec::encode_field(field);
-    const auto history_value = client_layout::encode_history_value(1, bytes_of(one_field_changeset(1)));
+    const auto history_value =
+        client_layout::encode_history_value(1, bytes_of(one_field_changeset(1)));
     client_layout::realm_meta meta;
     meta.sync.latest_client_version = 1'000'000;
     meta.sync.uploadable_bytes = 100'000'000;
@@ -130,7 +131,8 @@ void history_setup(const benchmark::State&) {
   history->store = history_store::open(history->dir).value();
   for (int i = 0; i < realm_count; ++i) {
     history->paths.push_back("/bench/" + std::to_string(i));
-    history->grants.push_back(history->store->allocate_client_file_ident(history->paths.back()).value());
+    history->grants.push_back(
+        history->store->allocate_client_file_ident(history->paths.back()).value());
     history->next_version.push_back(1);
   }
 }
@@ -160,13 +162,13 @@ void BM_history_integrate_async(benchmark::State& state) {
   for (auto _ : state) {
     int outstanding = realm_count;
     for (int realm = 0; realm < realm_count; ++realm) {
-      history->store->integrate_async(
-          history->paths[realm], history->grants[realm],
-          {one_field_changeset(history->next_version[realm]++)}, [&](auto r) {
-            if (!r) std::abort();
-            std::lock_guard lock(mutex);
-            if (--outstanding == 0) all_done.notify_one();
-          });
+      history->store->integrate_async(history->paths[realm], history->grants[realm],
+                                      {one_field_changeset(history->next_version[realm]++)},
+                                      [&](auto r) {
+                                        if (!r) std::abort();
+                                        std::lock_guard lock(mutex);
+                                        if (--outstanding == 0) all_done.notify_one();
+                                      });
     }
     std::unique_lock lock(mutex);
     all_done.wait(lock, [&] { return outstanding == 0; });

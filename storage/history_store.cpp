@@ -33,7 +33,9 @@ constexpr char history_tag = 'h';  ///< R id 'h' sv(8 BE) -> cumulative(8 BE) ch
 constexpr char client_tag = 'c';   ///< R id 'c' ident(8 BE) -> last integrated client version
 constexpr char grant_tag = 'f';    ///< R id 'f' ident(8 BE) -> salt(8 BE)
 
-std::string realm_key(const std::string& prefix, char tag) { return prefix + tag; }
+std::string realm_key(const std::string& prefix, char tag) {
+  return prefix + tag;
+}
 
 std::string realm_key(const std::string& prefix, char tag, std::uint64_t number) {
   std::string key = prefix + tag;
@@ -106,8 +108,7 @@ struct history_store::impl {
   /// Validates, assigns server versions and queues; refusals are queued too, so that every
   /// callback runs on the writer thread in submission order.
   void submit(const std::string& path, file_ident_grant client,
-              std::vector<protocol::changeset>& changesets,
-              history_store::integrate_callback done);
+              std::vector<protocol::changeset>& changesets, history_store::integrate_callback done);
   void writer_loop();
   void commit_group(std::deque<pending_integration>& group);
   bool grant_is_valid(realm_state& realm, file_ident_grant grant) const;
@@ -201,7 +202,8 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   }
   version_type previous = 0;
   for (const auto& cs : changesets) {
-    if (auto why = merge::validate(cs); !why.empty()) return refuse(storage_errc::bad_changeset, why);
+    if (auto why = merge::validate(cs); !why.empty())
+      return refuse(storage_errc::bad_changeset, why);
     if (cs.client_version <= previous) {
       return refuse(storage_errc::bad_client_version, "client versions do not increase");
     }
@@ -219,8 +221,8 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   auto [last, inserted] = realm.last_client_version.try_emplace(client.ident, 0);
   if (inserted) {
     std::string bytes;
-    auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, client_tag, client.ident),
-                     &bytes);
+    auto s =
+        db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, client_tag, client.ident), &bytes);
     codec::reader in(bytes);
     if (s.ok() && !in.get_varint(last->second)) {
       realm.last_client_version.erase(client.ident);
@@ -454,9 +456,9 @@ result<history_range> history_store::read(const std::string& realm_path,
   for (; scan.valid() && range.server_version < latest; scan.next()) {
     auto stored = client_layout::decode_history_value(scan.value());
     if (!stored) return storage_error{storage_errc::corruption, "history record does not decode"};
-    auto decoded = protocol::decode_changeset({reinterpret_cast<const std::uint8_t*>(
-                                                   stored->changeset.data()),
-                                               stored->changeset.size()});
+    auto decoded =
+        protocol::decode_changeset({reinterpret_cast<const std::uint8_t*>(stored->changeset.data()),
+                                    stored->changeset.size()});
     if (!decoded) {
       return storage_error{storage_errc::corruption,
                            "stored changeset does not decode: " + decoded.error().reason};

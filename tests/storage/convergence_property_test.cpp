@@ -28,7 +28,8 @@ const std::vector<std::string> fields{"x", "y"};
 
 rc::Gen<value> gen_value() {
   return rc::gen::oneOf(
-      rc::gen::just(value{}), rc::gen::map(rc::gen::arbitrary<bool>(), [](bool b) { return value{b}; }),
+      rc::gen::just(value{}),
+      rc::gen::map(rc::gen::arbitrary<bool>(), [](bool b) { return value{b}; }),
       rc::gen::map(rc::gen::inRange<std::int64_t>(-3, 4), [](std::int64_t i) { return value{i}; }),
       rc::gen::map(rc::gen::element(0.5, -1.25), [](double d) { return value{d}; }),
       rc::gen::map(rc::gen::element<std::string>("s", "t", std::string("\0z", 2)),
@@ -258,10 +259,10 @@ RC_GTEST_PROP(Convergence, LocalWritesInterleavedWithDownloadsConvergeAfterResta
   RC_ASSERT(local->set_client_file_ident(local_ident, 1).ok());
 
   // Remote timestamps straddle the local clock so that both sides win some fields.
-  const auto now = static_cast<protocol::timestamp_type>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const auto now =
+      static_cast<protocol::timestamp_type>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
   auto remote = random_history(1, *rc::gen::inRange(1, 4), now - 2);
   auto schedule = random_schedule(remote);
   for (const auto& message : schedule) {

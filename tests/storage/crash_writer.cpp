@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (;;) {
-    const auto next = static_cast<std::int64_t>(realm.value()->metadata().latest_client_version + 1);
+    const auto next =
+        static_cast<std::int64_t>(realm.value()->metadata().latest_client_version + 1);
     // Several fields per transaction: the test checks that they move together.
     auto committed = realm.value()
                          ->begin_write()

@@ -25,8 +25,7 @@ protocol::changeset upload(protocol::version_type client_version, std::string pa
   protocol::changeset cs;
   cs.client_version = client_version;
   cs.origin_timestamp = 1000 + client_version;
-  cs.instructions.emplace_back(
-      protocol::set_field{"c", "x", "f", std::move(payload)});
+  cs.instructions.emplace_back(protocol::set_field{"c", "x", "f", std::move(payload)});
   return cs;
 }
 
@@ -142,8 +141,7 @@ TEST(HistoryStore, IdentsAreUniqueAcrossReopenAndCheckedWithTheirSalt) {
       grants.push_back(grant);
     }
     for (const auto& g : grants) EXPECT_TRUE(store->is_valid_client_file_ident("/r", g));
-    EXPECT_FALSE(
-        store->is_valid_client_file_ident("/r", {grants[0].ident, grants[0].salt ^ 1}));
+    EXPECT_FALSE(store->is_valid_client_file_ident("/r", {grants[0].ident, grants[0].salt ^ 1}));
     EXPECT_FALSE(store->is_valid_client_file_ident("/other", grants[0]));
     EXPECT_FALSE(store->is_valid_client_file_ident("/r", {999, 1}));
   }
@@ -219,7 +217,8 @@ TEST(HistoryStore, ConcurrentIntegrationsKeepPerRealmOrder) {
   for (auto& w : workers) w.join();
   {
     std::unique_lock lock(mutex);
-    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(120), [&] { return outstanding == 0; }));
+    ASSERT_TRUE(
+        all_done.wait_for(lock, std::chrono::seconds(120), [&] { return outstanding == 0; }));
   }
   ASSERT_EQ(logs.size(), static_cast<std::size_t>(threads * realms_per_thread));
   for (const auto& [path, log] : logs) {

@@ -19,7 +19,9 @@ std::size_t open_file_descriptors() {
   return count;
 }
 
-std::string path_of(int i) { return "/tenant/" + std::to_string(i) + "/realm"; }
+std::string path_of(int i) {
+  return "/tenant/" + std::to_string(i) + "/realm";
+}
 
 // RocksDB may rotate a log or flush a table in between; anything per realm would be thousands.
 constexpr std::size_t fd_slack = 8;

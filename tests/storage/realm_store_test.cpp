@@ -246,10 +246,10 @@ TEST(RealmStore, AnOriginVersionIsIntegratedOnceEvenIfRedeliveredDifferently) {
   auto db = open_db(dir);
   auto realm = open_realm(*db, "/r");
   ASSERT_TRUE(realm
-                  ->integrate_download(download_of(
-                      {remote(2, 1, 1000, {protocol::create_object{"c", "x"}}),
-                       remote(2, 2, 1000, {protocol::set_field{"c", "x", "f", true}})},
-                      1))
+                  ->integrate_download(
+                      download_of({remote(2, 1, 1000, {protocol::create_object{"c", "x"}}),
+                                   remote(2, 2, 1000, {protocol::set_field{"c", "x", "f", true}})},
+                                  1))
                   .ok());
   // Origin 2's version 2 again, with other content: the per-origin cursor skips it.
   ASSERT_TRUE(realm
