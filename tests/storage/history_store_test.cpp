@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "corrupt_changesets.hpp"
 #include "protocol/codec.hpp"
 #include "temp_dir.hpp"
 
@@ -180,6 +181,24 @@ TEST(HistoryStore, ValidationFailuresKeepNothing) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next.value().integrated, 1u);
   EXPECT_EQ(next.value().server_version, 2u);
+}
+
+TEST(HistoryStore, EveryKindOfCorruptChangesetRefusesTheWholeUpload) {
+  testing::temp_dir dir;
+  auto store = open_store(dir);
+  const auto client = allocate(*store, "/r");
+  for (auto [why, corrupt] : testing::corrupt_changesets(2)) {
+    SCOPED_TRACE(why);
+    auto refused = store->integrate("/r", client, {upload(1), corrupt});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(refused.error().code == storage_errc::bad_changeset ||
+                refused.error().code == storage_errc::bad_client_version);
+    EXPECT_EQ(store->latest_server_version("/r"), 0u);
+    EXPECT_EQ(store->last_integrated_client_version("/r", client.ident), 0u);
+  }
+  auto range = store->read("/r", 0, 1 << 20);
+  ASSERT_TRUE(range.ok());
+  EXPECT_TRUE(range.value().changesets.empty());
 }
 
 TEST(HistoryStore, ConcurrentIntegrationsKeepPerRealmOrder) {
