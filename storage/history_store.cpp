@@ -262,16 +262,18 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   enqueue(std::move(item));  // still under the realm's lock: queue order is version order
 }
 
+// Enough to fill one fsync well; a longer queue is written without waiting out the window.
+constexpr std::size_t full_group = 4096;
+
 void history_store::impl::enqueue(pending_integration item) {
   item.queued_at = std::chrono::steady_clock::now();
   std::lock_guard lock(queue_mutex);
   queue.push_back(std::move(item));
-  if (queue.size() == 1) queue_changed.notify_one();
+  // Wake the writer when work appears and when a waiting group is full.
+  if (queue.size() == 1 || queue.size() == full_group) queue_changed.notify_one();
 }
 
 void history_store::impl::writer_loop() {
-  // Enough to fill one fsync well; a longer queue is written without waiting out the window.
-  constexpr std::size_t full_group = 4096;
   std::unique_lock lock(queue_mutex);
   for (;;) {
     queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });

@@ -61,7 +61,8 @@ class history_store {
   /// bad_changeset (merge::validate), bad_client_version (versions not increasing within the
   /// upload), bad_progress (last_integrated_server_version beyond the history). After a failed
   /// group write every later call fails with io_error: reopen the store.
-  /// Calls for one realm must come from one caller (its realm actor) in order.
+  /// Calls for one realm must come from one caller (its realm actor) in order. Callbacks must
+  /// not block on this store (integrate() from a callback would wait for itself).
   void integrate_async(const std::string& realm_path, file_ident_grant client,
                        std::vector<protocol::changeset> changesets, integrate_callback done);
   /// Blocking convenience wrapper for tests and tools.
