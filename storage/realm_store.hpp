@@ -96,6 +96,8 @@ class realm_store {
   const std::string& path() const;
 
   // ---- reads ----
+  // Each read sees one consistent state (a RocksDB snapshot or iterator). A stored record that
+  // does not decode reads as absent; writes touching it fail with `corruption`.
   std::optional<value> get_field(const std::string& collection, const std::string& object_id,
                                  const std::string& field) const;
   bool object_exists(const std::string& collection, const std::string& object_id) const;
