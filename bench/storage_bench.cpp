@@ -179,7 +179,7 @@ void BM_history_integrate_async(benchmark::State& state) {
 struct raw_fixture {
   std::filesystem::path dir;
   std::unique_ptr<rocksdb::DB> db;
-  std::string history_value, client_value, meta_value;
+  std::string history_value, own_value, client_value, meta_value;
 };
 raw_fixture* raw = nullptr;
 
@@ -193,6 +193,8 @@ void raw_setup(const benchmark::State&) {
   codec::put_fixed64_be(raw->history_value, 100'000'000);
   raw->history_value += bytes_of(cs);
   codec::put_varint(raw->client_value, 1'000);
+  codec::put_varint(raw->client_value, 100'000);
+  codec::put_fixed64_be(raw->own_value, 100'000);
   codec::put_varint(raw->meta_value, 1'000'000);
   codec::put_varint(raw->meta_value, 100'000'000);
 }
@@ -204,7 +206,8 @@ void raw_teardown(const benchmark::State&) {
   raw = nullptr;
 }
 
-/// What one integration writes, as a synced batch per writer: RocksDB's own group commit.
+/// What one integration writes (history record, own-bytes index, client record, realm metadata),
+/// as one synced batch per writer: RocksDB's own group commit.
 void BM_raw_history_threads(benchmark::State& state) {
   const auto prefix = client_layout::realm_prefix(static_cast<std::uint32_t>(state.thread_index()));
   std::string client_key = prefix + 'c';
@@ -218,6 +221,10 @@ void BM_raw_history_threads(benchmark::State& state) {
     codec::put_fixed64_be(history_key, ++version);
     rocksdb::WriteBatch batch;
     batch.Put(history_key, raw->history_value);
+    std::string own_key = prefix + 'o';
+    codec::put_fixed64_be(own_key, 1);
+    codec::put_fixed64_be(own_key, version);
+    batch.Put(own_key, raw->own_value);
     batch.Put(client_key, raw->client_value);
     batch.Put(meta_key, raw->meta_value);
     if (!raw->db->Write(options, &batch).ok()) state.SkipWithError("write failed");

@@ -72,7 +72,9 @@ class history_store {
   /// History after `after`, oldest first, at most about max_bytes (at least one changeset if
   /// any) and at most protocol::limits::max_changesets_per_message. Changesets whose origin is
   /// `skip_origin` are not included (nor counted in max_bytes) but still advance the cursor.
-  /// remaining_bytes counts every history byte after the cursor. Sees durable integrations only.
+  /// remaining_bytes counts the history bytes after the cursor that a reader skipping
+  /// `skip_origin` will still be sent (all of them when skip_origin is 0), so that downloaded +
+  /// remaining stays constant while no new history arrives. Sees durable integrations only.
   /// `after` beyond the latest version is bad_progress.
   result<history_range> read(const std::string& realm_path, protocol::version_type after,
                              std::size_t max_bytes, protocol::file_ident skip_origin = 0) const;

@@ -45,9 +45,9 @@ struct sync_metadata {
   version_type download_server_version = 0;
   version_type download_last_integrated_client_version = 0;
   // lifetime byte counters (bytes as protocol::encoded_size counts them)
-  std::uint64_t uploadable_bytes = 0;  ///< all local changesets ever committed
-  std::uint64_t uploaded_bytes = 0;    ///< of those, acknowledged by the server
-  std::uint64_t downloaded_bytes = 0;  ///< every changeset received, re-deliveries included
+  std::uint64_t uploadable_bytes = 0;    ///< all local changesets ever committed
+  std::uint64_t uploaded_bytes = 0;      ///< of those, acknowledged by the server
+  std::uint64_t downloaded_bytes = 0;    ///< every changeset received, re-deliveries included
   std::uint64_t downloadable_bytes = 0;  ///< server's figure from the last DOWNLOAD
   friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
 };

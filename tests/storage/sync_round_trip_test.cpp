@@ -127,6 +127,12 @@ RC_GTEST_PROP(SyncRoundTrip, ClientsSyncingThroughTheServerConverge, ()) {
     RC_ASSERT(meta.acknowledged_client_version == meta.latest_client_version);
     RC_ASSERT(meta.uploaded_bytes == meta.uploadable_bytes);
     RC_ASSERT(meta.downloadable_bytes == 0u);
+    // Every byte of the others' history arrived, each once.
+    auto others = shared().server->read(path, 0, std::size_t{1} << 30, c.grant.ident);
+    RC_ASSERT(others.ok());
+    std::uint64_t others_bytes = 0;
+    for (const auto& cs : others.value().changesets) others_bytes += protocol::encoded_size(cs);
+    RC_ASSERT(meta.downloaded_bytes == others_bytes);
   }
 }
 
