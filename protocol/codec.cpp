@@ -585,6 +585,7 @@ std::string_view to_string(error_code code) {
     ACTORSYNC_ERROR_NAME(too_many_sessions)
     ACTORSYNC_ERROR_NAME(bad_client_version)
     ACTORSYNC_ERROR_NAME(server_busy)
+    ACTORSYNC_ERROR_NAME(session_message_order)
 #undef ACTORSYNC_ERROR_NAME
   }
   return "unknown";

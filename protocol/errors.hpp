@@ -38,6 +38,7 @@ enum class error_code : std::uint16_t {
   too_many_sessions = 209,        ///< the connection already carries the maximum; try again
   bad_client_version = 210,       ///< changeset client versions are not increasing; fatal
   server_busy = 211,              ///< the realm cannot take work now; try again
+  session_message_order = 212,    ///< UPLOAD/MARK before identification, a second IDENT; fatal
 };
 
 /// True for codes below 200: the whole connection is affected.

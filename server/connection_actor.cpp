@@ -300,13 +300,13 @@ void on_session_message(connection_actor* self, conn_session& s, protocol::clien
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, protocol::client_ident_message>) {
           if (s.ident_sent) {
-            return session_error(self, s.ident, error_code::bad_message_order, "second IDENT");
+            return session_error(self, s.ident, error_code::session_message_order, "second IDENT");
           }
           s.ident_sent = true;
           self->send(s.realm, session_ident_request{s.bind_id, m});
         } else if constexpr (std::is_same_v<T, protocol::upload_message>) {
           if (!s.ident_sent) {
-            return session_error(self, s.ident, error_code::bad_message_order,
+            return session_error(self, s.ident, error_code::session_message_order,
                                  "UPLOAD before IDENT");
           }
           error_code code{};
@@ -321,7 +321,7 @@ void on_session_message(connection_actor* self, conn_session& s, protocol::clien
                              std::chrono::steady_clock::now()});
         } else if constexpr (std::is_same_v<T, protocol::client_mark_message>) {
           if (!s.ident_sent) {
-            return session_error(self, s.ident, error_code::bad_message_order, "MARK before IDENT");
+            return session_error(self, s.ident, error_code::session_message_order, "MARK before IDENT");
           }
           self->send(s.realm, session_mark{s.bind_id, m.request});
         } else if constexpr (std::is_same_v<T, protocol::unbind_message>) {

@@ -214,7 +214,7 @@ void on_ident(realm_actor* self, const session_ident_request& m) {
   auto& s = it->second;
   const auto& ident = m.ident;
   if (s.ready || s.identifying) {
-    return fail_session(self, key, error_code::bad_message_order, "second IDENT in one session");
+    return fail_session(self, key, error_code::session_message_order, "second IDENT in one session");
   }
   if (ident.server_version > st.latest) {
     return fail_session(self, key, error_code::bad_progress,
@@ -250,7 +250,7 @@ void on_upload(realm_actor* self, const session_upload& m) {
   if (it == st.sessions.end()) return;
   auto& s = it->second;
   if (!s.ready)
-    return fail_session(self, key, error_code::bad_message_order, "UPLOAD before IDENT");
+    return fail_session(self, key, error_code::session_message_order, "UPLOAD before IDENT");
   auto& upload = *m.upload;
   if (upload.last_integrated_server_version > st.latest) {
     return fail_session(self, key, error_code::bad_progress,
@@ -338,7 +338,7 @@ void on_mark(realm_actor* self, const session_mark& m) {
   auto it = self->state.sessions.find(key);
   if (it == self->state.sessions.end()) return;
   if (!it->second.ready) {
-    return fail_session(self, key, error_code::bad_message_order, "MARK before IDENT");
+    return fail_session(self, key, error_code::session_message_order, "MARK before IDENT");
   }
   it->second.marks.push_back({m.request, self->state.latest});
   pump(self, key);

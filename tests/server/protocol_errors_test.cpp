@@ -84,7 +84,7 @@ TEST_F(ProtocolErrors, UploadBeforeIdentIsASessionErrorAndTheOtherSessionGoesOn)
   bind_and_ident(*client, 1, "/order");
   client->send(protocol::bind_message{2, "/order2", ""});
   client->send(protocol::upload_message{2, 1, 0, {make_changeset(1, "x", 1)}});
-  client->expect_error(error_code::bad_message_order, 2);
+  client->expect_error(error_code::session_message_order, 2);
   expect_session_works(*client, 1, 1);
 }
 
@@ -92,7 +92,7 @@ TEST_F(ProtocolErrors, MarkBeforeIdentIsBadMessageOrder) {
   auto client = server_.connect();
   client->send(protocol::bind_message{2, "/order", ""});
   client->send(protocol::client_mark_message{2, 1});
-  client->expect_error(error_code::bad_message_order, 2);
+  client->expect_error(error_code::session_message_order, 2);
   client->send(protocol::ping_message{1});
   client->expect<protocol::pong_message>();
 }
@@ -169,7 +169,7 @@ TEST_F(ProtocolErrors, AfterASessionErrorUnbindStillGetsUnbound) {
   auto client = server_.connect();
   client->send(protocol::bind_message{2, "/x", ""});
   client->send(protocol::client_mark_message{2, 1});
-  client->expect_error(error_code::bad_message_order, 2);
+  client->expect_error(error_code::session_message_order, 2);
   client->send(protocol::unbind_message{2});
   EXPECT_EQ(client->expect<protocol::unbound_message>().session, 2u);
 }
