@@ -1,7 +1,6 @@
 #include "actors/reconnect_backoff.hpp"
 
 #include <algorithm>
-#include <memory>
 #include <random>
 
 namespace actorsync::runtime {
@@ -28,8 +27,11 @@ void reconnect_backoff::disconnected(clock::time_point now) {
 }
 
 reconnect_backoff::random_source default_random_source() {
-  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
-  return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+  // One engine per thread, not per instance: sessions are many and small.
+  return [] {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+  };
 }
 
 }  // namespace actorsync::runtime

@@ -47,7 +47,7 @@ class reconnect_backoff {
   bool is_connected_ = false;
 };
 
-/// A random source backed by a per-instance Mersenne Twister seeded from std::random_device.
+/// A random source backed by a per-thread Mersenne Twister seeded from std::random_device.
 reconnect_backoff::random_source default_random_source();
 
 }  // namespace actorsync::runtime
