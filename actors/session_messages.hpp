@@ -57,6 +57,11 @@ struct link_event {
   bool has_error = false;
   sync_errc error = sync_errc::connection_lost;
   std::string message;
+
+  static link_event of(connection_state state) { return {state, false, {}, {}}; }
+  static link_event failure(sync_errc error, std::string message) {
+    return {connection_state::disconnected, true, error, std::move(message)};
+  }
 };
 
 /// A decoded frame for one session (shared: messages are copy-on-write).
@@ -70,6 +75,42 @@ struct outgoing_frame {
   std::shared_ptr<const std::vector<std::uint8_t>> bytes;
   bool is_upload = false;  ///< the owner is told (frame_sent) when an upload frame was written
   caf::actor owner;        ///< the session that sent it
+};
+
+// ---- internal: I/O threads to the connection manager -------------------------------------------
+// Every event names its link and the link's generation (bumped at every reconnect), so events of
+// a socket that was already replaced are recognised and dropped.
+
+struct link_opened {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+};
+
+struct link_failed {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+  sync_errc error = sync_errc::connection_lost;
+  std::string message;
+};
+
+struct link_frame {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+  std::shared_ptr<const protocol::server_message> message;
+  std::size_t bytes = 0;  ///< size on the wire (liveness and statistics)
+};
+
+struct link_written {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+};
+
+/// Counters answered by the connection manager to stats_atom.
+struct link_statistics {
+  std::uint64_t sockets_open = 0;  ///< links connected or connecting
+  std::uint64_t sessions_attached = 0;
+  std::uint64_t bytes_pending = 0;  ///< queued in outboxes, not yet written
+  std::uint64_t connects = 0;       ///< connection attempts so far
 };
 
 // ---- inspectors (0.17 style) -------------------------------------------------------------------
@@ -114,6 +155,11 @@ typename Inspector::result_type inspect(Inspector& f, close_session& x) {
   return f(caf::meta::type_name("close_session"), x.stop_now);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
+  return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
+           x.bytes_pending, x.connects);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message);
 }
@@ -123,7 +169,12 @@ typename Inspector::result_type inspect(Inspector& f, link_event& x) {
 // Local-only payloads: shared pointers never cross the network.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::incoming_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::outgoing_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_written)
 
+// clang-format off
 // ---- the one type-ID block of the client runtime ------------------------------------------------
 CAF_BEGIN_TYPE_ID_BLOCK(actorsync_runtime, caf::first_custom_type_id)
 
@@ -150,6 +201,11 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, reconnect_atom, "reconnect")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_event))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::incoming_message))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::outgoing_frame))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_opened))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_failed))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_frame))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_written))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, frame_sent_atom, "framesent")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, wait_timeout_atom, "waittmo")
@@ -158,8 +214,13 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, detach_atom, "detach")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, stats_atom, "stats")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, shutdown_atom, "shutdown")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, rebind_atom, "rebind")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, connect_timeout_atom, "conntmo")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, keepalive_atom, "keepalive")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, retry_atom, "retry")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, linger_atom, "linger")
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
+// clang-format on
 
 namespace actorsync::runtime {
 
