@@ -15,6 +15,7 @@ enum class storage_errc {
   bad_client_file_ident,///< server: the (ident, salt) pair was never allocated for this realm
   bad_progress,         ///< a cursor goes backwards or past what exists
   closed,               ///< the store is shutting down
+  bad_client_version,   ///< server: an upload's client versions do not increase
 };
 
 struct storage_error {

@@ -141,8 +141,8 @@ class database {
 
  private:
   struct impl;
-  explicit database(std::unique_ptr<impl> impl);
-  std::unique_ptr<impl> impl_;
+  explicit database(std::shared_ptr<impl> impl);
+  std::shared_ptr<impl> impl_;  ///< shared with the realms, which keep the database open
   friend class realm_store;
 };
 

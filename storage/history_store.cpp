@@ -1,0 +1,504 @@
+#include "storage/history_store.hpp"
+
+#include <openssl/rand.h>
+#include <rocksdb/table.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
+#include "storage/client_layout.hpp"
+#include "storage/merge.hpp"
+#include "storage/record_codec.hpp"
+#include "storage/rocks_util.hpp"
+
+namespace actorsync::storage {
+
+namespace {
+
+using protocol::file_ident;
+using protocol::version_type;
+
+// Key layout of the server database (storage/README.md). The catalog and realm prefixes are the
+// client's: 'C' path -> realm id, 'N' -> next realm id, 'R' id ... per realm.
+constexpr char meta_tag = 'm';     ///< R id 'm' -> latest server version, total history bytes
+constexpr char idents_tag = 'n';   ///< R id 'n' -> last allocated client file ident
+constexpr char history_tag = 'h';  ///< R id 'h' sv(8 BE) -> cumulative(8 BE) changeset
+constexpr char client_tag = 'c';   ///< R id 'c' ident(8 BE) -> last integrated client version
+constexpr char grant_tag = 'f';    ///< R id 'f' ident(8 BE) -> salt(8 BE)
+
+std::string realm_key(const std::string& prefix, char tag) { return prefix + tag; }
+
+std::string realm_key(const std::string& prefix, char tag, std::uint64_t number) {
+  std::string key = prefix + tag;
+  codec::put_fixed64_be(key, number);
+  return key;
+}
+
+std::string varints(std::initializer_list<std::uint64_t> values) {
+  std::string out;
+  for (auto v : values) codec::put_varint(out, v);
+  return out;
+}
+
+/// One realm's in-memory view. `assigned_*` include integrations queued but not yet durable;
+/// `durable_*` only what readers may see.
+struct realm_state {
+  std::string prefix;
+  std::mutex mutex;
+  version_type assigned_version = 0;
+  std::uint64_t assigned_bytes = 0;
+  version_type durable_version = 0;
+  std::uint64_t durable_bytes = 0;
+  std::uint64_t last_ident = 0;
+  std::unordered_map<file_ident, version_type> last_client_version;  ///< assigned view, cached
+};
+
+/// One integrate_async call on its way to the writer thread.
+struct pending_integration {
+  std::shared_ptr<realm_state> realm;
+  std::optional<storage_error> refused;
+  std::vector<std::pair<std::string, std::string>> puts;
+  integration_result outcome;
+  std::uint64_t bytes_after = 0;
+  std::chrono::steady_clock::time_point queued_at;
+  history_store::integrate_callback done;
+};
+
+std::uint64_t random_salt() {
+  std::uint64_t salt = 0;
+  while (salt == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&salt), sizeof salt) != 1) {
+      throw std::runtime_error("OpenSSL RAND_bytes failed");
+    }
+    salt &= 0x7fffffffffffffffULL;  // stays positive in every msgpack reader
+  }
+  return salt;
+}
+
+}  // namespace
+
+struct history_store::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  history_options options;
+  rocksdb::WriteOptions write_options;
+
+  std::mutex realms_mutex;  ///< guards realms, next_realm_id and catalog writes
+  std::unordered_map<std::string, std::shared_ptr<realm_state>> realms;
+  std::uint32_t next_realm_id = 1;
+
+  std::mutex queue_mutex;  ///< guards queue, stopping, failure
+  std::condition_variable queue_changed;
+  std::deque<pending_integration> queue;
+  bool stopping = false;
+  std::optional<storage_error> failure;  ///< set once a group write failed; the store is done
+  std::thread writer;
+
+  result<std::shared_ptr<realm_state>> find_realm(const std::string& path, bool create);
+  result<std::shared_ptr<realm_state>> load_realm(std::uint32_t id);
+  void enqueue(pending_integration item);
+  /// Validates, assigns server versions and queues; refusals are queued too, so that every
+  /// callback runs on the writer thread in submission order.
+  void submit(const std::string& path, file_ident_grant client,
+              std::vector<protocol::changeset>& changesets,
+              history_store::integrate_callback done);
+  void writer_loop();
+  void commit_group(std::deque<pending_integration>& group);
+  bool grant_is_valid(realm_state& realm, file_ident_grant grant) const;
+};
+
+result<std::shared_ptr<realm_state>> history_store::impl::load_realm(std::uint32_t id) {
+  auto realm = std::make_shared<realm_state>();
+  realm->prefix = client_layout::realm_prefix(id);
+  std::string bytes;
+  auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm->prefix, meta_tag), &bytes);
+  if (s.ok()) {
+    codec::reader in(bytes);
+    if (!in.get_varint(realm->durable_version) || !in.get_varint(realm->durable_bytes)) {
+      return storage_error{storage_errc::corruption, "history metadata does not decode"};
+    }
+  } else if (!s.IsNotFound()) {
+    return rocks::to_error(s, "reading history metadata");
+  }
+  realm->assigned_version = realm->durable_version;
+  realm->assigned_bytes = realm->durable_bytes;
+  s = db->Get(rocksdb::ReadOptions(), realm_key(realm->prefix, idents_tag), &bytes);
+  if (s.ok()) {
+    codec::reader in(bytes);
+    if (!in.get_varint(realm->last_ident)) {
+      return storage_error{storage_errc::corruption, "ident counter does not decode"};
+    }
+  } else if (!s.IsNotFound()) {
+    return rocks::to_error(s, "reading the ident counter");
+  }
+  return realm;
+}
+
+result<std::shared_ptr<realm_state>> history_store::impl::find_realm(const std::string& path,
+                                                                     bool create) {
+  std::lock_guard lock(realms_mutex);
+  if (auto it = realms.find(path); it != realms.end()) return it->second;
+  std::string bytes;
+  auto s = db->Get(rocksdb::ReadOptions(), client_layout::catalog_key(path), &bytes);
+  if (s.ok()) {
+    if (bytes.size() != 4) return storage_error{storage_errc::corruption, "bad catalog entry"};
+    auto realm = load_realm(codec::get_fixed32_be(bytes));
+    if (realm) realms.emplace(path, realm.value());
+    return realm;
+  }
+  if (!s.IsNotFound()) return rocks::to_error(s, "reading the realm catalog");
+  if (!create) return std::shared_ptr<realm_state>();
+  const std::uint32_t id = next_realm_id;
+  std::string id_bytes, next_bytes;
+  codec::put_fixed32_be(id_bytes, id);
+  codec::put_fixed32_be(next_bytes, id + 1);
+  rocksdb::WriteBatch batch;
+  batch.Put(client_layout::catalog_key(path), id_bytes);
+  batch.Put(client_layout::next_realm_key(), next_bytes);
+  s = db->Write(write_options, &batch);
+  if (!s.ok()) return rocks::to_error(s, "adding a realm to the catalog");
+  next_realm_id = id + 1;
+  auto realm = std::make_shared<realm_state>();
+  realm->prefix = client_layout::realm_prefix(id);
+  realms.emplace(path, realm);
+  return realm;
+}
+
+bool history_store::impl::grant_is_valid(realm_state& realm, file_ident_grant grant) const {
+  if (grant.ident == 0) return false;
+  std::string bytes;
+  if (!db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, grant_tag, grant.ident), &bytes)
+           .ok()) {
+    return false;
+  }
+  return bytes.size() == 8 && codec::get_fixed64_be(bytes) == grant.salt;
+}
+
+void history_store::impl::submit(const std::string& path, file_ident_grant client,
+                                 std::vector<protocol::changeset>& changesets,
+                                 history_store::integrate_callback done) {
+  pending_integration item;
+  item.done = std::move(done);
+  auto refuse = [&](storage_errc code, std::string why) {
+    item.refused = storage_error{code, std::move(why)};
+    enqueue(std::move(item));
+  };
+  if (auto why = protocol::validate_realm_path(path); !why.empty()) {
+    return refuse(storage_errc::invalid_argument, why);
+  }
+  auto found = find_realm(path, false);
+  if (!found) return refuse(found.error().code, found.error().message);
+  item.realm = found.value();
+  if (!item.realm || !grant_is_valid(*item.realm, client)) {
+    return refuse(storage_errc::bad_client_file_ident,
+                  "client file ident was not allocated for this realm");
+  }
+  version_type previous = 0;
+  for (const auto& cs : changesets) {
+    if (auto why = merge::validate(cs); !why.empty()) return refuse(storage_errc::bad_changeset, why);
+    if (cs.client_version <= previous) {
+      return refuse(storage_errc::bad_client_version, "client versions do not increase");
+    }
+    previous = cs.client_version;
+  }
+
+  auto& realm = *item.realm;
+  std::lock_guard lock(realm.mutex);
+  for (const auto& cs : changesets) {
+    if (cs.last_integrated_server_version > realm.assigned_version) {
+      return refuse(storage_errc::bad_progress,
+                    "changeset claims a server version the realm does not have");
+    }
+  }
+  auto [last, inserted] = realm.last_client_version.try_emplace(client.ident, 0);
+  if (inserted) {
+    std::string bytes;
+    auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, client_tag, client.ident),
+                     &bytes);
+    codec::reader in(bytes);
+    if (s.ok() && !in.get_varint(last->second)) {
+      realm.last_client_version.erase(client.ident);
+      return refuse(storage_errc::corruption, "client record does not decode");
+    }
+    if (!s.ok() && !s.IsNotFound()) {
+      realm.last_client_version.erase(client.ident);
+      auto error = rocks::to_error(s, "reading a client record");
+      return refuse(error.code, error.message);
+    }
+  }
+  for (auto& cs : changesets) {
+    if (cs.client_version <= last->second) continue;  // re-sent: integrated exactly once
+    cs.server_version = ++realm.assigned_version;
+    cs.origin_file_ident = client.ident;
+    protocol::byte_buffer encoded;
+    protocol::encode_changeset(cs, encoded);
+    realm.assigned_bytes += encoded.size();
+    std::string value;
+    codec::put_fixed64_be(value, realm.assigned_bytes);
+    value.append(reinterpret_cast<const char*>(encoded.data()), encoded.size());
+    item.puts.emplace_back(realm_key(realm.prefix, history_tag, cs.server_version),
+                           std::move(value));
+    last->second = cs.client_version;
+    ++item.outcome.integrated;
+    item.outcome.integrated_bytes += encoded.size();
+  }
+  if (item.outcome.integrated > 0) {
+    item.puts.emplace_back(realm_key(realm.prefix, client_tag, client.ident),
+                           varints({last->second}));
+    item.puts.emplace_back(realm_key(realm.prefix, meta_tag),
+                           varints({realm.assigned_version, realm.assigned_bytes}));
+  }
+  item.outcome.server_version = realm.assigned_version;
+  item.outcome.last_integrated_client_version = last->second;
+  item.bytes_after = realm.assigned_bytes;
+  enqueue(std::move(item));  // still under the realm's lock: queue order is version order
+}
+
+void history_store::impl::enqueue(pending_integration item) {
+  item.queued_at = std::chrono::steady_clock::now();
+  std::lock_guard lock(queue_mutex);
+  queue.push_back(std::move(item));
+  if (queue.size() == 1) queue_changed.notify_one();
+}
+
+void history_store::impl::writer_loop() {
+  // Enough to fill one fsync well; a longer queue is written without waiting out the window.
+  constexpr std::size_t full_group = 4096;
+  std::unique_lock lock(queue_mutex);
+  for (;;) {
+    queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
+    if (queue.empty()) return;  // stopping and drained
+    if (!stopping && options.group_commit_window.count() > 0) {
+      // Gather: more integrations arriving within the window share this batch's fsync.
+      const auto deadline = queue.front().queued_at + options.group_commit_window;
+      queue_changed.wait_until(lock, deadline,
+                               [&] { return stopping || queue.size() >= full_group; });
+    }
+    std::deque<pending_integration> group;
+    group.swap(queue);
+    lock.unlock();
+    commit_group(group);
+    lock.lock();
+  }
+}
+
+void history_store::impl::commit_group(std::deque<pending_integration>& group) {
+  std::optional<storage_error> failed;
+  {
+    std::lock_guard lock(queue_mutex);
+    failed = failure;
+  }
+  rocksdb::WriteBatch batch;
+  bool anything = false;
+  for (const auto& item : group) {
+    if (item.refused) continue;
+    for (const auto& [key, value] : item.puts) {
+      batch.Put(key, value);
+      anything = true;
+    }
+  }
+  if (anything && !failed) {
+    auto s = db->Write(write_options, &batch);
+    if (!s.ok()) {
+      failed = rocks::to_error(s, "writing integrated changesets");
+      std::lock_guard lock(queue_mutex);
+      failure = failed;  // assigned versions are now lost; refuse everything after this
+    }
+  }
+  for (auto& item : group) {
+    if (!item.refused && !failed) {
+      std::lock_guard lock(item.realm->mutex);
+      item.realm->durable_version =
+          std::max(item.realm->durable_version, item.outcome.server_version);
+      item.realm->durable_bytes = std::max(item.realm->durable_bytes, item.bytes_after);
+    }
+  }
+  for (auto& item : group) {
+    if (!item.done) continue;
+    if (item.refused) {
+      item.done(*item.refused);
+    } else if (failed) {
+      item.done(*failed);
+    } else {
+      item.done(item.outcome);
+    }
+  }
+}
+
+history_store::history_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+
+history_store::~history_store() {
+  {
+    std::lock_guard lock(impl_->queue_mutex);
+    impl_->stopping = true;
+  }
+  impl_->queue_changed.notify_one();
+  if (impl_->writer.joinable()) impl_->writer.join();
+}
+
+result<std::shared_ptr<history_store>> history_store::open(const std::filesystem::path& directory,
+                                                           history_options options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.max_open_files = 512;
+  db_options.keep_log_file_num = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, directory.string(), &raw);
+  if (!s.ok()) return rocks::to_error(s, "opening the history database");
+  auto state = std::make_unique<impl>();
+  state->db.reset(raw);
+  state->options = options;
+  state->write_options.sync = options.durable;
+  std::string bytes;
+  s = state->db->Get(rocksdb::ReadOptions(), client_layout::next_realm_key(), &bytes);
+  if (s.ok()) {
+    state->next_realm_id = codec::get_fixed32_be(bytes);
+  } else if (!s.IsNotFound()) {
+    return rocks::to_error(s, "reading the realm catalog");
+  }
+  auto* raw_state = state.get();
+  state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
+  return std::shared_ptr<history_store>(new history_store(std::move(state)));
+}
+
+result<file_ident_grant> history_store::allocate_client_file_ident(const std::string& realm_path) {
+  if (auto why = protocol::validate_realm_path(realm_path); !why.empty()) {
+    return storage_error{storage_errc::invalid_argument, why};
+  }
+  auto found = impl_->find_realm(realm_path, true);
+  if (!found) return found.error();
+  auto& realm = *found.value();
+  std::lock_guard lock(realm.mutex);
+  file_ident_grant grant{realm.last_ident + 1, random_salt()};
+  std::string salt;
+  codec::put_fixed64_be(salt, grant.salt);
+  rocksdb::WriteBatch batch;
+  batch.Put(realm_key(realm.prefix, idents_tag), varints({grant.ident}));
+  batch.Put(realm_key(realm.prefix, grant_tag, grant.ident), salt);
+  auto s = impl_->db->Write(impl_->write_options, &batch);
+  if (!s.ok()) return rocks::to_error(s, "allocating a client file ident");
+  realm.last_ident = grant.ident;
+  return grant;
+}
+
+bool history_store::is_valid_client_file_ident(const std::string& realm_path,
+                                               file_ident_grant grant) const {
+  auto found = impl_->find_realm(realm_path, false);
+  return found && found.value() && impl_->grant_is_valid(*found.value(), grant);
+}
+
+void history_store::integrate_async(const std::string& realm_path, file_ident_grant client,
+                                    std::vector<protocol::changeset> changesets,
+                                    integrate_callback done) {
+  {
+    std::lock_guard lock(impl_->queue_mutex);
+    if (impl_->failure) {
+      pending_integration item;
+      item.refused = *impl_->failure;
+      item.done = std::move(done);
+      item.queued_at = std::chrono::steady_clock::now();
+      impl_->queue.push_back(std::move(item));
+      impl_->queue_changed.notify_one();
+      return;
+    }
+  }
+  impl_->submit(realm_path, client, changesets, std::move(done));
+}
+
+result<integration_result> history_store::integrate(const std::string& realm_path,
+                                                    file_ident_grant client,
+                                                    std::vector<protocol::changeset> changesets) {
+  std::promise<result<integration_result>> promise;
+  auto future = promise.get_future();
+  integrate_async(realm_path, client, std::move(changesets),
+                  [&promise](result<integration_result> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+result<history_range> history_store::read(const std::string& realm_path,
+                                          protocol::version_type after, std::size_t max_bytes,
+                                          protocol::file_ident skip_origin) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found) return found.error();
+  history_range range;
+  if (!found.value()) {
+    if (after != 0) return storage_error{storage_errc::bad_progress, "realm has no history"};
+    return range;
+  }
+  auto& realm = *found.value();
+  version_type latest = 0;
+  std::uint64_t total = 0;
+  {
+    std::lock_guard lock(realm.mutex);
+    latest = realm.durable_version;
+    total = realm.durable_bytes;
+  }
+  if (after > latest) {
+    return storage_error{storage_errc::bad_progress, "download cursor is past the history"};
+  }
+  range.server_version = after;
+  range.remaining_bytes = 0;
+  std::uint64_t cursor_cumulative = total;
+  std::size_t bytes = 0;
+  rocks::prefix_scan scan(*impl_->db, realm_key(realm.prefix, history_tag));
+  scan.seek(realm_key(realm.prefix, history_tag, after + 1));
+  for (; scan.valid() && range.server_version < latest; scan.next()) {
+    auto stored = client_layout::decode_history_value(scan.value());
+    if (!stored) return storage_error{storage_errc::corruption, "history record does not decode"};
+    auto decoded = protocol::decode_changeset({reinterpret_cast<const std::uint8_t*>(
+                                                   stored->changeset.data()),
+                                               stored->changeset.size()});
+    if (!decoded) {
+      return storage_error{storage_errc::corruption,
+                           "stored changeset does not decode: " + decoded.error().reason};
+    }
+    const bool skipped = skip_origin != 0 && decoded.message().origin_file_ident == skip_origin;
+    if (!skipped && !range.changesets.empty() &&
+        (bytes + stored->changeset.size() > max_bytes ||
+         range.changesets.size() >= protocol::limits::max_changesets_per_message)) {
+      break;
+    }
+    range.server_version = decoded.message().server_version;
+    cursor_cumulative = stored->cumulative_bytes;
+    if (skipped) continue;
+    bytes += stored->changeset.size();
+    range.changesets.push_back(std::move(decoded.message()));
+  }
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading history");
+  range.remaining_bytes = total - cursor_cumulative;
+  return range;
+}
+
+protocol::version_type history_store::latest_server_version(const std::string& realm_path) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found || !found.value()) return 0;
+  std::lock_guard lock(found.value()->mutex);
+  return found.value()->durable_version;
+}
+
+protocol::version_type history_store::last_integrated_client_version(
+    const std::string& realm_path, protocol::file_ident client) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found || !found.value()) return 0;
+  std::string bytes;
+  if (!impl_->db
+           ->Get(rocksdb::ReadOptions(), realm_key(found.value()->prefix, client_tag, client),
+                 &bytes)
+           .ok()) {
+    return 0;
+  }
+  codec::reader in(bytes);
+  version_type version = 0;
+  return in.get_varint(version) ? version : 0;
+}
+
+}  // namespace actorsync::storage

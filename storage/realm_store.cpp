@@ -1,0 +1,519 @@
+#include "storage/realm_store.hpp"
+
+#include <rocksdb/table.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
+#include "storage/batch_states.hpp"
+#include "storage/client_layout.hpp"
+#include "storage/content_hasher.hpp"
+#include "storage/merge.hpp"
+#include "storage/record_codec.hpp"
+#include "storage/rocks_util.hpp"
+
+namespace actorsync::storage {
+
+namespace layout = client_layout;
+
+// ---- database ---------------------------------------------------------------------------------
+
+struct database::impl {
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::WriteOptions write_options;
+  std::mutex catalog_mutex;  ///< guards the two fields below and catalog writes
+  std::unordered_map<std::string, std::weak_ptr<realm_store>> open_realms;
+  std::uint32_t next_realm_id = 1;
+};
+
+// ---- realm ------------------------------------------------------------------------------------
+
+struct realm_store::impl {
+  std::shared_ptr<database::impl> owner;
+  rocksdb::DB& db;
+  std::string path;
+  std::string prefix;  ///< client_layout::realm_prefix of this realm
+
+  mutable std::mutex mutex;  ///< serialises writes; guards meta and listener
+  layout::realm_meta meta;
+  std::function<void(const commit_event&)> listener;
+
+  impl(std::shared_ptr<database::impl> owner_, std::string path_, std::string prefix_,
+       layout::realm_meta meta_)
+      : owner(std::move(owner_)),
+        db(*owner->db),
+        path(std::move(path_)),
+        prefix(std::move(prefix_)),
+        meta(meta_) {}
+
+  status write(rocksdb::WriteBatch& batch, const char* doing) {
+    auto s = db.Write(owner->write_options, &batch);
+    if (!s.ok()) return rocks::to_error(s, doing);
+    return done{};
+  }
+
+  result<version_type> commit(std::vector<protocol::instruction> instructions);
+  status integrate(const protocol::download_message& download);
+  status restamp(file_ident ident, std::uint64_t salt);
+  result<std::uint64_t> cumulative_bytes_at(version_type client_version) const;
+};
+
+namespace {
+
+protocol::timestamp_type now_ms() {
+  using namespace std::chrono;
+  return static_cast<protocol::timestamp_type>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+storage_error bad_changeset(const std::string& why) {
+  return storage_error{storage_errc::bad_changeset, why};
+}
+
+}  // namespace
+
+result<version_type> realm_store::impl::commit(std::vector<protocol::instruction> instructions) {
+  std::function<void(const commit_event&)> notify;
+  commit_event event{};
+  {
+    std::lock_guard lock(mutex);
+    if (instructions.empty()) return meta.sync.latest_client_version;  // nothing to store
+    layout::realm_meta next = meta;
+    protocol::changeset cs;
+    cs.client_version = meta.sync.latest_client_version + 1;
+    cs.last_integrated_server_version = meta.sync.download_server_version;
+    // Hybrid clock: never behind our own last commit, and after every remote write we have seen,
+    // so a local write made after integrating a remote one wins over it.
+    cs.origin_timestamp =
+        std::max({now_ms(), meta.last_local_timestamp, meta.last_remote_timestamp + 1});
+    cs.instructions = std::move(instructions);
+    if (auto why = merge::validate(cs); !why.empty()) return bad_changeset(why);
+
+    batch_states states(db, prefix);
+    merge::apply_changeset(cs, meta.sync.client_file_ident, states);
+    if (states.failure()) return *states.failure();
+
+    protocol::byte_buffer encoded;
+    protocol::encode_changeset(cs, encoded);
+    next.sync.latest_client_version = cs.client_version;
+    next.sync.uploadable_bytes += encoded.size();
+    next.last_local_timestamp = cs.origin_timestamp;
+
+    rocksdb::WriteBatch batch;
+    states.write_to(batch);
+    batch.Put(layout::history_key(prefix, cs.client_version),
+              layout::encode_history_value(
+                  next.sync.uploadable_bytes,
+                  std::string(reinterpret_cast<const char*>(encoded.data()), encoded.size())));
+    batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
+    if (auto written = write(batch, "committing a transaction"); !written) return written.error();
+    meta = next;
+    notify = listener;
+    event = commit_event{cs.client_version, encoded.size()};
+  }
+  // Outside the lock: the listener may read the store.
+  if (notify) notify(event);
+  return event.client_version;
+}
+
+result<std::uint64_t> realm_store::impl::cumulative_bytes_at(version_type client_version) const {
+  if (client_version == 0) return std::uint64_t{0};
+  std::string bytes;
+  auto s = db.Get(rocksdb::ReadOptions(), layout::history_key(prefix, client_version), &bytes);
+  if (!s.ok()) return rocks::to_error(s, "reading a local changeset");
+  auto value = layout::decode_history_value(bytes);
+  if (!value) return storage_error{storage_errc::corruption, "history record does not decode"};
+  return value->cumulative_bytes;
+}
+
+status realm_store::impl::integrate(const protocol::download_message& download) {
+  std::lock_guard lock(mutex);
+  const auto& old = meta.sync;
+  if (download.server_version < old.download_server_version) {
+    return storage_error{storage_errc::bad_progress, "download cursor goes backwards"};
+  }
+  if (download.last_integrated_client_version > old.latest_client_version) {
+    return storage_error{storage_errc::bad_progress,
+                         "server acknowledges a client version never committed"};
+  }
+  for (const auto& cs : download.changesets) {
+    if (auto why = merge::validate(cs); !why.empty()) return bad_changeset(why);
+    if (cs.origin_file_ident == 0) return bad_changeset("downloaded changeset has no origin");
+  }
+
+  layout::realm_meta next = meta;
+  batch_states states(db, prefix);
+  rocksdb::WriteBatch batch;
+  // Newest integrated client version per origin, as read or changed in this message.
+  std::map<file_ident, version_type> last_by_origin;
+  for (const auto& cs : download.changesets) {
+    next.sync.downloaded_bytes += protocol::encoded_size(cs);
+    const auto origin = cs.origin_file_ident;
+    if (origin == old.client_file_ident) continue;  // our own, applied when committed
+    auto [it, inserted] = last_by_origin.try_emplace(origin, 0);
+    if (inserted) {
+      std::string bytes;
+      auto s = db.Get(rocksdb::ReadOptions(), layout::origin_key(prefix, origin), &bytes);
+      if (s.ok()) {
+        codec::reader in(bytes);
+        if (!in.get_varint(it->second)) {
+          return storage_error{storage_errc::corruption, "origin record does not decode"};
+        }
+      } else if (!s.IsNotFound()) {
+        return rocks::to_error(s, "reading an origin record");
+      }
+    }
+    if (cs.client_version <= it->second) continue;  // integrated before: exactly once
+    merge::apply_changeset(cs, origin, states);
+    it->second = cs.client_version;
+    next.last_remote_timestamp = std::max(next.last_remote_timestamp, cs.origin_timestamp);
+  }
+  if (states.failure()) return *states.failure();
+
+  next.sync.download_server_version = download.server_version;
+  next.sync.last_integrated_server_version = download.server_version;
+  next.sync.download_last_integrated_client_version = download.last_integrated_client_version;
+  next.sync.acknowledged_client_version =
+      std::max(old.acknowledged_client_version, download.last_integrated_client_version);
+  next.sync.downloadable_bytes = download.downloadable_bytes;
+  auto uploaded = cumulative_bytes_at(next.sync.acknowledged_client_version);
+  if (!uploaded) return uploaded.error();
+  next.sync.uploaded_bytes = uploaded.value();
+
+  states.write_to(batch);
+  for (const auto& [origin, version] : last_by_origin) {
+    std::string bytes;
+    codec::put_varint(bytes, version);
+    batch.Put(layout::origin_key(prefix, origin), bytes);
+  }
+  batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
+  if (auto written = write(batch, "integrating a download"); !written) return written;
+  meta = next;
+  return done{};
+}
+
+namespace {
+
+void restamp_stamp(merge::stamp& s, file_ident ident, bool& changed) {
+  if (s.origin != 0 || s.client_version == 0) return;  // not ours, or no_stamp
+  s.origin = ident;
+  changed = true;
+}
+
+}  // namespace
+
+status realm_store::impl::restamp(file_ident ident, std::uint64_t salt) {
+  if (ident == 0) return storage_error{storage_errc::invalid_argument, "client file ident is 0"};
+  std::lock_guard lock(mutex);
+  if (meta.sync.client_file_ident != 0) {
+    if (meta.sync.client_file_ident == ident && meta.sync.file_ident_salt == salt) return done{};
+    return storage_error{storage_errc::invalid_argument,
+                         "the realm already has a different client file ident"};
+  }
+  rocksdb::WriteBatch batch;
+  rocks::prefix_scan scan(db, layout::content_prefix(prefix));
+  for (; scan.valid(); scan.next()) {
+    auto key = layout::parse_content_key(scan.key_rest());
+    if (!key) return storage_error{storage_errc::corruption, "content key does not parse"};
+    bool changed = false;
+    std::string encoded;
+    if (key->field) {
+      auto field = codec::decode_field(scan.value());
+      if (!field) return storage_error{storage_errc::corruption, "field record does not decode"};
+      if (field->has_set) restamp_stamp(field->set_at, ident, changed);
+      for (auto& add : field->adds) restamp_stamp(add.at, ident, changed);
+      if (changed) encoded = codec::encode_field(*field);
+    } else {
+      auto object = codec::decode_object(scan.value());
+      if (!object) return storage_error{storage_errc::corruption, "object record does not decode"};
+      restamp_stamp(object->created, ident, changed);
+      restamp_stamp(object->erased, ident, changed);
+      if (changed) encoded = codec::encode_object(*object);
+    }
+    if (changed) batch.Put(std::string(scan.key()), encoded);
+  }
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "scanning content to restamp");
+  layout::realm_meta next = meta;
+  next.sync.client_file_ident = ident;
+  next.sync.file_ident_salt = salt;
+  batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
+  if (auto written = write(batch, "recording the client file ident"); !written) return written;
+  meta = next;
+  return done{};
+}
+
+realm_store::realm_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+realm_store::~realm_store() = default;
+
+const std::string& realm_store::path() const { return impl_->path; }
+
+namespace {
+
+/// Reads an object record; a missing one is an object never created (not visible).
+merge::object_state read_object(rocksdb::DB& db, const rocksdb::ReadOptions& options,
+                                const std::string& key) {
+  std::string bytes;
+  if (!db.Get(options, key, &bytes).ok()) return {};
+  return codec::decode_object(bytes).value_or(merge::object_state{});
+}
+
+/// Walks the content under `prefix_key` (a content, collection or object prefix) in key order,
+/// calling `object` for each visible object and `field` for each of its visible fields.
+template <class OnObject, class OnField>
+void walk_visible(rocksdb::DB& db, const std::string& content_prefix, const std::string& start,
+                  OnObject&& on_object, OnField&& on_field) {
+  rocks::prefix_scan scan(db, start);
+  std::string current_collection;
+  std::string current_object;
+  merge::object_state state;
+  bool have_current = false;
+  for (; scan.valid(); scan.next()) {
+    auto key = layout::parse_content_key(scan.key().substr(content_prefix.size()));
+    if (!key) continue;  // unparsable keys are skipped by readers; restamp reports them
+    if (!have_current || key->collection != current_collection ||
+        key->object_id != current_object) {
+      have_current = true;
+      current_collection = key->collection;
+      current_object = key->object_id;
+      state = merge::object_state{};
+      if (!key->field) state = codec::decode_object(scan.value()).value_or(merge::object_state{});
+      if (state.visible()) on_object(current_collection, current_object);
+      if (!key->field) continue;
+    }
+    if (!key->field || !state.visible()) continue;
+    auto field = codec::decode_field(scan.value());
+    if (!field) continue;
+    if (auto value = merge::visible_value(*field, state)) on_field(*key->field, *value);
+  }
+}
+
+}  // namespace
+
+std::optional<value> realm_store::get_field(const std::string& collection,
+                                            const std::string& object_id,
+                                            const std::string& field) const {
+  auto& db = impl_->db;
+  const rocksdb::Snapshot* snapshot = db.GetSnapshot();
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot;
+  std::optional<value> out;
+  auto object = read_object(db, options, layout::object_key(impl_->prefix, collection, object_id));
+  if (object.visible()) {
+    std::string bytes;
+    if (db.Get(options, layout::field_key(impl_->prefix, collection, object_id, field), &bytes)
+            .ok()) {
+      if (auto state = codec::decode_field(bytes)) out = merge::visible_value(*state, object);
+    }
+  }
+  db.ReleaseSnapshot(snapshot);
+  return out;
+}
+
+bool realm_store::object_exists(const std::string& collection, const std::string& object_id) const {
+  return read_object(impl_->db, rocksdb::ReadOptions(),
+                     layout::object_key(impl_->prefix, collection, object_id))
+      .visible();
+}
+
+void realm_store::for_each_object(
+    const std::string& collection,
+    const std::function<void(const std::string& object_id,
+                             const std::vector<std::pair<std::string, value>>& fields)>& visit)
+    const {
+  std::string pending_object;
+  std::vector<std::pair<std::string, value>> fields;
+  bool pending = false;
+  auto flush = [&] {
+    if (pending) visit(pending_object, fields);
+    pending = false;
+    fields.clear();
+  };
+  walk_visible(
+      impl_->db, layout::content_prefix(impl_->prefix),
+      layout::collection_prefix(impl_->prefix, collection),
+      [&](const std::string&, const std::string& object_id) {
+        flush();
+        pending = true;
+        pending_object = object_id;
+      },
+      [&](const std::string& name, const value& v) { fields.emplace_back(name, v); });
+  flush();
+}
+
+std::string realm_store::content_digest() const {
+  content_hasher hasher;
+  walk_visible(
+      impl_->db, layout::content_prefix(impl_->prefix), layout::content_prefix(impl_->prefix),
+      [&](const std::string& collection, const std::string& object_id) {
+        hasher.add_object(collection, object_id);
+      },
+      [&](const std::string& name, const value& v) { hasher.add_field(name, v); });
+  return hasher.finish_hex();
+}
+
+write_transaction realm_store::begin_write() { return write_transaction(this); }
+
+void realm_store::set_commit_listener(std::function<void(const commit_event&)> listener) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->listener = std::move(listener);
+}
+
+sync_metadata realm_store::metadata() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->meta.sync;
+}
+
+result<std::vector<changeset>> realm_store::local_changesets_after(version_type after,
+                                                                   std::size_t max_bytes) const {
+  std::vector<changeset> out;
+  std::size_t bytes = 0;
+  rocks::prefix_scan scan(impl_->db, layout::history_prefix(impl_->prefix));
+  scan.seek(layout::history_key(impl_->prefix, after + 1));
+  for (; scan.valid(); scan.next()) {
+    auto value = layout::decode_history_value(scan.value());
+    if (!value) return storage_error{storage_errc::corruption, "history record does not decode"};
+    if (!out.empty() && bytes + value->changeset.size() > max_bytes) break;
+    auto decoded = protocol::decode_changeset(
+        {reinterpret_cast<const std::uint8_t*>(value->changeset.data()), value->changeset.size()});
+    if (!decoded) {
+      return storage_error{storage_errc::corruption,
+                           "stored changeset does not decode: " + decoded.error().reason};
+    }
+    bytes += value->changeset.size();
+    out.push_back(std::move(decoded.message()));
+    if (out.size() >= protocol::limits::max_changesets_per_message) break;
+  }
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading local history");
+  return out;
+}
+
+status realm_store::set_client_file_ident(file_ident ident, std::uint64_t salt) {
+  return impl_->restamp(ident, salt);
+}
+
+status realm_store::integrate_download(const protocol::download_message& download) {
+  return impl_->integrate(download);
+}
+
+// ---- write_transaction ------------------------------------------------------------------------
+
+write_transaction::write_transaction(realm_store* store) : store_(store) {}
+write_transaction::write_transaction(write_transaction&&) noexcept = default;
+write_transaction& write_transaction::operator=(write_transaction&&) noexcept = default;
+write_transaction::~write_transaction() = default;
+
+write_transaction& write_transaction::create_object(std::string collection,
+                                                    std::string object_id) {
+  instructions_.emplace_back(protocol::create_object{std::move(collection), std::move(object_id)});
+  return *this;
+}
+
+write_transaction& write_transaction::erase_object(std::string collection, std::string object_id) {
+  instructions_.emplace_back(protocol::erase_object{std::move(collection), std::move(object_id)});
+  return *this;
+}
+
+write_transaction& write_transaction::set_field(std::string collection, std::string object_id,
+                                                std::string field, value new_value) {
+  instructions_.emplace_back(protocol::set_field{std::move(collection), std::move(object_id),
+                                                 std::move(field), std::move(new_value)});
+  return *this;
+}
+
+write_transaction& write_transaction::add_integer(std::string collection, std::string object_id,
+                                                  std::string field, std::int64_t delta) {
+  instructions_.emplace_back(protocol::add_integer{std::move(collection), std::move(object_id),
+                                                   std::move(field), delta});
+  return *this;
+}
+
+result<version_type> write_transaction::commit() {
+  return store_->impl_->commit(std::exchange(instructions_, {}));
+}
+
+// ---- database ---------------------------------------------------------------------------------
+
+database::database(std::shared_ptr<impl> impl) : impl_(std::move(impl)) {}
+database::~database() = default;
+
+result<std::shared_ptr<database>> database::open(const std::filesystem::path& directory,
+                                                 database_options options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  // File descriptors depend on the amount of data, never on the number of realms; cap them.
+  db_options.max_open_files = 256;
+  db_options.keep_log_file_num = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, directory.string(), &raw);
+  if (!s.ok()) return rocks::to_error(s, "opening the client database");
+  auto state = std::make_shared<impl>();
+  state->db.reset(raw);
+  state->write_options.sync = options.commit_durability == durability::full;
+  std::string bytes;
+  s = state->db->Get(rocksdb::ReadOptions(), layout::next_realm_key(), &bytes);
+  if (s.ok()) {
+    state->next_realm_id = codec::get_fixed32_be(bytes);
+  } else if (!s.IsNotFound()) {
+    return rocks::to_error(s, "reading the realm catalog");
+  }
+  return std::shared_ptr<database>(new database(std::move(state)));
+}
+
+result<std::shared_ptr<realm_store>> database::open_realm(const std::string& realm_path) {
+  if (auto why = protocol::validate_realm_path(realm_path); !why.empty()) {
+    return storage_error{storage_errc::invalid_argument, why};
+  }
+  auto& state = *impl_;
+  std::lock_guard lock(state.catalog_mutex);
+  if (auto it = state.open_realms.find(realm_path); it != state.open_realms.end()) {
+    if (auto store = it->second.lock()) return store;
+  }
+  std::string bytes;
+  auto s = state.db->Get(rocksdb::ReadOptions(), layout::catalog_key(realm_path), &bytes);
+  std::uint32_t realm_id = 0;
+  layout::realm_meta meta;
+  if (s.ok() && bytes.size() == 4) {
+    realm_id = codec::get_fixed32_be(bytes);
+    std::string meta_bytes;
+    auto m = state.db->Get(rocksdb::ReadOptions(),
+                           layout::meta_key(layout::realm_prefix(realm_id)), &meta_bytes);
+    if (m.ok()) {
+      auto decoded = layout::decode_meta(meta_bytes);
+      if (!decoded) return storage_error{storage_errc::corruption, "realm metadata does not decode"};
+      meta = *decoded;
+    } else if (!m.IsNotFound()) {
+      return rocks::to_error(m, "reading realm metadata");
+    }
+  } else if (s.ok()) {
+    return storage_error{storage_errc::corruption, "catalog entry does not decode"};
+  } else if (s.IsNotFound()) {
+    realm_id = state.next_realm_id;
+    std::string id_bytes;
+    codec::put_fixed32_be(id_bytes, realm_id);
+    std::string next_bytes;
+    codec::put_fixed32_be(next_bytes, realm_id + 1);
+    rocksdb::WriteBatch batch;
+    batch.Put(layout::catalog_key(realm_path), id_bytes);
+    batch.Put(layout::next_realm_key(), next_bytes);
+    s = state.db->Write(state.write_options, &batch);
+    if (!s.ok()) return rocks::to_error(s, "adding a realm to the catalog");
+    state.next_realm_id = realm_id + 1;
+  } else {
+    return rocks::to_error(s, "reading the realm catalog");
+  }
+  auto store = std::shared_ptr<realm_store>(new realm_store(std::make_unique<realm_store::impl>(
+      impl_, realm_path, layout::realm_prefix(realm_id), meta)));
+  state.open_realms[realm_path] = store;
+  return store;
+}
+
+}  // namespace actorsync::storage

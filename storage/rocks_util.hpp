@@ -1,0 +1,73 @@
+// Internal (includes RocksDB; only .cpp files of storage/ include it): status conversion and
+// key-range helpers shared by the realm store and the history store.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/errors.hpp"
+
+namespace actorsync::storage::rocks {
+
+/// A storage_error for a failed RocksDB status, saying what was being done.
+inline storage_error to_error(const rocksdb::Status& s, const char* doing) {
+  const auto code = s.IsCorruption() ? storage_errc::corruption : storage_errc::io_error;
+  return storage_error{code, std::string(doing) + ": " + s.ToString()};
+}
+
+/// The smallest key greater than every key starting with `prefix` (empty: no bound).
+inline std::string prefix_end(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last != 0xff) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+/// An iterator confined to the keys that start with `prefix`, positioned at the first one.
+/// Iterators read an implicit snapshot, so one scan sees one consistent state.
+class prefix_scan {
+ public:
+  prefix_scan(rocksdb::DB& db, std::string prefix)
+      : prefix_(std::move(prefix)), bound_(prefix_end(prefix_)), bound_slice_(bound_) {
+    rocksdb::ReadOptions options;
+    if (!bound_.empty()) options.iterate_upper_bound = &bound_slice_;
+    iterator_.reset(db.NewIterator(options));
+    iterator_->Seek(prefix_);
+  }
+  /// Seeks to `key` (which must start with the prefix).
+  void seek(const std::string& key) { iterator_->Seek(key); }
+  bool valid() const { return iterator_->Valid(); }
+  void next() { iterator_->Next(); }
+  std::string_view key() const {
+    auto key = iterator_->key();
+    return {key.data(), key.size()};
+  }
+  /// The key without the prefix.
+  std::string_view key_rest() const {
+    auto key = iterator_->key();
+    return std::string_view(key.data(), key.size()).substr(prefix_.size());
+  }
+  std::string_view value() const {
+    auto v = iterator_->value();
+    return {v.data(), v.size()};
+  }
+  rocksdb::Status status() const { return iterator_->status(); }
+
+ private:
+  std::string prefix_;
+  std::string bound_;
+  rocksdb::Slice bound_slice_;
+  std::unique_ptr<rocksdb::Iterator> iterator_;
+};
+
+}  // namespace actorsync::storage::rocks

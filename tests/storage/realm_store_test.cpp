@@ -1,0 +1,315 @@
+#include "storage/realm_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "protocol/codec.hpp"
+#include "temp_dir.hpp"
+
+namespace actorsync::storage {
+namespace {
+
+using protocol::value;
+
+std::shared_ptr<database> open_db(const testing::temp_dir& dir,
+                                  durability d = durability::process_crash) {
+  auto db = database::open(dir.path(), database_options{d});
+  EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
+  return db.value();
+}
+
+std::shared_ptr<realm_store> open_realm(database& db, const std::string& path) {
+  auto realm = db.open_realm(path);
+  EXPECT_TRUE(realm.ok()) << (realm.ok() ? "" : realm.error().message);
+  return realm.value();
+}
+
+protocol::changeset remote(protocol::file_ident origin, protocol::version_type version,
+                           protocol::timestamp_type timestamp,
+                           std::vector<protocol::instruction> instructions) {
+  protocol::changeset cs;
+  cs.origin_file_ident = origin;
+  cs.client_version = version;
+  cs.origin_timestamp = timestamp;
+  cs.instructions = std::move(instructions);
+  return cs;
+}
+
+protocol::download_message download_of(std::vector<protocol::changeset> changesets,
+                                       protocol::version_type server_version) {
+  protocol::download_message d;
+  d.server_version = server_version;
+  d.changesets = std::move(changesets);
+  return d;
+}
+
+TEST(RealmStore, CommitMakesObjectsAndFieldsReadable) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/orders");
+  auto version = realm->begin_write()
+                     .create_object("order", "1")
+                     .set_field("order", "1", "item", std::string("tea"))
+                     .set_field("order", "1", "qty", std::int64_t{2})
+                     .commit();
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(version.value(), 1u);
+  EXPECT_TRUE(realm->object_exists("order", "1"));
+  EXPECT_EQ(realm->get_field("order", "1", "item"), value(std::string("tea")));
+  EXPECT_EQ(realm->get_field("order", "1", "qty"), value(std::int64_t{2}));
+  EXPECT_EQ(realm->get_field("order", "1", "missing"), std::nullopt);
+  EXPECT_FALSE(realm->object_exists("order", "2"));
+}
+
+TEST(RealmStore, AbandonedTransactionLeavesNothing) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  const auto before = realm->content_digest();
+  {
+    auto tx = realm->begin_write();
+    tx.create_object("c", "x").set_field("c", "x", "f", std::int64_t{1});
+  }
+  EXPECT_FALSE(realm->object_exists("c", "x"));
+  EXPECT_EQ(realm->metadata().latest_client_version, 0u);
+  EXPECT_EQ(realm->content_digest(), before);
+}
+
+TEST(RealmStore, InvalidInstructionIsRefusedAndNothingIsStored) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  const auto before = realm->content_digest();
+  auto refused = realm->begin_write()
+                     .set_field("c", "x", "f", std::int64_t{1})
+                     .set_field("", "x", "f", std::int64_t{2})
+                     .commit();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, storage_errc::bad_changeset);
+  EXPECT_EQ(realm->content_digest(), before);
+  EXPECT_EQ(realm->metadata().latest_client_version, 1u);
+  EXPECT_EQ(realm->get_field("c", "x", "f"), std::nullopt);
+}
+
+TEST(RealmStore, ForEachObjectVisitsVisibleObjectsOfOneCollectionInKeyOrder) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->begin_write()
+                  .create_object("a", "2")
+                  .set_field("a", "2", "y", std::int64_t{2})
+                  .set_field("a", "2", "x", std::int64_t{1})
+                  .create_object("a", "1")
+                  .create_object("a", "3")
+                  .erase_object("a", "3")
+                  .create_object("ab", "9")
+                  .set_field("a", "4", "orphan", true)
+                  .commit()
+                  .ok());
+  std::vector<std::string> seen;
+  std::vector<std::pair<std::string, value>> fields_of_2;
+  realm->for_each_object("a", [&](const std::string& id, const auto& fields) {
+    seen.push_back(id);
+    if (id == "2") fields_of_2 = fields;
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2"}));
+  ASSERT_EQ(fields_of_2.size(), 2u);
+  EXPECT_EQ(fields_of_2[0].first, "x");
+  EXPECT_EQ(fields_of_2[1].first, "y");
+}
+
+TEST(RealmStore, NamesWithZeroBytesAndPrefixesStayApart) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  const std::string with_nul("a\0b", 3);
+  ASSERT_TRUE(realm->begin_write()
+                  .create_object("c", "a")
+                  .create_object("c", with_nul)
+                  .set_field("c", "a", "f", std::int64_t{1})
+                  .set_field("c", with_nul, "f", std::int64_t{2})
+                  .commit()
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "a", "f"), value(std::int64_t{1}));
+  EXPECT_EQ(realm->get_field("c", with_nul, "f"), value(std::int64_t{2}));
+  int count = 0;
+  realm->for_each_object("c", [&](const std::string&, const auto& fields) {
+    EXPECT_EQ(fields.size(), 1u);
+    ++count;
+  });
+  EXPECT_EQ(count, 2);
+}
+
+TEST(RealmStore, ContentHistoryAndMetadataSurviveReopen) {
+  testing::temp_dir dir;
+  std::string digest;
+  {
+    auto db = open_db(dir, durability::full);
+    auto realm = open_realm(*db, "/r");
+    ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+    ASSERT_TRUE(realm->begin_write().add_integer("c", "x", "n", 3).commit().ok());
+    digest = realm->content_digest();
+  }
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  EXPECT_EQ(realm->content_digest(), digest);
+  EXPECT_EQ(realm->get_field("c", "x", "n"), value(std::int64_t{3}));
+  const auto meta = realm->metadata();
+  EXPECT_EQ(meta.latest_client_version, 2u);
+  auto history = realm->local_changesets_after(0, 1 << 20);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history.value().size(), 2u);
+  std::uint64_t bytes = 0;
+  for (const auto& cs : history.value()) bytes += protocol::encoded_size(cs);
+  EXPECT_EQ(meta.uploadable_bytes, bytes);
+}
+
+TEST(RealmStore, RealmsAreIsolatedAndTheSamePathGivesTheSameStore) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto a = open_realm(*db, "/a");
+  auto b = open_realm(*db, "/b");
+  EXPECT_EQ(open_realm(*db, "/a").get(), a.get());
+  ASSERT_TRUE(a->begin_write().create_object("c", "x").commit().ok());
+  EXPECT_TRUE(a->object_exists("c", "x"));
+  EXPECT_FALSE(b->object_exists("c", "x"));
+  EXPECT_EQ(b->metadata().latest_client_version, 0u);
+  EXPECT_FALSE(db->open_realm("no-slash").ok());
+}
+
+TEST(RealmStore, LocalChangesetsAfterRespectsMaxBytesButReturnsAtLeastOne) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(
+        realm->begin_write().set_field("c", "x", "f", std::string(100, 'a' + i)).commit().ok());
+  }
+  auto one = realm->local_changesets_after(0, 1);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one.value().size(), 1u);
+  EXPECT_EQ(one.value()[0].client_version, 1u);
+  auto some = realm->local_changesets_after(3, 350);
+  ASSERT_TRUE(some.ok());
+  ASSERT_GE(some.value().size(), 2u);
+  EXPECT_LE(some.value().size(), 3u);
+  EXPECT_EQ(some.value()[0].client_version, 4u);
+  auto none = realm->local_changesets_after(10, 1 << 20);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.value().empty());
+}
+
+TEST(RealmStore, CommitListenerRunsAfterTheCommitOnTheCommittingThread) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  std::vector<commit_event> events;
+  std::thread::id listener_thread;
+  realm->set_commit_listener([&](const commit_event& e) {
+    // The commit is visible when the listener runs.
+    EXPECT_EQ(realm->metadata().latest_client_version, e.client_version);
+    listener_thread = std::this_thread::get_id();
+    events.push_back(e);
+  });
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].client_version, 1u);
+  EXPECT_GT(events[0].changeset_bytes, 0u);
+  EXPECT_EQ(listener_thread, std::this_thread::get_id());
+}
+
+TEST(RealmStore, DownloadIntegratesAdvancesCursorsAndIsExactlyOnce) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->set_client_file_ident(1, 77).ok());
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  auto d = download_of({remote(2, 1, 1000, {protocol::add_integer{"c", "x", "n", 5}})}, 7);
+  d.last_integrated_client_version = 1;
+  d.downloadable_bytes = 42;
+  ASSERT_TRUE(realm->integrate_download(d).ok());
+  ASSERT_TRUE(realm->integrate_download(d).ok());  // re-delivered: applied once
+  EXPECT_EQ(realm->get_field("c", "x", "n"), value(std::int64_t{5}));
+  const auto meta = realm->metadata();
+  EXPECT_EQ(meta.download_server_version, 7u);
+  EXPECT_EQ(meta.acknowledged_client_version, 1u);
+  EXPECT_EQ(meta.uploaded_bytes, meta.uploadable_bytes);
+  EXPECT_EQ(meta.downloadable_bytes, 42u);
+  EXPECT_EQ(meta.downloaded_bytes, 2 * protocol::encoded_size(d.changesets[0]));
+}
+
+TEST(RealmStore, BadDownloadIsRefusedWholeAndChangesNothing) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->set_client_file_ident(1, 77).ok());
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  const auto digest = realm->content_digest();
+  const auto meta = realm->metadata();
+  auto d = download_of({remote(2, 1, 1000, {protocol::set_field{"c", "x", "f", true}}),
+                        remote(2, 2, 1001, {protocol::set_field{"c", "", "f", true}})},
+                       5);
+  auto refused = realm->integrate_download(d);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, storage_errc::bad_changeset);
+  EXPECT_EQ(realm->content_digest(), digest);
+  EXPECT_EQ(realm->metadata(), meta);
+
+  auto backwards = download_of({}, 5);
+  ASSERT_TRUE(realm->integrate_download(backwards).ok());
+  backwards.server_version = 4;
+  EXPECT_EQ(realm->integrate_download(backwards).error().code, storage_errc::bad_progress);
+  auto over_ack = download_of({}, 5);
+  over_ack.last_integrated_client_version = 9;
+  EXPECT_EQ(realm->integrate_download(over_ack).error().code, storage_errc::bad_progress);
+}
+
+TEST(RealmStore, FileIdentRestampsEarlierLocalWrites) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->begin_write()
+                  .create_object("c", "x")
+                  .set_field("c", "x", "f", std::string("local"))
+                  .commit()
+                  .ok());
+  ASSERT_TRUE(realm->set_client_file_ident(5, 9).ok());
+  EXPECT_EQ(realm->metadata().client_file_ident, 5u);
+  EXPECT_TRUE(realm->set_client_file_ident(5, 9).ok());  // idempotent
+  EXPECT_EQ(realm->set_client_file_ident(6, 9).error().code, storage_errc::invalid_argument);
+  // A remote write with the same timestamp from a lower origin loses to our re-stamped write
+  // (origin 5 > 3); had the restamp not happened, origin 0 would have lost.
+  auto history = realm->local_changesets_after(0, 1 << 20);
+  ASSERT_TRUE(history.ok());
+  const auto timestamp = history.value()[0].origin_timestamp;
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(3, 1, timestamp, {protocol::set_field{"c", "x", "f", false}})}, 1))
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "x", "f"), value(std::string("local")));
+}
+
+TEST(RealmStore, ConcurrentCommitsFromManyThreadsAllLand) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  constexpr int threads = 4, per_thread = 50;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < per_thread; ++i) {
+        EXPECT_TRUE(realm->begin_write().add_integer("c", "x", "n", 1).commit().ok());
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  EXPECT_EQ(realm->get_field("c", "x", "n"), value(std::int64_t{threads * per_thread}));
+  EXPECT_EQ(realm->metadata().latest_client_version, threads * per_thread + 1u);
+}
+
+}  // namespace
+}  // namespace actorsync::storage
