@@ -101,6 +101,7 @@ sync_errc from_storage(storage::storage_errc code) {
     case storage::storage_errc::bad_changeset:
       return sync_errc::bad_changeset;
     case storage::storage_errc::bad_progress:
+    case storage::storage_errc::bad_client_version:
     case storage::storage_errc::bad_client_file_ident:
       return sync_errc::client_reset_required;
     case storage::storage_errc::closed:
