@@ -154,7 +154,6 @@ void session_actor_state::shutdown_now() {
   lifecycle = session_state::inactive;
   set_connection(connection_state::disconnected);
   complete_all_waits({wait_status::error, sync_errc::session_stopped});
-  config.store->set_commit_listener({});
   if (close_promise.pending()) close_promise.deliver(true);
 }
 

@@ -1,0 +1,96 @@
+// Internal to api/: the impl structs behind app and sync_session, and the bridge from blocking
+// or future-returning calls to actor requests. Includes CAF; never included by public headers.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <caf/all.hpp>
+
+#include "actors/connection_manager.hpp"
+#include "actors/io_runtime.hpp"
+#include "actors/session_actor.hpp"
+#include "actors/session_messages.hpp"
+#include "api/app.hpp"
+#include "api/realm.hpp"
+#include "api/sync_session.hpp"
+
+namespace actorsync::api {
+
+struct runtime_system_config : caf::actor_system_config {
+  explicit runtime_system_config(std::size_t threads);
+};
+
+struct app::impl {
+  app_config config;
+  runtime::server_url url;
+  // Declaration order is destruction order in reverse: io before the actor system.
+  runtime_system_config system_config;
+  caf::actor_system system;
+  std::unique_ptr<runtime::io_runtime> io;
+  caf::actor manager;
+  std::shared_ptr<storage::database> database;
+  std::shared_ptr<std::atomic<std::uint64_t>> idents =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+
+  std::mutex mutex;  ///< guards everything below
+  bool multiplexing;
+  bool session_opened = false;
+  std::uint64_t next_private_link = 1;
+  std::map<std::string, std::weak_ptr<realm>> realms;  ///< open realms by path
+  std::set<std::string> paused_paths;                  ///< sticky pause, across reopen
+  std::vector<runtime::session_actor> sessions;        ///< every session ever started
+
+  explicit impl(app_config cfg);
+  ~impl();
+};
+
+struct sync_session::impl {
+  app::impl* owner = nullptr;
+  std::string path;
+  runtime::session_actor actor;
+  std::mutex mutex;
+  std::map<runtime::progress_token, caf::actor> progress_callbacks;
+  std::map<std::uint64_t, std::pair<std::uint64_t, caf::actor>> connection_callbacks;
+  std::uint64_t next_connection_token = 1;
+};
+
+/// Sends `request` to `target` from a one-shot actor; the reply (or `on_error`'s value)
+/// fulfils the returned future and is passed to `callback` first.
+template <class Reply, class Handle, class Request>
+std::future<Reply> ask(caf::actor_system& system, const Handle& target, Request request,
+                       std::function<void(Reply)> callback, Reply on_error) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  system.spawn([=](caf::event_based_actor* self) {
+    self->request(target, caf::infinite, request)
+        .then(
+            [=](Reply reply) {
+              if (callback) callback(reply);
+              promise->set_value(reply);
+            },
+            [=](caf::error&) {
+              if (callback) callback(on_error);
+              promise->set_value(on_error);
+            });
+  });
+  return future;
+}
+
+/// Blocks for a reply; `on_error` when the session is gone or does not answer in time.
+template <class Reply, class Handle, class... Ts>
+Reply ask_now(caf::actor_system& system, const Handle& target, Reply on_error, Ts... xs) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  system.spawn([=](caf::event_based_actor* self) {
+    self->request(target, std::chrono::seconds(30), xs...)
+        .then([=](Reply reply) { promise->set_value(reply); },
+              [=](caf::error&) { promise->set_value(on_error); });
+  });
+  return future.get();
+}
+
+}  // namespace actorsync::api
