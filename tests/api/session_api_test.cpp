@@ -59,6 +59,8 @@ TEST(SyncSessionApi, TwoClientsWritingTheSameRealmConverge) {
   client a(server), b(server);
   auto ra = a.app->open_realm("/converge", user("alice"));
   auto rb = b.app->open_realm("/converge", user("bob"));
+  ASSERT_TRUE(ra->begin_write().create_object("counters", "c").commit().ok());
+  ASSERT_TRUE(rb->begin_write().create_object("counters", "c").commit().ok());
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE(ra->begin_write().add_integer("counters", "c", "n", 1).commit().ok());
     ASSERT_TRUE(rb->begin_write().add_integer("counters", "c", "n", 2).commit().ok());
@@ -189,7 +191,9 @@ TEST(SyncSessionApi, ConnectionStateObserversSeeEachTransitionOnceAcrossAServerR
   EXPECT_EQ(seen.back().second, connection_state::connected);
   for (std::size_t i = 0; i < seen.size(); ++i) {
     EXPECT_NE(seen[i].first, seen[i].second);
-    if (i > 0) EXPECT_EQ(seen[i - 1].second, seen[i].first);
+    if (i > 0) {
+      EXPECT_EQ(seen[i - 1].second, seen[i].first);
+    }
   }
 }
 
