@@ -50,8 +50,11 @@ caf::behavior manager_behavior(self_pointer self, connection_manager_config conf
       [st](reconnect_atom) { st->reconnect_all(); },
       [st](stats_atom) { return st->statistics(); },
       [self, st](shutdown_atom) {
+        // The reply tells the embedder every socket was handed back to the I/O thread, so it
+        // may stop that thread now.
         st->shutdown();
         self->quit();
+        return true;
       },
   };
 }
@@ -213,8 +216,7 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
   spdlog::info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
   auto now = clock::now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
-  if (link.io) link.io->close();
-  link.io.reset();
+  ws_link::retire(std::move(link.io));
   link.outbox.clear();
   link.in_flight.reset();
   link.routes.clear();  // sessions bind again with fresh idents
@@ -278,7 +280,7 @@ void connection_manager_state::reconnect_all() {
 
 void connection_manager_state::close(link_entry& link) {
   spdlog::debug("link[{}] key={} closed", link.id, link.key);
-  if (link.io) link.io->close();
+  ws_link::retire(std::move(link.io));
   for (auto& [sid, session] : link.sessions) session_links.erase(sid);
   links_by_key.erase(link.key);
   links.erase(link.id);  // `link` is dangling from here on
@@ -302,8 +304,7 @@ link_statistics connection_manager_state::statistics() const {
 
 void connection_manager_state::shutdown() {
   for (auto& [id, link] : links) {
-    if (link.io) link.io->close();
-    link.io.reset();
+    ws_link::retire(std::move(link.io));
   }
   links.clear();
   links_by_key.clear();

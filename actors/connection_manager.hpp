@@ -9,7 +9,7 @@
 //   outgoing_frame                            queue a frame; its ident routes replies to `owner`
 //   (reconnect_atom)                          reconnect now every link waiting for a retry
 //   (stats_atom) -> link_statistics
-//   (shutdown_atom)                           close every link and quit
+//   (shutdown_atom) -> bool                   retire every link and quit; reply when done
 #pragma once
 
 #include <chrono>

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,14 @@ struct link_statistics {
   std::uint64_t connects = 0;       ///< connection attempts so far
 };
 
+// ---- internal: the api/ facade's request bridge ------------------------------------------------
+
+/// Work for the api's bridge actor: it issues requests in the order the facade was called, so a
+/// wait followed by pause() reaches the session in that order.
+struct deferred_request {
+  std::function<void(caf::event_based_actor*)> run;
+};
+
 // ---- inspectors (0.17 style) -------------------------------------------------------------------
 
 template <class Inspector>
@@ -173,6 +182,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_opened)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_written)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::deferred_request)
 
 // clang-format off
 // ---- the one type-ID block of the client runtime ------------------------------------------------
@@ -206,6 +216,7 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_failed))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_frame))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_written))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::deferred_request))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, frame_sent_atom, "framesent")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, wait_timeout_atom, "waittmo")

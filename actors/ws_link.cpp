@@ -108,8 +108,10 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     });
   }
 
-  void close() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+  void close_and_release(std::shared_ptr<ws_link> owner) override {
+    // `owner` is the caller's reference: it is released on the strand (or, if the I/O thread
+    // already stopped, when the io_context destroys this handler after the thread was joined).
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), owner = std::move(owner)] {
       self->closed_ = true;
       beast::error_code ignored;
       self->resolver_.cancel();
@@ -228,6 +230,12 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
 };
 
 }  // namespace
+
+void ws_link::retire(std::shared_ptr<ws_link> link) {
+  if (!link) return;
+  auto* raw = link.get();
+  raw->close_and_release(std::move(link));
+}
 
 std::shared_ptr<ws_link> make_ws_link(io_runtime& io, link_target target) {
   auto& internals = io.internals();

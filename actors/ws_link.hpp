@@ -32,8 +32,13 @@ class ws_link {
   virtual void start() = 0;
   /// Writes one binary frame; the manager calls it again only after link_written.
   virtual void write(std::shared_ptr<const std::vector<std::uint8_t>> frame) = 0;
-  /// Closes the socket; pending operations end quietly (no link_failed after close()).
-  virtual void close() = 0;
+  /// Closes the socket and drops the caller's reference on the I/O thread, so the stream is
+  /// never destroyed concurrently with I/O (Beast streams are not thread-safe). Pending
+  /// operations end quietly (no link_failed afterwards). Null links are ignored.
+  static void retire(std::shared_ptr<ws_link> link);
+
+ protected:
+  virtual void close_and_release(std::shared_ptr<ws_link> self) = 0;
 };
 
 std::shared_ptr<ws_link> make_ws_link(io_runtime& io, link_target target);

@@ -40,6 +40,7 @@ app::impl::impl(app_config cfg)
   mc.linger = config.linger;
   mc.backoff = config.backoff;
   manager = runtime::spawn_connection_manager(system, mc);
+  bridge = spawn_bridge(system);
   storage::database_options options;
   options.commit_durability = config.durability;
   auto db = storage::database::open(config.data_directory, options);
@@ -54,9 +55,23 @@ app::impl::~impl() {
   // system is destroyed last, once no handler can reach it.
   for (auto& session : sessions) caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
   sessions.clear();
-  caf::anon_send(manager, runtime::shutdown_atom_v);
+  {
+    // Wait until the manager handed every socket back to the I/O thread before stopping it.
+    caf::scoped_actor waiter{system};
+    waiter->request(manager, std::chrono::seconds(30), runtime::shutdown_atom_v)
+        .receive([](bool) {}, [](caf::error&) {});
+  }
   manager = nullptr;
+  caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
+  bridge = nullptr;
   io->stop();
+}
+
+caf::actor spawn_bridge(caf::actor_system& system) {
+  return system.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    self->set_default_handler(caf::drop);
+    return {[self](runtime::deferred_request& job) { job.run(self); }};
+  });
 }
 
 app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
@@ -144,7 +159,7 @@ runtime_statistics app::statistics() {
     runtime::session_snapshot none;
     none.state = runtime::session_state::inactive;
     auto snap =
-        ask_now<runtime::session_snapshot>(st.system, session, none, runtime::get_state_atom_v);
+        ask_now<runtime::session_snapshot>(st.bridge, session, none, runtime::get_state_atom_v);
     switch (snap.state) {
       case runtime::session_state::active:
         ++out.sessions_active;
@@ -157,7 +172,7 @@ runtime_statistics app::statistics() {
         break;
     }
   }
-  auto links = ask_now<runtime::link_statistics>(st.system, st.manager, runtime::link_statistics{},
+  auto links = ask_now<runtime::link_statistics>(st.bridge, st.manager, runtime::link_statistics{},
                                                  runtime::stats_atom_v);
   out.sockets_open = links.sockets_open;
   out.bytes_pending = links.bytes_pending;

@@ -32,6 +32,7 @@ struct app::impl {
   caf::actor_system system;
   std::unique_ptr<runtime::io_runtime> io;
   caf::actor manager;
+  caf::actor bridge;  ///< issues every facade request, in call order
   std::shared_ptr<storage::database> database;
   std::shared_ptr<std::atomic<std::uint64_t>> idents =
       std::make_shared<std::atomic<std::uint64_t>>(0);
@@ -58,38 +59,43 @@ struct sync_session::impl {
   std::uint64_t next_connection_token = 1;
 };
 
-/// Sends `request` to `target` from a one-shot actor; the reply (or `on_error`'s value)
-/// fulfils the returned future and is passed to `callback` first.
+/// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF
+/// keeps their order), so facade calls reach a session in the order they were made.
+caf::actor spawn_bridge(caf::actor_system& system);
+
+/// Sends `request` to `target` through the bridge; the reply (or `on_error`'s value) fulfils
+/// the returned future and is passed to `callback` first (on a runtime thread).
 template <class Reply, class Handle, class Request>
-std::future<Reply> ask(caf::actor_system& system, const Handle& target, Request request,
+std::future<Reply> ask(const caf::actor& bridge, const Handle& target, Request request,
                        std::function<void(Reply)> callback, Reply on_error) {
   auto promise = std::make_shared<std::promise<Reply>>();
   auto future = promise->get_future();
-  system.spawn([=](caf::event_based_actor* self) {
-    self->request(target, caf::infinite, request)
-        .then(
-            [=](Reply reply) {
-              if (callback) callback(reply);
-              promise->set_value(reply);
-            },
-            [=](caf::error&) {
-              if (callback) callback(on_error);
-              promise->set_value(on_error);
-            });
-  });
+  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
+                   self->request(target, caf::infinite, request)
+                       .then(
+                           [=](Reply reply) {
+                             if (callback) callback(reply);
+                             promise->set_value(reply);
+                           },
+                           [=](caf::error&) {
+                             if (callback) callback(on_error);
+                             promise->set_value(on_error);
+                           });
+                 }});
   return future;
 }
 
-/// Blocks for a reply; `on_error` when the session is gone or does not answer in time.
+/// Blocks for a reply; `on_error` when the target is gone or does not answer in time. Never
+/// call it from a callback of this facade (the bridge would wait for itself).
 template <class Reply, class Handle, class... Ts>
-Reply ask_now(caf::actor_system& system, const Handle& target, Reply on_error, Ts... xs) {
+Reply ask_now(const caf::actor& bridge, const Handle& target, Reply on_error, Ts... xs) {
   auto promise = std::make_shared<std::promise<Reply>>();
   auto future = promise->get_future();
-  system.spawn([=](caf::event_based_actor* self) {
-    self->request(target, std::chrono::seconds(30), xs...)
-        .then([=](Reply reply) { promise->set_value(reply); },
-              [=](caf::error&) { promise->set_value(on_error); });
-  });
+  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
+                   self->request(target, std::chrono::seconds(30), xs...)
+                       .then([=](Reply reply) { promise->set_value(reply); },
+                             [=](caf::error&) { promise->set_value(on_error); });
+                 }});
   return future.get();
 }
 

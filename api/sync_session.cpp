@@ -44,7 +44,7 @@ void sync_session::pause() {
     std::lock_guard lock(impl_->owner->mutex);
     impl_->owner->paused_paths.insert(impl_->path);
   }
-  ask_now<runtime::session_state>(impl_->owner->system, impl_->actor,
+  ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
                                   runtime::session_state::inactive, runtime::pause_atom_v);
 }
 
@@ -53,28 +53,28 @@ void sync_session::resume() {
     std::lock_guard lock(impl_->owner->mutex);
     impl_->owner->paused_paths.erase(impl_->path);
   }
-  ask_now<runtime::session_state>(impl_->owner->system, impl_->actor,
+  ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
                                   runtime::session_state::inactive, runtime::resume_atom_v);
 }
 
 runtime::session_state sync_session::state() {
   runtime::session_snapshot none;
   none.state = runtime::session_state::inactive;
-  return ask_now<runtime::session_snapshot>(impl_->owner->system, impl_->actor, none,
+  return ask_now<runtime::session_snapshot>(impl_->owner->bridge, impl_->actor, none,
                                             runtime::get_state_atom_v)
       .state;
 }
 
 runtime::connection_state sync_session::connection_state() {
   runtime::session_snapshot none;
-  return ask_now<runtime::session_snapshot>(impl_->owner->system, impl_->actor, none,
+  return ask_now<runtime::session_snapshot>(impl_->owner->bridge, impl_->actor, none,
                                             runtime::get_state_atom_v)
       .connection;
 }
 
 std::future<wait_outcome> sync_session::upload_all_local_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
-  return ask<wait_outcome>(impl_->owner->system, impl_->actor,
+  return ask<wait_outcome>(impl_->owner->bridge, impl_->actor,
                            runtime::wait_for_upload{timeout.value_or(std::chrono::milliseconds{0})},
                            std::move(callback), session_gone);
 }
@@ -82,7 +82,7 @@ std::future<wait_outcome> sync_session::upload_all_local_changes(
 std::future<wait_outcome> sync_session::download_all_server_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
   return ask<wait_outcome>(
-      impl_->owner->system, impl_->actor,
+      impl_->owner->bridge, impl_->actor,
       runtime::wait_for_download{timeout.value_or(std::chrono::milliseconds{0})},
       std::move(callback), session_gone);
 }
@@ -96,9 +96,9 @@ runtime::progress_token sync_session::add_progress_notification(
         callback(report);
         return report.last;
       });
-  auto token =
-      ask_now<runtime::progress_token>(system, impl_->actor, runtime::progress_token{0},
-                                       runtime::subscribe_progress{direction, mode, forwarder});
+  auto token = ask_now<runtime::progress_token>(
+      impl_->owner->bridge, impl_->actor, runtime::progress_token{0},
+      runtime::subscribe_progress{direction, mode, forwarder});
   if (token == 0) {
     caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
     return 0;
@@ -117,7 +117,7 @@ bool sync_session::remove_progress_notification(runtime::progress_token token) {
     forwarder = i->second;
     impl_->progress_callbacks.erase(i);
   }
-  bool removed = ask_now<bool>(impl_->owner->system, impl_->actor, false,
+  bool removed = ask_now<bool>(impl_->owner->bridge, impl_->actor, false,
                                runtime::unsubscribe_progress_atom_v, token);
   caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
   return removed;
@@ -130,9 +130,9 @@ std::uint64_t sync_session::add_connection_notification(connection_callback call
         callback(change.old_state, change.new_state);
         return false;
       });
-  auto session_token =
-      ask_now<runtime::subscription_token>(system, impl_->actor, runtime::subscription_token{0},
-                                           runtime::subscribe_connection_atom_v, forwarder);
+  auto session_token = ask_now<runtime::subscription_token>(
+      impl_->owner->bridge, impl_->actor, runtime::subscription_token{0},
+      runtime::subscribe_connection_atom_v, forwarder);
   std::lock_guard lock(impl_->mutex);
   auto token = impl_->next_connection_token++;
   impl_->connection_callbacks.emplace(token, std::make_pair(session_token, forwarder));
@@ -148,14 +148,14 @@ bool sync_session::remove_connection_notification(std::uint64_t token) {
     entry = i->second;
     impl_->connection_callbacks.erase(i);
   }
-  ask_now<bool>(impl_->owner->system, impl_->actor, false, runtime::unsubscribe_connection_atom_v,
+  ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::unsubscribe_connection_atom_v,
                 entry.first);
   caf::anon_send_exit(entry.second, caf::exit_reason::user_shutdown);
   return true;
 }
 
 void sync_session::reconnect() {
-  ask_now<bool>(impl_->owner->system, impl_->actor, false, runtime::reconnect_atom_v);
+  ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::reconnect_atom_v);
 }
 
 }  // namespace actorsync::api
