@@ -49,13 +49,32 @@ struct app::impl {
   ~impl();
 };
 
+/// Lets a callback run only while its registration is live. Closing it waits for a running
+/// callback, so once remove_*() or ~sync_session returned, that callback never runs again.
+/// Recursive: a callback may remove its own registration.
+struct callback_gate {
+  std::recursive_mutex mutex;
+  bool open = true;
+  void close() {
+    std::lock_guard lock(mutex);
+    open = false;
+  }
+};
+
+/// A forwarder actor turning notifications into callback calls, and its gate.
+struct callback_registration {
+  caf::actor forwarder;
+  std::shared_ptr<callback_gate> gate;
+  std::uint64_t session_token = 0;  ///< the session's own token for this subscription
+};
+
 struct sync_session::impl {
   app::impl* owner = nullptr;
   std::string path;
   runtime::session_actor actor;
   std::mutex mutex;
-  std::map<runtime::progress_token, caf::actor> progress_callbacks;
-  std::map<std::uint64_t, std::pair<std::uint64_t, caf::actor>> connection_callbacks;
+  std::map<runtime::progress_token, callback_registration> progress_callbacks;
+  std::map<std::uint64_t, callback_registration> connection_callbacks;
   std::uint64_t next_connection_token = 1;
 };
 

@@ -11,16 +11,22 @@ namespace {
 
 const wait_outcome session_gone{wait_status::error, runtime::sync_errc::session_stopped};
 
-/// A small actor that turns typed notifications into callback calls; it quits after an
-/// outstanding-work registration's last report.
+/// A small actor that turns typed notifications into callback calls behind `gate`; it quits
+/// after an outstanding-work registration's last report (when `f` returns true).
 template <class Message, class F>
-caf::actor spawn_callback(caf::actor_system& system, F f) {
-  return system.spawn([f](caf::event_based_actor* self) -> caf::behavior {
+caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_gate> gate, F f) {
+  return system.spawn([gate, f](caf::event_based_actor* self) -> caf::behavior {
     self->set_default_handler(caf::drop);
-    return {[self, f](const Message& m) {
-      if (f(m)) self->quit();
+    return {[self, gate, f](const Message& m) {
+      std::lock_guard lock(gate->mutex);
+      if (!gate->open || f(m)) self->quit();
     }};
   });
+}
+
+void retire(callback_registration& r) {
+  r.gate->close();
+  caf::anon_send_exit(r.forwarder, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace
@@ -29,10 +35,8 @@ sync_session::sync_session(std::unique_ptr<impl> state) : impl_(std::move(state)
 
 sync_session::~sync_session() {
   std::lock_guard lock(impl_->mutex);
-  for (auto& [token, actor] : impl_->progress_callbacks)
-    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
-  for (auto& [token, entry] : impl_->connection_callbacks)
-    caf::anon_send_exit(entry.second, caf::exit_reason::user_shutdown);
+  for (auto& entry : impl_->progress_callbacks) retire(entry.second);
+  for (auto& entry : impl_->connection_callbacks) retire(entry.second);
 }
 
 const std::string& sync_session::path() const {
@@ -90,67 +94,69 @@ std::future<wait_outcome> sync_session::download_all_server_changes(
 runtime::progress_token sync_session::add_progress_notification(
     runtime::progress_direction direction, runtime::progress_mode mode,
     progress_callback callback) {
-  auto& system = impl_->owner->system;
-  auto forwarder =
-      spawn_callback<runtime::transfer_progress>(system, [callback](const auto& report) {
-        callback(report);
-        return report.last;
-      });
+  callback_registration r;
+  r.gate = std::make_shared<callback_gate>();
+  r.forwarder = spawn_callback<runtime::transfer_progress>(impl_->owner->system, r.gate,
+                                                           [callback](const auto& report) {
+                                                             callback(report);
+                                                             return report.last;
+                                                           });
   auto token = ask_now<runtime::progress_token>(
       impl_->owner->bridge, impl_->actor, runtime::progress_token{0},
-      runtime::subscribe_progress{direction, mode, forwarder});
+      runtime::subscribe_progress{direction, mode, r.forwarder});
   if (token == 0) {
-    caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
+    retire(r);
     return 0;
   }
+  r.session_token = token;
   std::lock_guard lock(impl_->mutex);
-  impl_->progress_callbacks.emplace(token, forwarder);
+  impl_->progress_callbacks.emplace(token, std::move(r));
   return token;
 }
 
 bool sync_session::remove_progress_notification(runtime::progress_token token) {
-  caf::actor forwarder;
+  callback_registration r;
   {
     std::lock_guard lock(impl_->mutex);
     auto i = impl_->progress_callbacks.find(token);
     if (i == impl_->progress_callbacks.end()) return false;
-    forwarder = i->second;
+    r = std::move(i->second);
     impl_->progress_callbacks.erase(i);
   }
-  bool removed = ask_now<bool>(impl_->owner->bridge, impl_->actor, false,
-                               runtime::unsubscribe_progress_atom_v, token);
-  caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown);
-  return removed;
+  retire(r);
+  return ask_now<bool>(impl_->owner->bridge, impl_->actor, false,
+                       runtime::unsubscribe_progress_atom_v, token);
 }
 
 std::uint64_t sync_session::add_connection_notification(connection_callback callback) {
-  auto& system = impl_->owner->system;
-  auto forwarder =
-      spawn_callback<runtime::connection_state_changed>(system, [callback](const auto& change) {
+  callback_registration r;
+  r.gate = std::make_shared<callback_gate>();
+  r.forwarder = spawn_callback<runtime::connection_state_changed>(
+      impl_->owner->system, r.gate, [callback](const auto& change) {
         callback(change.old_state, change.new_state);
         return false;
       });
-  auto session_token = ask_now<runtime::subscription_token>(
+  r.session_token = ask_now<runtime::subscription_token>(
       impl_->owner->bridge, impl_->actor, runtime::subscription_token{0},
-      runtime::subscribe_connection_atom_v, forwarder);
+      runtime::subscribe_connection_atom_v, r.forwarder);
   std::lock_guard lock(impl_->mutex);
   auto token = impl_->next_connection_token++;
-  impl_->connection_callbacks.emplace(token, std::make_pair(session_token, forwarder));
+  impl_->connection_callbacks.emplace(token, std::move(r));
   return token;
 }
 
 bool sync_session::remove_connection_notification(std::uint64_t token) {
-  std::pair<std::uint64_t, caf::actor> entry;
+  callback_registration r;
   {
     std::lock_guard lock(impl_->mutex);
     auto i = impl_->connection_callbacks.find(token);
     if (i == impl_->connection_callbacks.end()) return false;
-    entry = i->second;
+    r = std::move(i->second);
     impl_->connection_callbacks.erase(i);
   }
+  retire(r);
   ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::unsubscribe_connection_atom_v,
-                entry.first);
-  caf::anon_send_exit(entry.second, caf::exit_reason::user_shutdown);
+                r.session_token);
   return true;
 }
 

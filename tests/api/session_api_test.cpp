@@ -147,10 +147,10 @@ TEST(SyncSessionApi, CancelWaitsOnNonFatalErrorCompletesThemWithTheError) {
 
 TEST(SyncSessionApi, WithoutCancelWaitsSurviveTheServerGoingAwayAndBack) {
   live_server server;
+  std::atomic<int> disconnects{0};  // outlives the realm whose callback counts
   client a(server);
   auto r = a.app->open_realm("/survive", user("alice"));
   ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
-  std::atomic<int> disconnects{0};
   r->session().add_connection_notification([&](connection_state, connection_state now) {
     if (now == connection_state::disconnected) ++disconnects;
   });
@@ -167,10 +167,10 @@ TEST(SyncSessionApi, WithoutCancelWaitsSurviveTheServerGoingAwayAndBack) {
 
 TEST(SyncSessionApi, ConnectionStateObserversSeeEachTransitionOnceAcrossAServerRestart) {
   live_server server;
-  client a(server);
-  auto r = a.app->open_realm("/states", user("alice"));
   std::mutex m;
   std::vector<std::pair<connection_state, connection_state>> seen;
+  client a(server);
+  auto r = a.app->open_realm("/states", user("alice"));
   ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
   r->session().add_connection_notification([&](connection_state from, connection_state to) {
     std::lock_guard lock(m);
@@ -199,15 +199,16 @@ TEST(SyncSessionApi, ConnectionStateObserversSeeEachTransitionOnceAcrossAServerR
 
 TEST(SyncSessionApi, ProgressReportsBothDirectionsAndOutstandingWorkRemovesItself) {
   live_server server;
+  std::mutex m;
+  std::vector<runtime::transfer_progress> up, down;
+  std::promise<void> up_done;
   client a(server), b(server);
   auto ra = a.app->open_realm("/progress", user("alice"));
   auto rb = b.app->open_realm("/progress", user("bob"));
   ASSERT_TRUE(bool(get(rb->session().download_all_server_changes())));
+  ra->session().pause();  // so the work is still outstanding when the observer registers
   for (int i = 0; i < 10; ++i) write_object(*ra, "o" + std::to_string(i));
 
-  std::mutex m;
-  std::vector<runtime::transfer_progress> up, down;
-  std::promise<void> up_done;
   auto token = ra->session().add_progress_notification(
       runtime::progress_direction::upload, runtime::progress_mode::for_currently_outstanding_work,
       [&](const runtime::transfer_progress& p) {
@@ -216,6 +217,7 @@ TEST(SyncSessionApi, ProgressReportsBothDirectionsAndOutstandingWorkRemovesItsel
         if (p.last) up_done.set_value();
       });
   ASSERT_NE(token, 0u);
+  ra->session().resume();
   rb->session().add_progress_notification(runtime::progress_direction::download,
                                           runtime::progress_mode::report_indefinitely,
                                           [&](const runtime::transfer_progress& p) {
