@@ -36,8 +36,8 @@ merge::object_state& batch_states::object(const std::string& collection,
   return objects_.emplace(std::move(key), state).first->second;
 }
 
-merge::field_state& batch_states::field(const std::string& collection,
-                                        const std::string& object_id, const std::string& field) {
+merge::field_state& batch_states::field(const std::string& collection, const std::string& object_id,
+                                        const std::string& field) {
   auto key = client_layout::field_key(realm_prefix_, collection, object_id, field);
   auto it = fields_.find(key);
   if (it != fields_.end()) return it->second;

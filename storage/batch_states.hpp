@@ -21,8 +21,7 @@ class batch_states final : public merge::state_access {
   /// `realm_prefix` as client_layout::realm_prefix gives it.
   batch_states(rocksdb::DB& db, std::string realm_prefix);
 
-  merge::object_state& object(const std::string& collection,
-                              const std::string& object_id) override;
+  merge::object_state& object(const std::string& collection, const std::string& object_id) override;
   merge::field_state& field(const std::string& collection, const std::string& object_id,
                             const std::string& field) override;
 

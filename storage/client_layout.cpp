@@ -14,7 +14,9 @@ std::string catalog_key(std::string_view realm_path) {
   return key;
 }
 
-std::string next_realm_key() { return std::string(1, next_realm_tag); }
+std::string next_realm_key() {
+  return std::string(1, next_realm_tag);
+}
 
 std::string realm_prefix(std::uint32_t realm_id) {
   std::string key(1, realm_tag);
@@ -22,9 +24,13 @@ std::string realm_prefix(std::uint32_t realm_id) {
   return key;
 }
 
-std::string meta_key(const std::string& realm_prefix) { return realm_prefix + meta_tag; }
+std::string meta_key(const std::string& realm_prefix) {
+  return realm_prefix + meta_tag;
+}
 
-std::string history_prefix(const std::string& realm_prefix) { return realm_prefix + history_tag; }
+std::string history_prefix(const std::string& realm_prefix) {
+  return realm_prefix + history_tag;
+}
 
 std::string history_key(const std::string& realm_prefix, version_type client_version) {
   std::string key = history_prefix(realm_prefix);
@@ -32,7 +38,9 @@ std::string history_key(const std::string& realm_prefix, version_type client_ver
   return key;
 }
 
-std::string content_prefix(const std::string& realm_prefix) { return realm_prefix + content_tag; }
+std::string content_prefix(const std::string& realm_prefix) {
+  return realm_prefix + content_tag;
+}
 
 std::string collection_prefix(const std::string& realm_prefix, std::string_view collection) {
   std::string key = content_prefix(realm_prefix);
@@ -80,9 +88,9 @@ std::string encode_meta(const realm_meta& meta) {
   const auto& s = meta.sync;
   for (std::uint64_t v :
        {s.client_file_ident, s.file_ident_salt, s.latest_client_version,
-        s.acknowledged_client_version, s.last_integrated_server_version,
-        s.download_server_version, s.download_last_integrated_client_version, s.uploadable_bytes,
-        s.uploaded_bytes, s.downloaded_bytes, s.downloadable_bytes, meta.last_local_timestamp,
+        s.acknowledged_client_version, s.last_integrated_server_version, s.download_server_version,
+        s.download_last_integrated_client_version, s.uploadable_bytes, s.uploaded_bytes,
+        s.downloaded_bytes, s.downloadable_bytes, meta.last_local_timestamp,
         meta.last_remote_timestamp}) {
     codec::put_varint(out, v);
   }
@@ -97,9 +105,9 @@ std::optional<realm_meta> decode_meta(std::string_view bytes) {
   for (std::uint64_t* v :
        {&s.client_file_ident, &s.file_ident_salt, &s.latest_client_version,
         &s.acknowledged_client_version, &s.last_integrated_server_version,
-        &s.download_server_version, &s.download_last_integrated_client_version,
-        &s.uploadable_bytes, &s.uploaded_bytes, &s.downloaded_bytes, &s.downloadable_bytes,
-        &meta.last_local_timestamp, &meta.last_remote_timestamp}) {
+        &s.download_server_version, &s.download_last_integrated_client_version, &s.uploadable_bytes,
+        &s.uploaded_bytes, &s.downloaded_bytes, &s.downloadable_bytes, &meta.last_local_timestamp,
+        &meta.last_remote_timestamp}) {
     if (!in.get_varint(*v)) return std::nullopt;
   }
   if (!in.at_end()) return std::nullopt;

@@ -15,7 +15,9 @@ content_hasher::content_hasher() : context_(EVP_MD_CTX_new()) {
   }
 }
 
-content_hasher::~content_hasher() { EVP_MD_CTX_free(context_); }
+content_hasher::~content_hasher() {
+  EVP_MD_CTX_free(context_);
+}
 
 void content_hasher::feed(const std::string& bytes) {
   EVP_DigestUpdate(context_, bytes.data(), bytes.size());

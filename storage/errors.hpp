@@ -8,14 +8,14 @@
 namespace actorsync::storage {
 
 enum class storage_errc {
-  io_error = 1,         ///< RocksDB reported an I/O or internal error; retryable after reopen
-  corruption,           ///< a stored record does not decode; fatal for that realm
-  bad_changeset,        ///< a changeset or instruction does not validate; nothing was applied
-  invalid_argument,     ///< API misuse: empty path, version going backwards, unknown ident
-  bad_client_file_ident,///< server: the (ident, salt) pair was never allocated for this realm
-  bad_progress,         ///< a cursor goes backwards or past what exists
-  closed,               ///< the store is shutting down
-  bad_client_version,   ///< server: an upload's client versions do not increase
+  io_error = 1,           ///< RocksDB reported an I/O or internal error; retryable after reopen
+  corruption,             ///< a stored record does not decode; fatal for that realm
+  bad_changeset,          ///< a changeset or instruction does not validate; nothing was applied
+  invalid_argument,       ///< API misuse: empty path, version going backwards, unknown ident
+  bad_client_file_ident,  ///< server: the (ident, salt) pair was never allocated for this realm
+  bad_progress,           ///< a cursor goes backwards or past what exists
+  closed,                 ///< the store is shutting down
+  bad_client_version,     ///< server: an upload's client versions do not increase
 };
 
 struct storage_error {

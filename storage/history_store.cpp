@@ -30,10 +30,13 @@ using protocol::version_type;
 constexpr char meta_tag = 'm';     ///< R id 'm' -> latest server version, total history bytes
 constexpr char idents_tag = 'n';   ///< R id 'n' -> last allocated client file ident
 constexpr char history_tag = 'h';  ///< R id 'h' sv(8 BE) -> cumulative(8 BE) changeset
-constexpr char client_tag = 'c';   ///< R id 'c' ident(8 BE) -> last integrated client version
+constexpr char client_tag = 'c';   ///< R id 'c' ident(8 BE) -> last client version, own bytes
+constexpr char own_tag = 'o';      ///< R id 'o' ident(8 BE) sv(8 BE) -> own cumulative bytes
 constexpr char grant_tag = 'f';    ///< R id 'f' ident(8 BE) -> salt(8 BE)
 
-std::string realm_key(const std::string& prefix, char tag) { return prefix + tag; }
+std::string realm_key(const std::string& prefix, char tag) {
+  return prefix + tag;
+}
 
 std::string realm_key(const std::string& prefix, char tag, std::uint64_t number) {
   std::string key = prefix + tag;
@@ -47,6 +50,22 @@ std::string varints(std::initializer_list<std::uint64_t> values) {
   return out;
 }
 
+/// What the history holds of one client file: its newest integrated client version and the
+/// history bytes of its own changesets (so that downloads skipping them can say what remains).
+struct client_progress {
+  version_type last_client_version = 0;
+  std::uint64_t own_bytes = 0;
+};
+
+std::optional<client_progress> decode_client(std::string_view bytes) {
+  codec::reader in(bytes);
+  client_progress out;
+  if (!in.get_varint(out.last_client_version) || !in.get_varint(out.own_bytes) || !in.at_end()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 /// One realm's in-memory view. `assigned_*` include integrations queued but not yet durable;
 /// `durable_*` only what readers may see.
 struct realm_state {
@@ -55,9 +74,8 @@ struct realm_state {
   version_type assigned_version = 0;
   std::uint64_t assigned_bytes = 0;
   version_type durable_version = 0;
-  std::uint64_t durable_bytes = 0;
   std::uint64_t last_ident = 0;
-  std::unordered_map<file_ident, version_type> last_client_version;  ///< assigned view, cached
+  std::unordered_map<file_ident, client_progress> clients;  ///< assigned view, cached
 };
 
 /// One integrate_async call on its way to the writer thread.
@@ -66,7 +84,6 @@ struct pending_integration {
   std::optional<storage_error> refused;
   std::vector<std::pair<std::string, std::string>> puts;
   integration_result outcome;
-  std::uint64_t bytes_after = 0;
   std::chrono::steady_clock::time_point queued_at;
   history_store::integrate_callback done;
 };
@@ -106,8 +123,7 @@ struct history_store::impl {
   /// Validates, assigns server versions and queues; refusals are queued too, so that every
   /// callback runs on the writer thread in submission order.
   void submit(const std::string& path, file_ident_grant client,
-              std::vector<protocol::changeset>& changesets,
-              history_store::integrate_callback done);
+              std::vector<protocol::changeset>& changesets, history_store::integrate_callback done);
   void writer_loop();
   void commit_group(std::deque<pending_integration>& group);
   bool grant_is_valid(realm_state& realm, file_ident_grant grant) const;
@@ -120,14 +136,13 @@ result<std::shared_ptr<realm_state>> history_store::impl::load_realm(std::uint32
   auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm->prefix, meta_tag), &bytes);
   if (s.ok()) {
     codec::reader in(bytes);
-    if (!in.get_varint(realm->durable_version) || !in.get_varint(realm->durable_bytes)) {
+    if (!in.get_varint(realm->durable_version) || !in.get_varint(realm->assigned_bytes)) {
       return storage_error{storage_errc::corruption, "history metadata does not decode"};
     }
   } else if (!s.IsNotFound()) {
     return rocks::to_error(s, "reading history metadata");
   }
   realm->assigned_version = realm->durable_version;
-  realm->assigned_bytes = realm->durable_bytes;
   s = db->Get(rocksdb::ReadOptions(), realm_key(realm->prefix, idents_tag), &bytes);
   if (s.ok()) {
     codec::reader in(bytes);
@@ -201,7 +216,8 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   }
   version_type previous = 0;
   for (const auto& cs : changesets) {
-    if (auto why = merge::validate(cs); !why.empty()) return refuse(storage_errc::bad_changeset, why);
+    if (auto why = merge::validate(cs); !why.empty())
+      return refuse(storage_errc::bad_changeset, why);
     if (cs.client_version <= previous) {
       return refuse(storage_errc::bad_client_version, "client versions do not increase");
     }
@@ -216,24 +232,27 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
                     "changeset claims a server version the realm does not have");
     }
   }
-  auto [last, inserted] = realm.last_client_version.try_emplace(client.ident, 0);
+  auto [entry, inserted] = realm.clients.try_emplace(client.ident);
+  auto& progress = entry->second;
   if (inserted) {
     std::string bytes;
-    auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, client_tag, client.ident),
-                     &bytes);
-    codec::reader in(bytes);
-    if (s.ok() && !in.get_varint(last->second)) {
-      realm.last_client_version.erase(client.ident);
+    auto s =
+        db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, client_tag, client.ident), &bytes);
+    std::optional<client_progress> stored;
+    if (s.ok()) stored = decode_client(bytes);
+    if (s.ok() && !stored) {
+      realm.clients.erase(client.ident);
       return refuse(storage_errc::corruption, "client record does not decode");
     }
     if (!s.ok() && !s.IsNotFound()) {
-      realm.last_client_version.erase(client.ident);
+      realm.clients.erase(client.ident);
       auto error = rocks::to_error(s, "reading a client record");
       return refuse(error.code, error.message);
     }
+    if (stored) progress = *stored;
   }
   for (auto& cs : changesets) {
-    if (cs.client_version <= last->second) continue;  // re-sent: integrated exactly once
+    if (cs.client_version <= progress.last_client_version) continue;  // re-sent: exactly once
     cs.server_version = ++realm.assigned_version;
     cs.origin_file_ident = client.ident;
     protocol::byte_buffer encoded;
@@ -244,32 +263,39 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
     value.append(reinterpret_cast<const char*>(encoded.data()), encoded.size());
     item.puts.emplace_back(realm_key(realm.prefix, history_tag, cs.server_version),
                            std::move(value));
-    last->second = cs.client_version;
+    progress.last_client_version = cs.client_version;
+    progress.own_bytes += encoded.size();
+    std::string own_key = realm_key(realm.prefix, own_tag, client.ident);
+    codec::put_fixed64_be(own_key, cs.server_version);
+    std::string own_value;
+    codec::put_fixed64_be(own_value, progress.own_bytes);
+    item.puts.emplace_back(std::move(own_key), std::move(own_value));
     ++item.outcome.integrated;
     item.outcome.integrated_bytes += encoded.size();
   }
   if (item.outcome.integrated > 0) {
     item.puts.emplace_back(realm_key(realm.prefix, client_tag, client.ident),
-                           varints({last->second}));
+                           varints({progress.last_client_version, progress.own_bytes}));
     item.puts.emplace_back(realm_key(realm.prefix, meta_tag),
                            varints({realm.assigned_version, realm.assigned_bytes}));
   }
   item.outcome.server_version = realm.assigned_version;
-  item.outcome.last_integrated_client_version = last->second;
-  item.bytes_after = realm.assigned_bytes;
+  item.outcome.last_integrated_client_version = progress.last_client_version;
   enqueue(std::move(item));  // still under the realm's lock: queue order is version order
 }
+
+// Enough to fill one fsync well; a longer queue is written without waiting out the window.
+constexpr std::size_t full_group = 4096;
 
 void history_store::impl::enqueue(pending_integration item) {
   item.queued_at = std::chrono::steady_clock::now();
   std::lock_guard lock(queue_mutex);
   queue.push_back(std::move(item));
-  if (queue.size() == 1) queue_changed.notify_one();
+  // Wake the writer when work appears and when a waiting group is full.
+  if (queue.size() == 1 || queue.size() == full_group) queue_changed.notify_one();
 }
 
 void history_store::impl::writer_loop() {
-  // Enough to fill one fsync well; a longer queue is written without waiting out the window.
-  constexpr std::size_t full_group = 4096;
   std::unique_lock lock(queue_mutex);
   for (;;) {
     queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -316,7 +342,6 @@ void history_store::impl::commit_group(std::deque<pending_integration>& group) {
       std::lock_guard lock(item.realm->mutex);
       item.realm->durable_version =
           std::max(item.realm->durable_version, item.outcome.server_version);
-      item.realm->durable_bytes = std::max(item.realm->durable_bytes, item.bytes_after);
     }
   }
   for (auto& item : group) {
@@ -424,6 +449,34 @@ result<integration_result> history_store::integrate(const std::string& realm_pat
   return future.get();
 }
 
+namespace {
+
+/// Bytes of `origin`'s own changesets with a server version above `cursor`, in O(log n): its
+/// total minus its cumulative figure at the last own changeset at or before the cursor.
+result<std::uint64_t> own_bytes_after(rocksdb::DB& db, const rocks::snapshot_guard& snapshot,
+                                      const std::string& prefix, file_ident origin,
+                                      version_type cursor) {
+  std::string bytes;
+  auto s = db.Get(snapshot.options(), realm_key(prefix, client_tag, origin), &bytes);
+  if (s.IsNotFound()) return std::uint64_t{0};
+  if (!s.ok()) return rocks::to_error(s, "reading a client record");
+  auto client = decode_client(bytes);
+  if (!client) return storage_error{storage_errc::corruption, "client record does not decode"};
+  const auto own_prefix = realm_key(prefix, own_tag, origin);
+  rocks::prefix_scan scan(db, own_prefix, snapshot.get());
+  std::string key = own_prefix;
+  codec::put_fixed64_be(key, cursor);
+  scan.seek_for_prev(key);
+  const std::uint64_t through_cursor = scan.valid() ? codec::get_fixed64_be(scan.value()) : 0;
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading own history bytes");
+  if (through_cursor > client->own_bytes) {
+    return storage_error{storage_errc::corruption, "own history bytes are inconsistent"};
+  }
+  return client->own_bytes - through_cursor;
+}
+
+}  // namespace
+
 result<history_range> history_store::read(const std::string& realm_path,
                                           protocol::version_type after, std::size_t max_bytes,
                                           protocol::file_ident skip_origin) const {
@@ -435,12 +488,20 @@ result<history_range> history_store::read(const std::string& realm_path,
     return range;
   }
   auto& realm = *found.value();
+  auto& db = *impl_->db;
+  // One snapshot for every read below: the totals and the records must describe one state.
+  rocks::snapshot_guard snapshot(db);
   version_type latest = 0;
   std::uint64_t total = 0;
-  {
-    std::lock_guard lock(realm.mutex);
-    latest = realm.durable_version;
-    total = realm.durable_bytes;
+  std::string bytes;
+  auto s = db.Get(snapshot.options(), realm_key(realm.prefix, meta_tag), &bytes);
+  if (s.ok()) {
+    codec::reader in(bytes);
+    if (!in.get_varint(latest) || !in.get_varint(total)) {
+      return storage_error{storage_errc::corruption, "history metadata does not decode"};
+    }
+  } else if (!s.IsNotFound()) {
+    return rocks::to_error(s, "reading history metadata");
   }
   if (after > latest) {
     return storage_error{storage_errc::bad_progress, "download cursor is past the history"};
@@ -448,33 +509,39 @@ result<history_range> history_store::read(const std::string& realm_path,
   range.server_version = after;
   range.remaining_bytes = 0;
   std::uint64_t cursor_cumulative = total;
-  std::size_t bytes = 0;
-  rocks::prefix_scan scan(*impl_->db, realm_key(realm.prefix, history_tag));
+  std::size_t sent_bytes = 0;
+  rocks::prefix_scan scan(db, realm_key(realm.prefix, history_tag), snapshot.get());
   scan.seek(realm_key(realm.prefix, history_tag, after + 1));
   for (; scan.valid() && range.server_version < latest; scan.next()) {
     auto stored = client_layout::decode_history_value(scan.value());
     if (!stored) return storage_error{storage_errc::corruption, "history record does not decode"};
-    auto decoded = protocol::decode_changeset({reinterpret_cast<const std::uint8_t*>(
-                                                   stored->changeset.data()),
-                                               stored->changeset.size()});
+    auto decoded =
+        protocol::decode_changeset({reinterpret_cast<const std::uint8_t*>(stored->changeset.data()),
+                                    stored->changeset.size()});
     if (!decoded) {
       return storage_error{storage_errc::corruption,
                            "stored changeset does not decode: " + decoded.error().reason};
     }
     const bool skipped = skip_origin != 0 && decoded.message().origin_file_ident == skip_origin;
     if (!skipped && !range.changesets.empty() &&
-        (bytes + stored->changeset.size() > max_bytes ||
+        (sent_bytes + stored->changeset.size() > max_bytes ||
          range.changesets.size() >= protocol::limits::max_changesets_per_message)) {
       break;
     }
     range.server_version = decoded.message().server_version;
     cursor_cumulative = stored->cumulative_bytes;
     if (skipped) continue;
-    bytes += stored->changeset.size();
+    sent_bytes += stored->changeset.size();
     range.changesets.push_back(std::move(decoded.message()));
   }
   if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading history");
   range.remaining_bytes = total - cursor_cumulative;
+  if (skip_origin != 0) {
+    // What this client will be sent excludes its own changesets after the cursor.
+    auto own = own_bytes_after(db, snapshot, realm.prefix, skip_origin, range.server_version);
+    if (!own) return own.error();
+    range.remaining_bytes -= own.value();
+  }
   return range;
 }
 
@@ -496,9 +563,8 @@ protocol::version_type history_store::last_integrated_client_version(
            .ok()) {
     return 0;
   }
-  codec::reader in(bytes);
-  version_type version = 0;
-  return in.get_varint(version) ? version : 0;
+  auto progress = decode_client(bytes);
+  return progress ? progress->last_client_version : 0;
 }
 
 }  // namespace actorsync::storage

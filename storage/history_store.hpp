@@ -30,7 +30,7 @@ struct file_ident_grant {
 
 /// Outcome of integrating one UPLOAD.
 struct integration_result {
-  protocol::version_type server_version = 0;                ///< realm's latest after this batch
+  protocol::version_type server_version = 0;                  ///< realm's latest after this batch
   protocol::version_type last_integrated_client_version = 0;  ///< for this client file
   std::size_t integrated = 0;  ///< changesets newly added (re-sent ones are skipped)
   std::uint64_t integrated_bytes = 0;
@@ -56,8 +56,13 @@ class history_store {
   using integrate_callback = std::function<void(result<integration_result>)>;
   /// Validates and appends the changesets of `client` under the next server versions; re-sent
   /// changesets (client_version <= last integrated) are skipped. The callback runs on the
-  /// writer thread once the batch is durable (or refused: nothing of a refused upload is kept).
-  /// Calls for one realm must come from one caller (its realm actor) in order.
+  /// writer thread once the batch is durable (or refused: nothing of a refused upload is kept),
+  /// callbacks in submission order. Refusals: invalid_argument (path), bad_client_file_ident,
+  /// bad_changeset (merge::validate), bad_client_version (versions not increasing within the
+  /// upload), bad_progress (last_integrated_server_version beyond the history). After a failed
+  /// group write every later call fails with io_error: reopen the store.
+  /// Calls for one realm must come from one caller (its realm actor) in order. Callbacks must
+  /// not block on this store (integrate() from a callback would wait for itself).
   void integrate_async(const std::string& realm_path, file_ident_grant client,
                        std::vector<protocol::changeset> changesets, integrate_callback done);
   /// Blocking convenience wrapper for tests and tools.
@@ -65,8 +70,12 @@ class history_store {
                                        std::vector<protocol::changeset> changesets);
 
   /// History after `after`, oldest first, at most about max_bytes (at least one changeset if
-  /// any). Changesets whose origin is `skip_origin` are not included but still advance the
-  /// cursor.
+  /// any) and at most protocol::limits::max_changesets_per_message. Changesets whose origin is
+  /// `skip_origin` are not included (nor counted in max_bytes) but still advance the cursor.
+  /// remaining_bytes counts the history bytes after the cursor that a reader skipping
+  /// `skip_origin` will still be sent (all of them when skip_origin is 0), so that downloaded +
+  /// remaining stays constant while no new history arrives. Sees durable integrations only.
+  /// `after` beyond the latest version is bad_progress.
   result<history_range> read(const std::string& realm_path, protocol::version_type after,
                              std::size_t max_bytes, protocol::file_ident skip_origin = 0) const;
   protocol::version_type latest_server_version(const std::string& realm_path) const;

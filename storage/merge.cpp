@@ -18,7 +18,8 @@ void apply_erase(object_state& object, const stamp& at) {
 }
 
 void apply_set(field_state& field, const stamp& at, protocol::value new_value) {
-  if (field.has_set && at <= field.set_at) return;  // an older set loses, a re-applied one is a no-op
+  if (field.has_set && at <= field.set_at)
+    return;  // an older set loses, a re-applied one is a no-op
   field.has_set = true;
   field.set_at = at;
   field.set_value = std::move(new_value);
@@ -34,8 +35,7 @@ void apply_add(field_state& field, const stamp& at, std::int64_t delta) {
   field.adds.insert(pos, pending_add{at, delta});
 }
 
-std::optional<protocol::value> visible_value(const field_state& field,
-                                             const object_state& object) {
+std::optional<protocol::value> visible_value(const field_state& field, const object_state& object) {
   if (!object.visible()) return std::nullopt;
   const bool set_visible = field.has_set && object.erased < field.set_at;
   bool any_add = false;
@@ -56,7 +56,9 @@ std::optional<protocol::value> visible_value(const field_state& field,
       base = static_cast<std::uint64_t>(*integer);
     }
   }
-  return protocol::value{static_cast<std::int64_t>(base + sum)};
+  // Built in place: moving a temporary variant trips GCC 12's -Wmaybe-uninitialized under ASan.
+  return std::optional<protocol::value>(std::in_place, std::in_place_type<std::int64_t>,
+                                        static_cast<std::int64_t>(base + sum));
 }
 
 stamp stamp_of(const protocol::changeset& changeset, protocol::file_ident origin,

@@ -250,7 +250,9 @@ status realm_store::impl::restamp(file_ident ident, std::uint64_t salt) {
 realm_store::realm_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 realm_store::~realm_store() = default;
 
-const std::string& realm_store::path() const { return impl_->path; }
+const std::string& realm_store::path() const {
+  return impl_->path;
+}
 
 namespace {
 
@@ -356,7 +358,9 @@ std::string realm_store::content_digest() const {
   return hasher.finish_hex();
 }
 
-write_transaction realm_store::begin_write() { return write_transaction(this); }
+write_transaction realm_store::begin_write() {
+  return write_transaction(this);
+}
 
 void realm_store::set_commit_listener(std::function<void(const commit_event&)> listener) {
   std::lock_guard lock(impl_->mutex);
@@ -407,8 +411,7 @@ write_transaction::write_transaction(write_transaction&&) noexcept = default;
 write_transaction& write_transaction::operator=(write_transaction&&) noexcept = default;
 write_transaction::~write_transaction() = default;
 
-write_transaction& write_transaction::create_object(std::string collection,
-                                                    std::string object_id) {
+write_transaction& write_transaction::create_object(std::string collection, std::string object_id) {
   instructions_.emplace_back(protocol::create_object{std::move(collection), std::move(object_id)});
   return *this;
 }
@@ -427,8 +430,8 @@ write_transaction& write_transaction::set_field(std::string collection, std::str
 
 write_transaction& write_transaction::add_integer(std::string collection, std::string object_id,
                                                   std::string field, std::int64_t delta) {
-  instructions_.emplace_back(protocol::add_integer{std::move(collection), std::move(object_id),
-                                                   std::move(field), delta});
+  instructions_.emplace_back(
+      protocol::add_integer{std::move(collection), std::move(object_id), std::move(field), delta});
   return *this;
 }
 
@@ -484,11 +487,12 @@ result<std::shared_ptr<realm_store>> database::open_realm(const std::string& rea
   if (s.ok() && bytes.size() == 4) {
     realm_id = codec::get_fixed32_be(bytes);
     std::string meta_bytes;
-    auto m = state.db->Get(rocksdb::ReadOptions(),
-                           layout::meta_key(layout::realm_prefix(realm_id)), &meta_bytes);
+    auto m = state.db->Get(rocksdb::ReadOptions(), layout::meta_key(layout::realm_prefix(realm_id)),
+                           &meta_bytes);
     if (m.ok()) {
       auto decoded = layout::decode_meta(meta_bytes);
-      if (!decoded) return storage_error{storage_errc::corruption, "realm metadata does not decode"};
+      if (!decoded)
+        return storage_error{storage_errc::corruption, "realm metadata does not decode"};
       meta = *decoded;
     } else if (!m.IsNotFound()) {
       return rocks::to_error(m, "reading realm metadata");

@@ -38,14 +38,16 @@ struct sync_metadata {
   version_type latest_client_version = 0;  ///< newest local changeset
   // upload cursor
   version_type acknowledged_client_version = 0;  ///< server's last_integrated_client_version
+  /// Newest server version integrated locally (what UPLOAD reports); equals
+  /// download_server_version after every integrate_download.
   version_type last_integrated_server_version = 0;
   // download cursor
   version_type download_server_version = 0;
   version_type download_last_integrated_client_version = 0;
   // lifetime byte counters (bytes as protocol::encoded_size counts them)
-  std::uint64_t uploadable_bytes = 0;  ///< all local changesets ever committed
-  std::uint64_t uploaded_bytes = 0;    ///< of those, acknowledged by the server
-  std::uint64_t downloaded_bytes = 0;
+  std::uint64_t uploadable_bytes = 0;    ///< all local changesets ever committed
+  std::uint64_t uploaded_bytes = 0;      ///< of those, acknowledged by the server
+  std::uint64_t downloaded_bytes = 0;    ///< every changeset received, re-deliveries included
   std::uint64_t downloadable_bytes = 0;  ///< server's figure from the last DOWNLOAD
   friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
 };
@@ -71,10 +73,13 @@ class write_transaction {
   write_transaction& erase_object(std::string collection, std::string object_id);
   write_transaction& set_field(std::string collection, std::string object_id, std::string field,
                                value new_value);
-  write_transaction& add_integer(std::string collection, std::string object_id,
-                                 std::string field, std::int64_t delta);
+  write_transaction& add_integer(std::string collection, std::string object_id, std::string field,
+                                 std::int64_t delta);
 
-  /// Applies and stores the changeset atomically; returns its client version.
+  /// Applies and stores the changeset atomically (content, history, metadata in one write
+  /// batch); returns its client version. An empty transaction stores nothing and returns the
+  /// current latest client version. An invalid instruction refuses the whole transaction with
+  /// bad_changeset. The transaction is empty afterwards. The realm_store must outlive it.
   result<version_type> commit();
 
  private:
@@ -91,21 +96,25 @@ class realm_store {
   const std::string& path() const;
 
   // ---- reads ----
+  // Each read sees one consistent state (a RocksDB snapshot or iterator). A stored record that
+  // does not decode reads as absent; writes touching it fail with `corruption`.
   std::optional<value> get_field(const std::string& collection, const std::string& object_id,
                                  const std::string& field) const;
   bool object_exists(const std::string& collection, const std::string& object_id) const;
   /// Visible objects of a collection, in key order, with their visible fields.
-  void for_each_object(const std::string& collection,
-                       const std::function<void(const std::string& object_id,
-                                                const std::vector<std::pair<std::string, value>>&
-                                                    fields)>& visit) const;
+  void for_each_object(
+      const std::string& collection,
+      const std::function<void(const std::string& object_id,
+                               const std::vector<std::pair<std::string, value>>& fields)>& visit)
+      const;
   /// Digest (hex SHA-256) of the visible content: equal on replicas that converged.
   std::string content_digest() const;
 
   // ---- local writes ----
   write_transaction begin_write();
-  /// Called on the committing thread after each durable local commit. Keep it cheap (e.g. send
-  /// a message to the session actor). One listener per realm; set before sharing the store.
+  /// Called on the committing thread after each durable local commit, outside the realm's lock
+  /// (it may read the store). Keep it cheap (e.g. send a message to the session actor). With
+  /// several committing threads, events may arrive out of version order. One listener per realm.
   void set_commit_listener(std::function<void(const commit_event&)> listener);
 
   // ---- sync ----
@@ -114,11 +123,16 @@ class realm_store {
   /// reached (at least one changeset if any exists).
   result<std::vector<changeset>> local_changesets_after(version_type after,
                                                         std::size_t max_bytes) const;
-  /// Records the server's file ident. Local changesets made before it are re-stamped.
+  /// Records the server's file ident. Content written before it is re-stamped (origin 0 becomes
+  /// `ident`, see docs/merge.md) in the same batch. Setting the same ident again is a no-op; a
+  /// different one is invalid_argument.
   status set_client_file_ident(file_ident ident, std::uint64_t salt);
   /// Integrates one DOWNLOAD atomically: applies the changesets (merge rules), advances the
   /// download cursor, records the upload acknowledgement and byte counters. A changeset that
-  /// does not validate refuses the whole message with bad_changeset; nothing is applied.
+  /// does not validate (or has origin 0) refuses the whole message with bad_changeset; a cursor
+  /// going backwards or an acknowledgement beyond latest_client_version is bad_progress;
+  /// nothing is applied either way. Changesets of an origin already integrated up to their
+  /// client version, and our own, are skipped (exactly once).
   status integrate_download(const protocol::download_message& download);
 
  private:
@@ -136,7 +150,8 @@ class database {
                                                 database_options options = {});
   ~database();
   /// Opens (or creates) a realm. Opening an unseen realm costs a few key reads. The same path
-  /// opened twice gives the same store while the first is alive.
+  /// opened twice gives the same store while the first is alive. The path must pass
+  /// protocol::validate_realm_path (else invalid_argument). Realms keep the database open.
   result<std::shared_ptr<realm_store>> open_realm(const std::string& realm_path);
 
  private:

@@ -10,7 +10,15 @@ namespace actorsync::storage::codec {
 
 namespace {
 
-enum class value_tag : std::uint8_t { nil = 0, no = 1, yes = 2, integer = 3, real = 4, text = 5, bin = 6 };
+enum class value_tag : std::uint8_t {
+  nil = 0,
+  no = 1,
+  yes = 2,
+  integer = 3,
+  real = 4,
+  text = 5,
+  bin = 6
+};
 
 std::uint64_t zigzag(std::int64_t v) {
   return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);

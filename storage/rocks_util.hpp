@@ -35,17 +35,43 @@ inline std::string prefix_end(std::string prefix) {
 
 /// An iterator confined to the keys that start with `prefix`, positioned at the first one.
 /// Iterators read an implicit snapshot, so one scan sees one consistent state.
+/// A RocksDB snapshot released at scope exit: several reads that must agree with each other.
+class snapshot_guard {
+ public:
+  explicit snapshot_guard(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {}
+  ~snapshot_guard() { db_.ReleaseSnapshot(snapshot_); }
+  snapshot_guard(const snapshot_guard&) = delete;
+  snapshot_guard& operator=(const snapshot_guard&) = delete;
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+  rocksdb::ReadOptions options() const {
+    rocksdb::ReadOptions options;
+    options.snapshot = snapshot_;
+    return options;
+  }
+
+ private:
+  rocksdb::DB& db_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
 class prefix_scan {
  public:
-  prefix_scan(rocksdb::DB& db, std::string prefix)
-      : prefix_(std::move(prefix)), bound_(prefix_end(prefix_)), bound_slice_(bound_) {
+  prefix_scan(rocksdb::DB& db, std::string prefix, const rocksdb::Snapshot* snapshot = nullptr)
+      : prefix_(std::move(prefix)),
+        bound_(prefix_end(prefix_)),
+        bound_slice_(bound_),
+        lower_slice_(prefix_) {
     rocksdb::ReadOptions options;
+    options.snapshot = snapshot;
     if (!bound_.empty()) options.iterate_upper_bound = &bound_slice_;
+    options.iterate_lower_bound = &lower_slice_;
     iterator_.reset(db.NewIterator(options));
     iterator_->Seek(prefix_);
   }
   /// Seeks to `key` (which must start with the prefix).
   void seek(const std::string& key) { iterator_->Seek(key); }
+  /// Positions at the last key <= `key` within the prefix.
+  void seek_for_prev(const std::string& key) { iterator_->SeekForPrev(key); }
   bool valid() const { return iterator_->Valid(); }
   void next() { iterator_->Next(); }
   std::string_view key() const {
@@ -67,6 +93,7 @@ class prefix_scan {
   std::string prefix_;
   std::string bound_;
   rocksdb::Slice bound_slice_;
+  rocksdb::Slice lower_slice_;
   std::unique_ptr<rocksdb::Iterator> iterator_;
 };
 

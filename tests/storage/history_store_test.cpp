@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "corrupt_changesets.hpp"
 #include "protocol/codec.hpp"
 #include "temp_dir.hpp"
 
@@ -25,8 +26,7 @@ protocol::changeset upload(protocol::version_type client_version, std::string pa
   protocol::changeset cs;
   cs.client_version = client_version;
   cs.origin_timestamp = 1000 + client_version;
-  cs.instructions.emplace_back(
-      protocol::set_field{"c", "x", "f", std::move(payload)});
+  cs.instructions.emplace_back(protocol::set_field{"c", "x", "f", std::move(payload)});
   return cs;
 }
 
@@ -117,6 +117,20 @@ TEST(HistoryStore, RangeReadsHonourMaxBytesSkipOriginAndRemainingBytes) {
   EXPECT_EQ(for_a.value().server_version, 6u);
   EXPECT_EQ(for_a.value().remaining_bytes, 0u);
 
+  // Skipping a's changesets, a partial read counts only what a will still be sent: b's.
+  auto partial_for_a = store->read("/r", 0, 1, a.ident);
+  ASSERT_TRUE(partial_for_a.ok());
+  ASSERT_EQ(partial_for_a.value().changesets.size(), 1u);
+  EXPECT_EQ(partial_for_a.value().changesets[0].server_version, 2u);
+  EXPECT_EQ(partial_for_a.value().server_version, 3u);  // a's own version 3 is passed over too
+  EXPECT_EQ(partial_for_a.value().remaining_bytes, sizes[3] + sizes[5]);
+  auto from_3_for_b = store->read("/r", 3, 1, b.ident);  // b is sent a's version 5 only
+  ASSERT_TRUE(from_3_for_b.ok());
+  ASSERT_EQ(from_3_for_b.value().changesets.size(), 1u);
+  EXPECT_EQ(from_3_for_b.value().changesets[0].server_version, 5u);
+  EXPECT_EQ(from_3_for_b.value().server_version, 6u);
+  EXPECT_EQ(from_3_for_b.value().remaining_bytes, 0u);
+
   auto at_end = store->read("/r", 6, 1 << 20);
   ASSERT_TRUE(at_end.ok());
   EXPECT_TRUE(at_end.value().changesets.empty());
@@ -127,6 +141,36 @@ TEST(HistoryStore, RangeReadsHonourMaxBytesSkipOriginAndRemainingBytes) {
   auto unknown = store->read("/never", 0, 1 << 20);
   ASSERT_TRUE(unknown.ok());
   EXPECT_TRUE(unknown.value().changesets.empty());
+}
+
+TEST(HistoryStore, SentPlusRemainingStaysConstantWhileNothingNewArrives) {
+  testing::temp_dir dir;
+  auto store = open_store(dir);
+  const auto a = allocate(*store, "/r");
+  const auto b = allocate(*store, "/r");
+  for (protocol::version_type v = 1; v <= 20; ++v) {
+    const auto& who = v % 3 == 0 ? a : b;
+    const auto version = v % 3 == 0 ? v / 3 : v - v / 3;
+    ASSERT_TRUE(store->integrate("/r", who, {upload(version, std::string(v * 7, 'x'))}).ok());
+  }
+  // What a download progress bar sees: transferred + transferable must not drift.
+  auto first = store->read("/r", 0, 50, a.ident);
+  ASSERT_TRUE(first.ok());
+  std::uint64_t sent = 0;
+  for (const auto& cs : first.value().changesets) sent += protocol::encoded_size(cs);
+  const auto expected_total = sent + first.value().remaining_bytes;
+  auto cursor = first.value().server_version;
+  while (cursor < store->latest_server_version("/r")) {
+    auto next = store->read("/r", cursor, 50, a.ident);
+    ASSERT_TRUE(next.ok());
+    for (const auto& cs : next.value().changesets) {
+      EXPECT_NE(cs.origin_file_ident, a.ident);
+      sent += protocol::encoded_size(cs);
+    }
+    EXPECT_EQ(sent + next.value().remaining_bytes, expected_total);
+    cursor = next.value().server_version;
+  }
+  EXPECT_EQ(sent, expected_total);
 }
 
 TEST(HistoryStore, IdentsAreUniqueAcrossReopenAndCheckedWithTheirSalt) {
@@ -142,8 +186,7 @@ TEST(HistoryStore, IdentsAreUniqueAcrossReopenAndCheckedWithTheirSalt) {
       grants.push_back(grant);
     }
     for (const auto& g : grants) EXPECT_TRUE(store->is_valid_client_file_ident("/r", g));
-    EXPECT_FALSE(
-        store->is_valid_client_file_ident("/r", {grants[0].ident, grants[0].salt ^ 1}));
+    EXPECT_FALSE(store->is_valid_client_file_ident("/r", {grants[0].ident, grants[0].salt ^ 1}));
     EXPECT_FALSE(store->is_valid_client_file_ident("/other", grants[0]));
     EXPECT_FALSE(store->is_valid_client_file_ident("/r", {999, 1}));
   }
@@ -184,6 +227,24 @@ TEST(HistoryStore, ValidationFailuresKeepNothing) {
   EXPECT_EQ(next.value().server_version, 2u);
 }
 
+TEST(HistoryStore, EveryKindOfCorruptChangesetRefusesTheWholeUpload) {
+  testing::temp_dir dir;
+  auto store = open_store(dir);
+  const auto client = allocate(*store, "/r");
+  for (auto [why, corrupt] : testing::corrupt_changesets(2)) {
+    SCOPED_TRACE(why);
+    auto refused = store->integrate("/r", client, {upload(1), corrupt});
+    ASSERT_FALSE(refused.ok());
+    EXPECT_TRUE(refused.error().code == storage_errc::bad_changeset ||
+                refused.error().code == storage_errc::bad_client_version);
+    EXPECT_EQ(store->latest_server_version("/r"), 0u);
+    EXPECT_EQ(store->last_integrated_client_version("/r", client.ident), 0u);
+  }
+  auto range = store->read("/r", 0, 1 << 20);
+  ASSERT_TRUE(range.ok());
+  EXPECT_TRUE(range.value().changesets.empty());
+}
+
 TEST(HistoryStore, ConcurrentIntegrationsKeepPerRealmOrder) {
   testing::temp_dir dir;
   auto store = open_store(dir);
@@ -219,7 +280,8 @@ TEST(HistoryStore, ConcurrentIntegrationsKeepPerRealmOrder) {
   for (auto& w : workers) w.join();
   {
     std::unique_lock lock(mutex);
-    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(120), [&] { return outstanding == 0; }));
+    ASSERT_TRUE(
+        all_done.wait_for(lock, std::chrono::seconds(120), [&] { return outstanding == 0; }));
   }
   ASSERT_EQ(logs.size(), static_cast<std::size_t>(threads * realms_per_thread));
   for (const auto& [path, log] : logs) {

@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
 #include <atomic>
+#include <random>
 #include <thread>
 
+#include "corrupt_changesets.hpp"
 #include "protocol/codec.hpp"
+#include "storage/client_layout.hpp"
 #include "temp_dir.hpp"
 
 namespace actorsync::storage {
@@ -241,6 +246,32 @@ TEST(RealmStore, DownloadIntegratesAdvancesCursorsAndIsExactlyOnce) {
   EXPECT_EQ(meta.downloaded_bytes, 2 * protocol::encoded_size(d.changesets[0]));
 }
 
+TEST(RealmStore, AnOriginVersionIsIntegratedOnceEvenIfRedeliveredDifferently) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm
+                  ->integrate_download(
+                      download_of({remote(2, 1, 1000, {protocol::create_object{"c", "x"}}),
+                                   remote(2, 2, 1000, {protocol::set_field{"c", "x", "f", true}})},
+                                  1))
+                  .ok());
+  // Origin 2's version 2 again, with other content: the per-origin cursor skips it.
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(2, 2, 5000, {protocol::set_field{"c", "x", "f", false}})}, 2))
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "x", "f"), value(true));
+  // Our own changesets coming back are skipped too: they were applied when committed.
+  ASSERT_TRUE(realm->set_client_file_ident(9, 1).ok());
+  ASSERT_TRUE(realm->begin_write().add_integer("c", "x", "n", 1).commit().ok());
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(9, 1, 9000, {protocol::add_integer{"c", "x", "n", 100}})}, 3))
+                  .ok());
+  EXPECT_EQ(realm->get_field("c", "x", "n"), value(std::int64_t{1}));
+}
+
 TEST(RealmStore, BadDownloadIsRefusedWholeAndChangesNothing) {
   testing::temp_dir dir;
   auto db = open_db(dir);
@@ -265,6 +296,101 @@ TEST(RealmStore, BadDownloadIsRefusedWholeAndChangesNothing) {
   auto over_ack = download_of({}, 5);
   over_ack.last_integrated_client_version = 9;
   EXPECT_EQ(realm->integrate_download(over_ack).error().code, storage_errc::bad_progress);
+}
+
+TEST(RealmStore, EveryKindOfCorruptChangesetIsRefusedWithContentUnchanged) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  const auto digest = realm->content_digest();
+  const auto meta = realm->metadata();
+  for (auto [why, corrupt] : testing::corrupt_changesets(2)) {
+    SCOPED_TRACE(why);
+    corrupt.origin_file_ident = 2;
+    auto good = remote(2, 1, 1000, {protocol::set_field{"c", "x", "f", true}});
+    auto refused = realm->integrate_download(download_of({good, corrupt}, 1));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, storage_errc::bad_changeset);
+    EXPECT_FALSE(refused.error().message.empty());
+    EXPECT_EQ(realm->content_digest(), digest);
+    EXPECT_EQ(realm->metadata(), meta);
+  }
+  auto no_origin = remote(0, 1, 1000, {protocol::create_object{"c", "z"}});
+  EXPECT_EQ(realm->integrate_download(download_of({no_origin}, 1)).error().code,
+            storage_errc::bad_changeset);
+  EXPECT_EQ(realm->content_digest(), digest);
+}
+
+TEST(RealmStore, MutatedChangesetBytesAreRefusedOrIntegratedButNeverCrash) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  const auto seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 random(seed);
+  protocol::byte_buffer original;
+  protocol::encode_changeset(remote(2, 1, 1000,
+                                    {protocol::create_object{"c", "x"},
+                                     protocol::set_field{"c", "x", "f", std::int64_t{7}},
+                                     protocol::add_integer{"c", "x", "n", 3}}),
+                             original);
+  int refused = 0;
+  for (int i = 0; i < 500; ++i) {
+    auto bytes = original;
+    const int flips = std::uniform_int_distribution<int>(1, 3)(random);
+    for (int f = 0; f < flips; ++f) {
+      bytes[std::uniform_int_distribution<std::size_t>(0, bytes.size() - 1)(random)] =
+          static_cast<std::uint8_t>(random());
+    }
+    auto decoded = protocol::decode_changeset(bytes);
+    if (!decoded) continue;  // the codec refuses it before storage sees it
+    const auto digest = realm->content_digest();
+    const auto meta = realm->metadata();
+    auto download = download_of({decoded.message()}, meta.download_server_version + 1);
+    auto integrated = realm->integrate_download(download);
+    if (!integrated.ok()) {
+      ++refused;
+      EXPECT_EQ(integrated.error().code, storage_errc::bad_changeset);
+      EXPECT_EQ(realm->content_digest(), digest);
+      EXPECT_EQ(realm->metadata(), meta);
+    }
+  }
+  RecordProperty("refused", refused);
+}
+
+TEST(RealmStore, CorruptStoredRecordsAreReportedNotApplied) {
+  testing::temp_dir dir;
+  {
+    auto db = open_db(dir);
+    auto realm = open_realm(*db, "/r");
+    ASSERT_TRUE(realm->begin_write()
+                    .create_object("c", "x")
+                    .set_field("c", "x", "f", std::int64_t{1})
+                    .commit()
+                    .ok());
+    ASSERT_TRUE(open_realm(*db, "/other")->begin_write().create_object("c", "x").commit().ok());
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir.path().string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> owner(raw);
+    const auto first = client_layout::realm_prefix(1);
+    const auto second = client_layout::realm_prefix(2);
+    ASSERT_TRUE(raw->Put({}, client_layout::field_key(first, "c", "x", "f"), "\x07junk").ok());
+    ASSERT_TRUE(raw->Put({}, client_layout::meta_key(second), "\x09junk").ok());
+  }
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  const auto meta = realm->metadata();
+  auto refused = realm->begin_write().add_integer("c", "x", "f", 1).commit();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, storage_errc::corruption);
+  EXPECT_EQ(realm->metadata(), meta);
+  EXPECT_EQ(realm->get_field("c", "x", "f"), std::nullopt);  // unreadable reads as absent
+  auto other = db->open_realm("/other");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, storage_errc::corruption);
 }
 
 TEST(RealmStore, FileIdentRestampsEarlierLocalWrites) {

@@ -14,8 +14,7 @@ class temp_dir {
   temp_dir() {
     static std::atomic<int> counter{0};
     path_ = std::filesystem::temp_directory_path() /
-            ("actorsync-storage-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++));
+            ("actorsync-storage-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
