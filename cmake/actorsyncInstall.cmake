@@ -22,7 +22,8 @@ install(TARGETS actorsync actorsync_api actorsync_actors actorsync_storage actor
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/protocol ${PROJECT_SOURCE_DIR}/storage
                   ${PROJECT_SOURCE_DIR}/actors ${PROJECT_SOURCE_DIR}/api
         DESTINATION ${actorsync_install_include}
-        FILES_MATCHING PATTERN "*.hpp")
+        FILES_MATCHING PATTERN "*.hpp"
+        PATTERN "runtime_bridge.hpp" EXCLUDE)
 install(EXPORT actorsyncTargets NAMESPACE actorsync::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/actorsync)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/actorsyncConfig.cmake.in
