@@ -262,10 +262,14 @@ void connection_manager_state::keepalive(std::uint64_t id, std::uint64_t generat
 void connection_manager_state::linger_expired(std::uint64_t id, std::uint64_t generation) {
   auto i = links.find(id);
   if (i == links.end() || i->second.linger_generation != generation) return;
-  if (!i->second.sessions.empty()) return;
-  i->second.close_when_flushed = true;
-  pump(i->second);
-  if (i->second.status != link_status::connected) close(i->second);
+  auto& link = i->second;
+  if (!link.sessions.empty()) return;
+  if (link.status != link_status::connected) {
+    close(link);
+    return;
+  }
+  link.close_when_flushed = true;
+  pump(link);  // closes the link (and erases it) once its last frames are written
 }
 
 void connection_manager_state::reconnect_all() {

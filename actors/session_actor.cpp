@@ -141,6 +141,7 @@ void session_actor_state::stop(sync_errc code, std::string message) {
     send(protocol::unbind_message{ident});
   detach();
   lifecycle = session_state::inactive;
+  stop_reason = code;
   phase = session_phase::stopped;
   set_connection(connection_state::disconnected);
   complete_all_waits({wait_status::error, code});

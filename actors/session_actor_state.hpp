@@ -43,6 +43,7 @@ struct session_actor_state {
   session_state lifecycle = session_state::active;
   connection_state connection = connection_state::disconnected;
   bool closing = false;  ///< close requested; waiting for the last acknowledgement
+  sync_errc stop_reason = sync_errc::session_stopped;  ///< told to waits issued once inactive
 
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
   protocol::version_type upload_cursor = 0;

@@ -19,7 +19,7 @@ std::chrono::milliseconds effective(std::chrono::milliseconds requested,
 void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
                                           caf::typed_response_promise<wait_outcome> promise) {
   if (lifecycle == session_state::inactive) {
-    promise.deliver(wait_outcome{wait_status::error, sync_errc::session_stopped});
+    promise.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
   refresh_metadata();
@@ -36,7 +36,7 @@ void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
 void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
                                             caf::typed_response_promise<wait_outcome> promise) {
   if (lifecycle == session_state::inactive) {
-    promise.deliver(wait_outcome{wait_status::error, sync_errc::session_stopped});
+    promise.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
   auto id = next_wait++;

@@ -68,10 +68,14 @@ app::impl::~impl() {
 }
 
 caf::actor spawn_bridge(caf::actor_system& system) {
-  return system.spawn([](caf::event_based_actor* self) -> caf::behavior {
+  // Every spawn passes at least one argument: CAF 0.17.6 binds a reference to a null
+  // shared_ptr<tuple<>> when a function actor is spawned without arguments (UBSan reports it).
+  auto behavior = [](caf::event_based_actor* self, const std::string& name) -> caf::behavior {
+    spdlog::debug("{} started", name);
     self->set_default_handler(caf::drop);
     return {[self](runtime::deferred_request& job) { job.run(self); }};
-  });
+  };
+  return system.spawn(behavior, std::string("actorsync.api.bridge"));
 }
 
 app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
@@ -130,10 +134,13 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
 
   if (st.config.error_handler) {
     auto handler = st.config.error_handler;
-    auto forwarder = st.system.spawn([handler](caf::event_based_actor* self) -> caf::behavior {
+    auto forward =
+        [](caf::event_based_actor* self,
+           std::function<void(const runtime::session_error_event&)> to) -> caf::behavior {
       self->set_default_handler(caf::drop);
-      return {[handler](const runtime::session_error_event& e) { handler(e); }};
-    });
+      return {[to](const runtime::session_error_event& e) { to(e); }};
+    };
+    auto forwarder = st.system.spawn(forward, handler);
     caf::anon_send(actor, runtime::subscribe_errors_atom_v, forwarder);
   }
 

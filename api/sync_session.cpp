@@ -15,13 +15,15 @@ const wait_outcome session_gone{wait_status::error, runtime::sync_errc::session_
 /// after an outstanding-work registration's last report (when `f` returns true).
 template <class Message, class F>
 caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_gate> gate, F f) {
-  return system.spawn([gate, f](caf::event_based_actor* self) -> caf::behavior {
+  auto behavior = [f](caf::event_based_actor* self,
+                      std::shared_ptr<callback_gate> g) -> caf::behavior {
     self->set_default_handler(caf::drop);
-    return {[self, gate, f](const Message& m) {
-      std::lock_guard lock(gate->mutex);
-      if (!gate->open || f(m)) self->quit();
+    return {[self, g, f](const Message& m) {
+      std::lock_guard lock(g->mutex);
+      if (!g->open || f(m)) self->quit();
     }};
-  });
+  };
+  return system.spawn(behavior, std::move(gate));
 }
 
 void retire(callback_registration& r) {

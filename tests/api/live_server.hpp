@@ -45,7 +45,8 @@ class temp_dir {
 /// A sync server that can be stopped and started again on the same port.
 class live_server {
  public:
-  live_server() : dir_("server") {
+  explicit live_server(const std::function<void(server::server_options&)>& tweak = {})
+      : dir_("server") {
     options_.data_directory = dir_.path();
     options_.ws = {true, "127.0.0.1", 0};
     options_.wss.enabled = false;
@@ -55,17 +56,22 @@ class live_server {
     options_.max_sessions_per_connection = 5000;
     options_.shutdown_timeout = std::chrono::milliseconds(2000);
     options_.log_level = "warn";
+    if (tweak) tweak(options_);
     start();
   }
   ~live_server() { server_.stop(); }
 
   void start() {
     auto ports = server_.start(options_);
-    options_.ws.port = ports.ws;  // a restart binds the same port
+    options_.ws.port = ports.ws;  // a restart binds the same ports
+    options_.wss.port = ports.wss;
   }
   void stop() { server_.stop(); }
   std::uint16_t port() const { return options_.ws.port; }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
+  std::string tls_url(const std::string& host) const {
+    return "wss://" + host + ":" + std::to_string(options_.wss.port);
+  }
   server::sync_server& server() { return server_; }
 
  private:

@@ -109,10 +109,14 @@ class SessionActor : public ::testing::Test {
   std::shared_ptr<std::optional<Reply>> ask(Ts... xs) {
     auto out = std::make_shared<std::optional<Reply>>();
     auto target = session_;
-    sys_.spawn([out, target, xs...](caf::event_based_actor* self) {
+    // The reply slot is passed as an argument: CAF 0.17.6 spawns of argument-less function
+    // actors bind a null reference (UBSan).
+    auto asker = [target, xs...](caf::event_based_actor* self,
+                                 std::shared_ptr<std::optional<Reply>> slot) {
       self->request(target, caf::infinite, xs...)
-          .then([out](Reply r) { *out = r; }, [](caf::error&) {});
-    });
+          .then([slot](Reply r) { *slot = r; }, [](caf::error&) {});
+    };
+    sys_.spawn(asker, out);
     sched_.run();
     return out;
   }
@@ -344,9 +348,9 @@ TEST_F(SessionActor, FatalErrorAlwaysCompletesWaitsAndStopsTheSession) {
   EXPECT_EQ(down->value().error, sync_errc::permission_denied);
   ASSERT_EQ(box_->errors.size(), 1u);
   EXPECT_TRUE(box_->errors[0].fatal);
-  auto later = ask<wait_outcome>(wait_for_upload{});
+  auto later = ask<wait_outcome>(wait_for_upload{});  // answered at once with the reason
   ASSERT_TRUE(later->has_value());
-  EXPECT_EQ(later->value().error, sync_errc::session_stopped);
+  EXPECT_EQ(later->value().error, sync_errc::permission_denied);
 }
 
 TEST_F(SessionActor, ProgressGetsAnInitialReportAndOutstandingWorkRemovesItself) {
