@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -89,8 +90,10 @@ result<version_type> realm_store::impl::commit(std::vector<protocol::instruction
     cs.last_integrated_server_version = meta.sync.download_server_version;
     // Hybrid clock: never behind our own last commit, and after every remote write we have seen,
     // so a local write made after integrating a remote one wins over it.
-    cs.origin_timestamp =
-        std::max({now_ms(), meta.last_local_timestamp, meta.last_remote_timestamp + 1});
+    const auto after_remote = meta.last_remote_timestamp == UINT64_MAX
+                                  ? meta.last_remote_timestamp
+                                  : meta.last_remote_timestamp + 1;  // saturate, never wrap
+    cs.origin_timestamp = std::max({now_ms(), meta.last_local_timestamp, after_remote});
     cs.instructions = std::move(instructions);
     if (auto why = merge::validate(cs); !why.empty()) return bad_changeset(why);
 

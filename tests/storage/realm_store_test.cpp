@@ -418,6 +418,28 @@ TEST(RealmStore, FileIdentRestampsEarlierLocalWrites) {
   EXPECT_EQ(realm->get_field("c", "x", "f"), value(std::string("local")));
 }
 
+TEST(RealmStore, LocalWriteAfterIntegratingAFutureRemoteWriteStillWins) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->set_client_file_ident(1, 1).ok());
+  // A remote clock far ahead of ours, and a remote origin greater than ours.
+  const protocol::timestamp_type far = std::uint64_t{1} << 62;
+  ASSERT_TRUE(realm
+                  ->integrate_download(download_of(
+                      {remote(9, 1, far,
+                              {protocol::create_object{"c", "x"},
+                               protocol::set_field{"c", "x", "f", std::string("remote")}})},
+                      1))
+                  .ok());
+  ASSERT_TRUE(realm->begin_write().set_field("c", "x", "f", std::string("local")).commit().ok());
+  // The hybrid clock stamps the local write after the remote one it has seen.
+  EXPECT_EQ(realm->get_field("c", "x", "f"), value(std::string("local")));
+  auto history = realm->local_changesets_after(0, 1 << 20);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history.value().back().origin_timestamp, far + 1);
+}
+
 TEST(RealmStore, ConcurrentCommitsFromManyThreadsAllLand) {
   testing::temp_dir dir;
   auto db = open_db(dir);
