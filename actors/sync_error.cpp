@@ -77,6 +77,7 @@ sync_errc from_protocol(protocol::error_code code) {
     case error_code::bad_session_ident:
     case error_code::reuse_of_session_ident:
     case error_code::bad_message_order:
+    case error_code::session_message_order:
       return sync_errc::protocol_violation;
     case error_code::wrong_protocol_version:
       return sync_errc::wrong_protocol_version;
