@@ -423,17 +423,21 @@ caf::actor spawn_realm_actor(caf::actor_system& system, context_ptr context, caf
                       std::move(allocator), std::move(realm_path));
 }
 
+// Spawned with its context as an argument: CAF 0.17's init_fun_factory dereferences a null
+// argument tuple (undefined behaviour UBSan reports) when a function actor takes none.
+caf::behavior ident_allocator_behavior(caf::event_based_actor* self, context_ptr context) {
+  self->set_default_handler(log_and_drop);
+  return {
+      [context](const allocate_ident& m) -> allocated_ident {
+        auto grant = context->store->allocate_client_file_ident(m.realm_path);
+        if (!grant) return allocated_ident{false, {}, grant.error().message};
+        return allocated_ident{true, grant.value(), {}};
+      },
+  };
+}
+
 caf::actor spawn_ident_allocator(caf::actor_system& system, context_ptr context) {
-  return system.spawn<caf::detached>([context](caf::event_based_actor* self) -> caf::behavior {
-    self->set_default_handler(log_and_drop);
-    return {
-        [context](const allocate_ident& m) -> allocated_ident {
-          auto grant = context->store->allocate_client_file_ident(m.realm_path);
-          if (!grant) return allocated_ident{false, {}, grant.error().message};
-          return allocated_ident{true, grant.value(), {}};
-        },
-    };
-  });
+  return system.spawn<caf::detached>(ident_allocator_behavior, std::move(context));
 }
 
 }  // namespace actorsync::server

@@ -90,9 +90,12 @@ struct sync_server::impl {
     for (auto& t : io_threads) t.join();
     io_threads.clear();
     io.reset();
+    // Every actor got its exit; once they are gone the store may close (draining what is still
+    // queued: its callbacks only message actors, which needs the system alive).
+    if (system) system->await_all_actors_done();
+    context.reset();
     system.reset();
     config.reset();
-    context.reset();
     ports = {};
   }
 };

@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
 #include <sstream>
 
 #include "tests/server/scripted_client.hpp"
@@ -11,24 +13,68 @@
 namespace actorsync::test {
 namespace {
 
+bool is_name_char(char c, bool first) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':' ||
+         (!first && std::isdigit(static_cast<unsigned char>(c)));
+}
+
+// Reads `name` at `pos` (metric or label name); empty if none.
+std::string read_name(const std::string& line, std::size_t& pos) {
+  const auto start = pos;
+  while (pos < line.size() && is_name_char(line[pos], pos == start)) ++pos;
+  return line.substr(start, pos - start);
+}
+
+// One sample line `name{label="value",...} number`; returns false if malformed.
+bool parse_sample(const std::string& line, std::string& key, double& value) {
+  std::size_t pos = 0;
+  auto name = read_name(line, pos);
+  if (name.empty()) return false;
+  const auto labels_start = pos;
+  if (pos < line.size() && line[pos] == '{') {
+    ++pos;
+    for (;;) {
+      if (read_name(line, pos).empty() || line.compare(pos, 2, "=\"") != 0) return false;
+      pos = line.find('"', pos + 2);
+      if (pos == std::string::npos) return false;
+      ++pos;
+      if (pos < line.size() && line[pos] == ',') {
+        ++pos;
+        continue;
+      }
+      if (pos < line.size() && line[pos] == '}') break;
+      return false;
+    }
+    ++pos;
+  }
+  key = name + line.substr(labels_start, pos - labels_start);
+  if (pos >= line.size() || line[pos] != ' ') return false;
+  const auto number = line.substr(pos + 1);
+  if (number == "+Inf") {
+    value = std::numeric_limits<double>::infinity();
+    return true;
+  }
+  char* end = nullptr;
+  value = std::strtod(number.c_str(), &end);
+  return !number.empty() && end == number.c_str() + number.size();
+}
+
 // Parses the exposition format strictly enough to catch malformed output: every line is a
-// comment (# HELP / # TYPE), or `name{labels} value`. Returns samples by name+labels.
+// comment (# HELP / # TYPE) or a sample. Returns samples by name+labels.
 std::map<std::string, double> parse_prometheus(const std::string& text) {
-  static const std::regex sample(
-      R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? ([-+]?[0-9.eE+-]+|\+Inf|NaN)$)");
-  static const std::regex comment(R"(^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$)");
   std::map<std::string, double> samples;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    std::smatch m;
-    if (std::regex_match(line, comment)) continue;
-    if (!std::regex_match(line, m, sample)) {
+    if (line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) continue;
+    std::string key;
+    double value = 0;
+    if (!parse_sample(line, key, value)) {
       ADD_FAILURE() << "not Prometheus text: '" << line << "'";
       continue;
     }
-    samples[m[1].str() + m[2].str()] = std::stod(m[4].str());
+    samples[key] = value;
   }
   return samples;
 }

@@ -228,3 +228,46 @@ TEST(SyncServer, AnIdleRealmActorStopsAndARealmComesBackWithItsHistory) {
 
 }  // namespace
 }  // namespace actorsync::test
+
+namespace actorsync::test {
+namespace {
+
+TEST(SyncServer, AClientThatStopsReadingIsDisconnectedWithSendQueueOverflow) {
+  test_server server([](server::server_options& o) {
+    o.max_frame_bytes = 64 * 1024;
+    o.max_download_bytes = 16 * 1024;
+    o.send_queue_bytes = 16 * 1024;
+    o.send_queue_timeout = std::chrono::milliseconds(100);
+  });
+  // 400 KB of history in one realm.
+  auto writer = server.connect();
+  bind_and_ident(*writer, 1, "/big");
+  for (protocol::version_type v = 1; v <= 40; ++v) {
+    auto c = make_changeset(v, "o" + std::to_string(v), 1);
+    c.instructions.push_back(protocol::set_field{"items", "o", "blob", std::string(10000, 'b')});
+    writer->send(protocol::upload_message{1, v, 0, {c}});
+  }
+  while (writer->expect<protocol::download_message>().last_integrated_client_version < 40) {
+  }
+  // A client binds 100 sessions to it and never reads: far more than the socket buffers hold.
+  auto slow = server.connect();
+  for (protocol::session_ident s = 1; s <= 100; ++s) {
+    slow->send(protocol::bind_message{s, "/big", ""});
+    slow->send(protocol::client_ident_message{s, 0, 0, 0, 0});
+  }
+  const auto overflowed = [&] {
+    return server.instance().metrics().render_prometheus().find(
+               "actorsync_errors_total{code=\"send_queue_overflow\"} 1") != std::string::npos;
+  };
+  ASSERT_TRUE(wait_for(overflowed));
+  // The slow connection ends (after what the socket buffers held); the server goes on.
+  EXPECT_THROW(
+      for (;;) slow->receive(), std::runtime_error);
+  auto other = server.connect();
+  bind_and_ident(*other, 1, "/other");
+  other->send(protocol::ping_message{3});
+  EXPECT_EQ(other->expect<protocol::pong_message>().timestamp, 3u);
+}
+
+}  // namespace
+}  // namespace actorsync::test
