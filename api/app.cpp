@@ -1,5 +1,6 @@
 #include "api/app.hpp"
 
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/runtime_bridge.hpp"
@@ -104,10 +105,31 @@ bool sync_settings::session_multiplexing() const {
   return st.multiplexing;
 }
 
+namespace {
+
+// A closed realm's session may still be uploading when the realm is opened again. Its changes
+// are on disk, so it is stopped now and the new session uploads them from the last
+// acknowledged version; two sessions never share a store.
+void stop_previous_session(app::impl& st, const std::string& path) {
+  auto previous = st.latest_session.find(path);
+  if (previous == st.latest_session.end()) return;
+  caf::scoped_actor self{st.system};
+  self->monitor(previous->second);
+  self->send(previous->second, runtime::close_session{true});
+  bool stopped = false;
+  self->receive_while([&stopped] { return !stopped; })(
+      [&stopped](caf::down_msg&) { stopped = true; }, [](bool) {},
+      caf::after(std::chrono::seconds(30)) >> [&stopped] { stopped = true; });
+  st.latest_session.erase(previous);
+}
+
+}  // namespace
+
 std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user) {
   auto& st = *impl_;
   std::lock_guard lock(st.mutex);
   if (auto existing = st.realms[path].lock()) return existing;
+  stop_previous_session(st, path);
   auto store = st.database->open_realm(path);
   if (!store) throw std::runtime_error("cannot open realm " + path + ": " + store.error().message);
 
@@ -131,6 +153,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
   st.sessions.push_back(actor);
+  st.latest_session[path] = actor;
 
   if (st.config.error_handler) {
     auto handler = st.config.error_handler;

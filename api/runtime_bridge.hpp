@@ -44,6 +44,8 @@ struct app::impl {
   std::map<std::string, std::weak_ptr<realm>> realms;  ///< open realms by path
   std::set<std::string> paused_paths;                  ///< sticky pause, across reopen
   std::vector<runtime::session_actor> sessions;        ///< every session ever started
+  /// The latest session per path: a reopen stops it first, so one store never has two.
+  std::map<std::string, runtime::session_actor> latest_session;
 
   explicit impl(app_config cfg);
   ~impl();

@@ -42,8 +42,7 @@ void write_once(load_run& run, api::realm& realm, std::uint64_t index,
           ++run.counters().writes_acked;
           run.counters().bytes_acked += bytes;
         } else {
-          run.record_error(path + ": upload wait ended " +
-                           std::to_string(static_cast<int>(outcome.status)));
+          run.record_error(path + ": upload wait: " + describe(outcome));
         }
       });
 }

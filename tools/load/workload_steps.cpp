@@ -7,6 +7,22 @@
 
 namespace actorsync::load {
 
+namespace {}  // namespace
+
+std::string describe(const runtime::wait_outcome& outcome) {
+  switch (outcome.status) {
+    case runtime::wait_status::ok:
+      return "ok";
+    case runtime::wait_status::timed_out:
+      return "timed out";
+    case runtime::wait_status::paused:
+      return "paused";
+    case runtime::wait_status::error:
+      return "error " + std::string(runtime::to_string(outcome.error));
+  }
+  return "unknown";
+}
+
 namespace {
 
 using wait_call = std::future<runtime::wait_outcome> (api::sync_session::*)(
@@ -24,8 +40,7 @@ std::uint64_t wait_all(load_run& run, const std::vector<std::shared_ptr<api::rea
     if (outcome) {
       ++ok;
     } else {
-      run.record_error(realms[i]->path() + ": " + what + " wait ended " +
-                       std::to_string(static_cast<int>(outcome.status)));
+      run.record_error(realms[i]->path() + ": " + what + " wait: " + describe(outcome));
     }
   }
   return ok;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/session_types.hpp"
 #include "tools/load/load_run.hpp"
 
 namespace actorsync::load {
@@ -21,6 +22,9 @@ void run_fanout(load_run& run, pid_t server_pid);
 void run_churn(load_run& run, pid_t server_pid);
 
 // ---- shared steps (workload_steps.cpp) ----
+
+/// "ok", "paused", "error pong_timeout", ... for error messages.
+std::string describe(const runtime::wait_outcome& outcome);
 
 /// Opens realms [0, count) in `owner`, observed by the run's subscriber actor.
 std::vector<std::shared_ptr<api::realm>> open_realms(load_run& run, api::app& owner,
