@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang
   libcaf-dev libboost-dev libmsgpack-cxx-dev librocksdb-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libcli11-dev libspdlog-dev libtomlplusplus-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
 )
 
 missing=()

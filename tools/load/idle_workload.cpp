@@ -1,0 +1,39 @@
+#include <thread>
+
+#include "api/app.hpp"
+#include "api/realm.hpp"
+#include "tools/load/process_stats.hpp"
+#include "tools/load/workloads.hpp"
+
+namespace actorsync::load {
+
+void run_idle(load_run& run, pid_t server_pid) {
+  auto& report = run.report();
+  auto& client = run.make_app("client");
+  const auto base_client = resident_bytes();
+  const auto base_server = server_pid > 0 ? resident_bytes(server_pid) : 0;
+  run.start_progress(run.options().realms, 0);
+
+  const auto t0 = load_run::clock::now();
+  auto realms = open_realms(run, client, run.options().realms);
+  const auto caught_up = wait_all_downloaded(run, realms);
+  report.bind_all_s = std::chrono::duration<double>(load_run::clock::now() - t0).count();
+  report.sessions = realms.size();
+
+  // Hold the sessions and measure what they cost while nothing happens.
+  const auto cpu0 = cpu_seconds();
+  const auto hold0 = load_run::clock::now();
+  while (!run.should_stop() && load_run::clock::now() - hold0 < run.options().hold) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const auto held_s = std::chrono::duration<double>(load_run::clock::now() - hold0).count();
+  report.cpu_idle_percent = held_s > 0 ? 100.0 * (cpu_seconds() - cpu0) / held_s : 0;
+  measure_footprint(run, realms.size(), base_client, base_server, server_pid);
+  if (caught_up != run.options().realms) {
+    run.record_error(std::to_string(run.options().realms - caught_up) +
+                     " sessions did not catch up");
+  }
+  run.stop_progress();
+}
+
+}  // namespace actorsync::load

@@ -1,0 +1,198 @@
+#include "tools/load/load_run.hpp"
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <random>
+
+#include "api/app.hpp"
+#include "api/session_handle.hpp"
+
+namespace actorsync::load {
+
+namespace {
+
+std::atomic<bool> interrupt_requested{false};
+
+void on_interrupt(int) {
+  interrupt_requested = true;
+}
+
+std::filesystem::path fresh_directory() {
+  std::random_device random;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("actorsync-load-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// Counts what sessions report to subscriber actors; one per client runtime.
+caf::behavior event_counter(caf::event_based_actor* self, live_counters* counters) {
+  self->set_default_handler(caf::drop);
+  return {
+      [counters](const runtime::transfer_progress&) { ++counters->progress_events; },
+      [counters](const runtime::connection_state_changed& change) {
+        ++counters->connection_events;
+        if (change.new_state == runtime::connection_state::connected)
+          ++counters->sessions_connected;
+        if (change.old_state == runtime::connection_state::connected)
+          --counters->sessions_connected;
+      },
+  };
+}
+
+}  // namespace
+
+void install_interrupt_handler() {
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+}
+
+struct load_run::observer {
+  caf::actor counter;
+};
+
+load_run::load_run(load_options options, std::string server_url,
+                   std::function<std::string(const std::string&)> token_for_user)
+    : options_(std::move(options)),
+      server_url_(std::move(server_url)),
+      token_for_user_(std::move(token_for_user)) {
+  if (options_.data_directory.empty()) {
+    data_root_ = fresh_directory();
+    remove_data_root_ = !options_.keep_data;
+  } else {
+    data_root_ = options_.data_directory;
+    std::filesystem::create_directories(data_root_);
+  }
+}
+
+load_run::~load_run() {
+  stop_progress();
+  for (auto& o : observers_) caf::anon_send_exit(o->counter, caf::exit_reason::user_shutdown);
+  observers_.clear();
+  apps_.clear();
+  if (remove_data_root_) {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_root_, ignored);
+  }
+}
+
+api::app& load_run::make_app(const std::string& name) {
+  api::app_config config;
+  config.server_url = server_url_;
+  config.tls_trust_file = options_.tls_trust_file;
+  config.data_directory = data_root_ / name;
+  config.durability =
+      options_.client_fsync ? storage::durability::full : storage::durability::process_crash;
+  config.session_multiplexing = options_.multiplexing;
+  config.request_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration);
+  config.linger = std::chrono::milliseconds(0);
+  config.token_provider = [this](const std::string& user) { return token_for(user); };
+  config.error_handler = [this](const runtime::session_error_event& e) {
+    record_error(e.realm + ": " + std::string(runtime::to_string(e.code)) + " " + e.message);
+  };
+  apps_.push_back(std::make_unique<api::app>(std::move(config)));
+  auto& owner = *apps_.back();
+  auto o = std::make_shared<observer>();
+  o->counter = api::actor_system(owner).spawn(event_counter, &counters_);
+  observers_.push_back(o);
+  return owner;
+}
+
+std::string load_run::user_for(std::uint64_t realm_index) const {
+  const auto links = std::max<std::uint64_t>(1, options_.connections);
+  return "load-user-" + std::to_string(realm_index % links);
+}
+
+std::string load_run::realm_path(std::uint64_t realm_index) {
+  return "/load/realm-" + std::to_string(realm_index);
+}
+
+void load_run::observe(api::app& owner, api::sync_session& session) {
+  // The counter of `owner` is the one spawned with it (apps_ and observers_ are parallel).
+  for (std::size_t i = 0; i < apps_.size(); ++i) {
+    if (apps_[i].get() != &owner) continue;
+    const auto& counter = observers_[i]->counter;
+    auto handle = api::handle(session);
+    for (auto direction :
+         {runtime::progress_direction::upload, runtime::progress_direction::download}) {
+      caf::anon_send(handle, runtime::subscribe_progress{
+                                 direction, runtime::progress_mode::report_indefinitely, counter});
+    }
+    caf::anon_send(handle, runtime::subscribe_connection_atom_v, counter);
+    return;
+  }
+}
+
+void load_run::record_latency(std::chrono::microseconds latency) {
+  std::lock_guard lock(latency_mutex_);
+  latency_.record(latency);
+}
+
+latency_histogram load_run::latency_snapshot() {
+  std::lock_guard lock(latency_mutex_);
+  return latency_;
+}
+
+void load_run::record_error(const std::string& what) {
+  ++counters_.errors;
+  std::lock_guard lock(errors_mutex_);
+  if (report_.error_samples.size() < 10) report_.error_samples.push_back(what);
+}
+
+bool load_run::interrupted() const {
+  return interrupt_requested.load();
+}
+
+bool load_run::should_stop() const {
+  return interrupted() || clock::now() - started_ > options_.max_duration;
+}
+
+double load_run::elapsed_s() const {
+  return std::chrono::duration<double>(clock::now() - started_).count();
+}
+
+void load_run::start_progress(std::uint64_t sessions_expected, std::uint64_t writes_expected) {
+  sessions_expected_ = sessions_expected;
+  writes_expected_ = writes_expected;
+  progress_running_ = true;
+  progress_thread_ = std::thread([this] { progress_loop(); });
+}
+
+void load_run::stop_progress() {
+  if (!progress_running_.exchange(false)) return;
+  progress_thread_.join();
+}
+
+// One line a second: rewritten in place on a terminal, appended otherwise.
+void load_run::progress_loop() {
+  const bool terminal = isatty(STDOUT_FILENO) != 0;
+  std::uint64_t last_acked = 0;
+  auto next = clock::now();
+  while (progress_running_) {
+    next += std::chrono::seconds(1);
+    while (progress_running_ && clock::now() < next)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto acked = counters_.writes_acked.load();
+    const auto p99 = latency_snapshot().percentile(0.99);
+    report_.timeline.push_back({elapsed_s(), acked, counters_.sessions_connected.load()});
+    std::printf(
+        "%s[%6.1fs] connected %llu/%llu  acked %llu/%llu  rate %llu/s  p99 %.2f ms  errors %llu%s",
+        terminal ? "\r" : "", elapsed_s(),
+        static_cast<unsigned long long>(counters_.sessions_connected.load()),
+        static_cast<unsigned long long>(sessions_expected_), static_cast<unsigned long long>(acked),
+        static_cast<unsigned long long>(writes_expected_),
+        static_cast<unsigned long long>(acked - last_acked),
+        static_cast<double>(p99.count()) / 1000.0,
+        static_cast<unsigned long long>(counters_.errors.load()), terminal ? "   " : "\n");
+    std::fflush(stdout);
+    last_acked = acked;
+  }
+  if (terminal) std::printf("\n");
+}
+
+}  // namespace actorsync::load

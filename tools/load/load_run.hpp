@@ -1,0 +1,102 @@
+// State shared by every workload of one run: the apps (client runtimes), counters, the latency
+// histogram, error bookkeeping, the live progress line and Ctrl-C handling.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/load/load_options.hpp"
+#include "tools/load/load_report.hpp"
+
+namespace actorsync::api {
+class app;
+class realm;
+class sync_session;
+}  // namespace actorsync::api
+
+namespace actorsync::load {
+
+/// Counters written by runtime threads and read by the progress line.
+struct live_counters {
+  std::atomic<std::uint64_t> sessions_opened{0};
+  std::atomic<std::uint64_t> sessions_connected{0};
+  std::atomic<std::uint64_t> writes_committed{0};
+  std::atomic<std::uint64_t> writes_acked{0};
+  std::atomic<std::uint64_t> bytes_acked{0};
+  std::atomic<std::uint64_t> progress_events{0};
+  std::atomic<std::uint64_t> connection_events{0};
+  std::atomic<std::uint64_t> errors{0};
+};
+
+class load_run {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  load_run(load_options options, std::string server_url,
+           std::function<std::string(const std::string&)> token_for_user);
+  ~load_run();
+
+  const load_options& options() const { return options_; }
+  live_counters& counters() { return counters_; }
+  load_report& report() { return report_; }
+
+  /// A new client runtime with its own data directory (one per replica group).
+  api::app& make_app(const std::string& name);
+  /// The user a realm's session belongs to: spreads realms over `connections` users.
+  std::string user_for(std::uint64_t realm_index) const;
+  std::string token_for(const std::string& user) const { return token_for_user_(user); }
+  static std::string realm_path(std::uint64_t realm_index);
+
+  /// Subscribes the run's counting actor to a session's progress (both directions, reported
+  /// indefinitely) and connection state: every session is observed by a subscriber actor.
+  void observe(api::app& owner, api::sync_session& session);
+
+  void record_latency(std::chrono::microseconds latency);
+  latency_histogram latency_snapshot();
+  void record_error(const std::string& what);
+
+  /// True once Ctrl-C was pressed or the duration cap passed.
+  bool should_stop() const;
+  bool interrupted() const;
+  clock::time_point started() const { return started_; }
+  double elapsed_s() const;
+
+  /// Prints the live line once a second until stop_progress().
+  void start_progress(std::uint64_t sessions_expected, std::uint64_t writes_expected);
+  void stop_progress();
+
+ private:
+  void progress_loop();
+
+  load_options options_;
+  std::string server_url_;
+  std::function<std::string(const std::string&)> token_for_user_;
+  std::filesystem::path data_root_;
+  bool remove_data_root_ = false;
+  live_counters counters_;
+  load_report report_;
+  std::mutex latency_mutex_;
+  latency_histogram latency_;
+  std::mutex errors_mutex_;
+  clock::time_point started_ = clock::now();
+  std::vector<std::unique_ptr<api::app>> apps_;
+  struct observer;
+  std::vector<std::shared_ptr<observer>> observers_;
+
+  std::atomic<bool> progress_running_{false};
+  std::thread progress_thread_;
+  std::uint64_t sessions_expected_ = 0;
+  std::uint64_t writes_expected_ = 0;
+};
+
+/// Installs the SIGINT/SIGTERM handler that load_run::interrupted() reads.
+void install_interrupt_handler();
+
+}  // namespace actorsync::load

@@ -1,0 +1,175 @@
+// actorsync-load: many realm sessions against a sync server (embedded by default), one
+// bounded workload, a live progress line and a final report. Exit status 0 only on success.
+#include <sys/resource.h>
+
+#include <openssl/rand.h>
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <random>
+
+#include "server/token.hpp"
+#include "tools/load/embedded_server.hpp"
+#include "tools/load/load_run.hpp"
+#include "tools/load/workloads.hpp"
+
+namespace {
+
+using namespace actorsync;
+using load::load_options;
+
+void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
+                 std::uint64_t& hold_s) {
+  cli.add_option("--workload", o.workload, "upload | fanout | idle | churn")
+      ->check(CLI::IsMember({"upload", "fanout", "idle", "churn"}));
+  cli.add_option("--realms", o.realms, "Realms (sessions per replica)")
+      ->check(CLI::Range(1, 10'000'000));
+  cli.add_option("--writes", o.writes, "Writes per realm")->check(CLI::Range(0, 100'000'000));
+  cli.add_option("--rate", o.rate, "Writes per second over the run (0: as fast as allowed)")
+      ->check(CLI::NonNegativeNumber);
+  cli.add_option("--readers", o.readers, "fanout: reader replicas per realm")
+      ->check(CLI::Range(1, 1000));
+  cli.add_option("--multiplexing", o.multiplexing,
+                 "Share connections between sessions (true/false)");
+  cli.add_option("--connections", o.connections, "With multiplexing: number of links (users)")
+      ->check(CLI::Range(1, 100000));
+  cli.add_option("--server-url", o.server_url,
+                 "ws:// or wss:// URL of an external server (default: embedded)");
+  cli.add_option("--token", o.token, "Token for an external server");
+  cli.add_option("--token-secret-file", o.token_secret_file,
+                 "Issue tokens with this secret (external server)");
+  cli.add_flag("--tls", o.tls, "Use wss:// (embedded server: needs --tls-cert/--tls-key)");
+  cli.add_option("--tls-trust", o.tls_trust_file, "PEM CA file trusted for wss://");
+  cli.add_option("--tls-cert", o.tls_certificate_file, "Embedded server certificate (PEM)");
+  cli.add_option("--tls-key", o.tls_private_key_file, "Embedded server key (PEM)");
+  cli.add_option("--seed", o.seed, "Random seed (0: pick one)");
+  cli.add_option("--max-duration", max_duration_s, "Stop after this many seconds")
+      ->check(CLI::Range(1, 86400));
+  cli.add_option("--hold", hold_s, "idle: seconds to hold the bound sessions")
+      ->check(CLI::Range(0, 86400));
+  cli.add_option("--json", o.json_path, "Write the report as JSON to this file");
+  cli.add_option("--html", o.html_path, "Write a self-contained HTML report to this file");
+  cli.add_option("--data-dir", o.data_directory, "Client (and embedded server) data directory");
+  cli.add_flag("--keep-data", o.keep_data, "Keep the data directory afterwards");
+  cli.add_option("--server-binary", o.server_binary,
+                 "actorsync-server executable for the embedded server");
+  cli.add_flag("--client-fsync", o.client_fsync, "fsync every local commit (default: WAL only)");
+}
+
+std::string random_secret() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  return server::base64url_encode(std::string(reinterpret_cast<char*>(bytes), sizeof bytes));
+}
+
+// Many sessions without multiplexing need many descriptors.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  if (path.empty()) return;
+  std::ofstream out(path);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+int run(load_options options) {
+  raise_descriptor_limit();
+  load::install_interrupt_handler();
+  if (options.seed == 0) options.seed = std::random_device{}() | 1u;
+
+  std::optional<server::token_secret> secret;
+  std::optional<load::embedded_server> embedded;
+  std::string url = options.server_url;
+  std::filesystem::path server_data;
+  if (url.empty()) {
+    secret.emplace(random_secret());
+    load::embedded_server_options so;
+    so.binary = load::find_server_binary(options.server_binary);
+    so.token_secret = secret->bytes();
+    so.tls = options.tls;
+    so.tls_certificate_file = options.tls_certificate_file;
+    so.tls_private_key_file = options.tls_private_key_file;
+    std::random_device random;
+    so.data_directory =
+        std::filesystem::temp_directory_path() /
+        ("actorsync-load-server-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+    server_data = so.data_directory;
+    embedded.emplace(so);
+    url = options.tls ? "wss://127.0.0.1:" + std::to_string(embedded->wss_port())
+                      : "ws://127.0.0.1:" + std::to_string(embedded->ws_port());
+    std::cout << "embedded server pid " << embedded->pid() << " at " << url << " (data "
+              << so.data_directory.string() << ")\n";
+  } else if (!options.token_secret_file.empty()) {
+    std::string why;
+    secret = server::token_secret::from_file(options.token_secret_file, why);
+    if (!secret) throw std::runtime_error("--token-secret-file: " + why);
+  } else if (options.token.empty()) {
+    throw std::runtime_error("--server-url needs --token or --token-secret-file");
+  }
+
+  auto token_for = [&](const std::string& user) {
+    if (!secret) return options.token;
+    return server::issue_token(*secret, {user, {"/load/*"}, server::unix_now() + 24 * 3600});
+  };
+  int status = 1;
+  {
+    load::load_run run(options, url, token_for);
+    auto& report = run.report();
+    report.workload = options.workload;
+    report.realms = options.realms;
+    report.writes_per_realm = options.writes;
+    report.multiplexing = options.multiplexing;
+    report.connections_configured = options.multiplexing ? options.connections : options.realms;
+    report.tls = options.tls;
+    report.seed = options.seed;
+    const pid_t server_pid = embedded ? embedded->pid() : 0;
+    if (options.workload == "upload") load::run_upload(run, server_pid);
+    if (options.workload == "idle") load::run_idle(run, server_pid);
+    if (options.workload == "fanout") load::run_fanout(run, server_pid);
+    if (options.workload == "churn") load::run_churn(run, server_pid);
+    report.latency = run.latency_snapshot();
+    report.progress_events = run.counters().progress_events;
+    report.connection_events = run.counters().connection_events;
+    report.errors = run.counters().errors;
+    report.interrupted = run.interrupted();
+    load::print_table(std::cout, report);
+    write_file(options.json_path, load::to_json(report));
+    write_file(options.html_path, load::to_html(report));
+    status = report.passed() ? 0 : 1;
+  }
+  if (embedded && embedded->stop() != 0) {
+    std::cerr << "embedded server did not shut down cleanly\n";
+    status = 1;
+  }
+  if (!server_data.empty() && !options.keep_data) {
+    std::error_code ignored;
+    std::filesystem::remove_all(server_data, ignored);
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"actorsync-load: load-test a sync server with many realm sessions"};
+  load_options options;
+  std::uint64_t max_duration_s = 600, hold_s = 5;
+  add_options(cli, options, max_duration_s, hold_s);
+  CLI11_PARSE(cli, argc, argv);
+  options.max_duration = std::chrono::seconds(max_duration_s);
+  options.hold = std::chrono::seconds(hold_s);
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::cerr << "actorsync-load: " << e.what() << '\n';
+    return 2;
+  }
+}

@@ -1,0 +1,74 @@
+#include <future>
+
+#include "api/app.hpp"
+#include "api/realm.hpp"
+#include "tools/load/process_stats.hpp"
+#include "tools/load/workloads.hpp"
+
+namespace actorsync::load {
+
+namespace {
+
+using wait_call = std::future<runtime::wait_outcome> (api::sync_session::*)(
+    std::optional<std::chrono::milliseconds>, api::sync_session::wait_callback);
+
+// Issues one wait per realm at once, then collects them: waits run concurrently.
+std::uint64_t wait_all(load_run& run, const std::vector<std::shared_ptr<api::realm>>& realms,
+                       wait_call call, const char* what) {
+  std::vector<std::future<runtime::wait_outcome>> pending;
+  pending.reserve(realms.size());
+  for (const auto& r : realms) pending.push_back((r->session().*call)(std::nullopt, {}));
+  std::uint64_t ok = 0;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    const auto outcome = pending[i].get();
+    if (outcome) {
+      ++ok;
+    } else {
+      run.record_error(realms[i]->path() + ": " + what + " wait ended " +
+                       std::to_string(static_cast<int>(outcome.status)));
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<api::realm>> open_realms(load_run& run, api::app& owner,
+                                                     std::uint64_t count) {
+  std::vector<std::shared_ptr<api::realm>> realms;
+  realms.reserve(count);
+  for (std::uint64_t i = 0; i < count && !run.should_stop(); ++i) {
+    const auto user = run.user_for(i);
+    realms.push_back(owner.open_realm(load_run::realm_path(i), {user, run.token_for(user)}));
+    run.observe(owner, realms.back()->session());
+    ++run.counters().sessions_opened;
+  }
+  return realms;
+}
+
+std::uint64_t wait_all_downloaded(load_run& run,
+                                  const std::vector<std::shared_ptr<api::realm>>& realms) {
+  return wait_all(run, realms, &api::sync_session::download_all_server_changes, "download");
+}
+
+std::uint64_t wait_all_uploaded(load_run& run,
+                                const std::vector<std::shared_ptr<api::realm>>& realms) {
+  return wait_all(run, realms, &api::sync_session::upload_all_local_changes, "upload");
+}
+
+void measure_footprint(load_run& run, std::uint64_t sessions, std::uint64_t base_client_rss,
+                       std::uint64_t base_server_rss, pid_t server_pid) {
+  auto& r = run.report();
+  const auto per = [sessions](std::uint64_t now, std::uint64_t base) {
+    return sessions == 0 ? 0
+                         : (static_cast<std::int64_t>(now) - static_cast<std::int64_t>(base)) /
+                               static_cast<std::int64_t>(sessions);
+  };
+  r.client_rss_base_bytes = base_client_rss;
+  r.client_rss_bytes_per_session = per(resident_bytes(), base_client_rss);
+  if (server_pid > 0)
+    r.server_rss_bytes_per_session = per(resident_bytes(server_pid), base_server_rss);
+  r.sockets = open_sockets();
+}
+
+}  // namespace actorsync::load
