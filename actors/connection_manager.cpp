@@ -1,0 +1,318 @@
+// The connection manager's behaviour and link handling. See connection_manager_state.hpp.
+#include "actors/connection_manager.hpp"
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/connection_manager_state.hpp"
+#include "protocol/codec.hpp"
+
+namespace actorsync::runtime {
+
+namespace {
+
+using self_pointer = caf::stateful_actor<connection_manager_state>*;
+
+caf::behavior manager_behavior(self_pointer self, connection_manager_config config) {
+  self->state.config = std::move(config);
+  self->state.self = self;
+  auto* st = &self->state;
+  self->set_down_handler([st](caf::down_msg& msg) { st->detach(msg.source); });
+  self->set_default_handler(caf::drop);
+  return {
+      [st](attach_atom, const std::string& key, const std::string& token, const caf::actor& s) {
+        st->attach(key, token, s);
+      },
+      [st](detach_atom, const caf::actor& session) { st->detach(session.address()); },
+      [st](outgoing_frame& frame) { st->enqueue(std::move(frame)); },
+      [st](const link_opened& event) { st->opened(event); },
+      [st](const link_frame& event) { st->received(event); },
+      [st](const link_written& event) { st->written(event); },
+      [st](const link_failed& event) {
+        if (auto* link = st->find(event.link, event.generation))
+          st->failed(*link, event.error, event.message);
+      },
+      [st](connect_timeout_atom, std::uint64_t id, std::uint64_t generation) {
+        auto* link = st->find(id, generation);
+        if (link && link->status == link_status::connecting)
+          st->failed(*link, sync_errc::connect_timeout, "connect timeout");
+      },
+      [st](retry_atom, std::uint64_t id, std::uint64_t generation) {
+        auto* link = st->find(id, generation);
+        if (link && link->status == link_status::waiting) st->connect(*link);
+      },
+      [st](keepalive_atom, std::uint64_t id, std::uint64_t generation) {
+        st->keepalive(id, generation);
+      },
+      [st](linger_atom, std::uint64_t id, std::uint64_t generation) {
+        st->linger_expired(id, generation);
+      },
+      [st](reconnect_atom) { st->reconnect_all(); },
+      [st](stats_atom) { return st->statistics(); },
+      [self, st](shutdown_atom) {
+        // The reply tells the embedder every socket was handed back to the I/O thread, so it
+        // may stop that thread now.
+        st->shutdown();
+        self->quit();
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+link_entry* connection_manager_state::find(std::uint64_t id, std::uint64_t generation) {
+  auto i = links.find(id);
+  if (i == links.end() || i->second.generation != generation) return nullptr;
+  return &i->second;
+}
+
+void connection_manager_state::attach(const std::string& key, const std::string& token,
+                                      const caf::actor& session) {
+  if (!session) return;
+  auto [pos, fresh] = links_by_key.try_emplace(key, next_link);
+  if (fresh) {
+    auto& link = links.emplace(next_link, link_entry{config.backoff}).first->second;
+    link.id = next_link++;
+    link.key = key;
+    link.token = token;
+  }
+  auto& link = links.at(pos->second);
+  if (!link.sessions.emplace(session.id(), session).second) return;  // already attached
+  session_links[session.id()] = link.id;
+  self->monitor(session);
+  ++link.linger_generation;  // a pending linger no longer applies
+  link.close_when_flushed = false;
+  switch (link.status) {
+    case link_status::connected:
+      // A session joining a live shared link sees connecting, then connected.
+      caf::anon_send(session, link_event::of(connection_state::connecting));
+      caf::anon_send(session, link_event::of(connection_state::connected));
+      break;
+    case link_status::connecting:
+      caf::anon_send(session, link_event::of(connection_state::connecting));
+      break;
+    case link_status::waiting:
+      if (link.io || !fresh) {
+        caf::anon_send(session, link_event::of(connection_state::disconnected));
+        break;
+      }
+      [[fallthrough]];
+    case link_status::failed:
+      link.token = token;  // a new attempt uses the newest token
+      connect(link);
+      break;
+  }
+}
+
+void connection_manager_state::detach(const caf::actor_addr& session) {
+  auto i = session_links.find(session.id());
+  if (i == session_links.end()) return;
+  auto link_id = i->second;
+  session_links.erase(i);
+  auto l = links.find(link_id);
+  if (l == links.end()) return;
+  auto& link = l->second;
+  link.sessions.erase(session.id());
+  std::erase_if(link.routes, [&](const auto& r) { return r.second.address() == session; });
+  if (!link.sessions.empty()) return;
+  if (link.status != link_status::connected) {
+    close(link);
+  } else if (config.linger.count() <= 0) {
+    link.close_when_flushed = true;  // its UNBINDs still go out first
+    pump(link);
+  } else {
+    self->delayed_send(self, config.linger, linger_atom_v, link.id, ++link.linger_generation);
+  }
+}
+
+void connection_manager_state::enqueue(outgoing_frame frame) {
+  if (!frame.owner) return;
+  auto s = session_links.find(frame.owner.id());
+  if (s == session_links.end()) return;
+  auto& link = links.at(s->second);
+  if (link.status != link_status::connected) return;  // the session rebinds after reconnect
+  if (frame.session != 0) link.routes.try_emplace(frame.session, frame.owner);
+  auto size = frame.bytes ? frame.bytes->size() : 0;
+  auto owner = frame.owner.id();
+  link.outbox.push(owner, std::move(frame), size);
+  pump(link);
+}
+
+void connection_manager_state::pump(link_entry& link) {
+  if (link.status != link_status::connected || link.in_flight) return;
+  if (auto next = link.outbox.pop()) {
+    link.in_flight = std::move(*next);
+    link.io->write(link.in_flight->bytes);
+  } else if (link.close_when_flushed && link.sessions.empty()) {
+    close(link);
+  }
+}
+
+void connection_manager_state::written(const link_written& event) {
+  auto* link = find(event.link, event.generation);
+  if (!link || !link->in_flight) return;
+  auto done = std::move(*link->in_flight);
+  link->in_flight.reset();
+  if (done.is_upload) caf::anon_send(done.owner, frame_sent_atom_v);
+  pump(*link);
+}
+
+void connection_manager_state::connect(link_entry& link) {
+  ++link.generation;
+  link.status = link_status::connecting;
+  link.ping_outstanding = false;
+  ++connects;
+  link.io = make_ws_link(
+      *config.io, link_target{config.url, link.token, link.id, link.generation, self->address()});
+  link.io->start();
+  tell_sessions(link, link_event::of(connection_state::connecting));
+  self->delayed_send(self, config.connect_timeout, connect_timeout_atom_v, link.id,
+                     link.generation);
+}
+
+void connection_manager_state::opened(const link_opened& event) {
+  auto* link = find(event.link, event.generation);
+  if (!link || link->status != link_status::connecting) return;
+  link->status = link_status::connected;
+  link->last_activity = clock::now();
+  link->backoff.connected(link->last_activity);
+  spdlog::debug("link[{}] key={} connected ({} sessions)", link->id, link->key,
+                link->sessions.size());
+  tell_sessions(*link, link_event::of(connection_state::connected));
+  self->delayed_send(self, config.ping_interval, keepalive_atom_v, link->id, link->generation);
+}
+
+void connection_manager_state::received(const link_frame& event) {
+  auto* link = find(event.link, event.generation);
+  if (!link || !event.message) return;
+  link->last_activity = clock::now();  // any traffic counts as liveness, not only PONG
+  const auto& message = *event.message;
+  if (auto* error = std::get_if<protocol::error_message>(&message); error && error->session == 0) {
+    failed(*link, from_protocol(static_cast<protocol::error_code>(error->code)), error->message);
+    return;
+  }
+  if (std::holds_alternative<protocol::pong_message>(message)) {
+    link->ping_outstanding = false;
+    return;
+  }
+  auto ident = std::visit(
+      [](const auto& m) -> protocol::session_ident {
+        if constexpr (requires { m.session; }) {
+          return m.session;
+        } else {
+          return 0;
+        }
+      },
+      message);
+  auto route = link->routes.find(ident);
+  if (route == link->routes.end()) return;  // a session that already left
+  caf::anon_send(route->second, incoming_message{event.message});
+  if (std::holds_alternative<protocol::unbound_message>(message)) link->routes.erase(route);
+}
+
+void connection_manager_state::failed(link_entry& link, sync_errc code,
+                                      const std::string& message) {
+  spdlog::info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
+  auto now = clock::now();
+  if (link.status == link_status::connected) link.backoff.disconnected(now);
+  ws_link::retire(std::move(link.io));
+  link.outbox.clear();
+  link.in_flight.reset();
+  link.routes.clear();  // sessions bind again with fresh idents
+  ++link.generation;    // stale events of the old socket are dropped
+  tell_sessions(link, link_event::failure(code, message));
+  if (link.sessions.empty()) {
+    close(link);
+    return;
+  }
+  if (is_fatal(code)) {
+    link.status = link_status::failed;
+    return;
+  }
+  link.status = link_status::waiting;
+  self->delayed_send(self, link.backoff.next_delay(), retry_atom_v, link.id, link.generation);
+}
+
+void connection_manager_state::keepalive(std::uint64_t id, std::uint64_t generation) {
+  auto* link = find(id, generation);
+  if (!link || link->status != link_status::connected) return;
+  auto now = clock::now();
+  bool silent = link->ping_outstanding && link->last_activity < link->ping_sent_at;
+  if (silent && now - link->ping_sent_at >= config.pong_timeout) {
+    failed(*link, sync_errc::pong_timeout, "no traffic after PING");
+    return;
+  }
+  if (!silent) {
+    auto bytes = std::make_shared<std::vector<std::uint8_t>>();
+    auto stamp = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+    protocol::encode(protocol::ping_message{static_cast<std::uint64_t>(stamp)}, *bytes);
+    auto size = bytes->size();
+    link->outbox.push_priority(outgoing_frame{0, std::move(bytes), false, {}}, size);
+    link->ping_outstanding = true;
+    link->ping_sent_at = now;
+    pump(*link);
+  }
+  auto next = std::min(config.ping_interval, config.pong_timeout);
+  self->delayed_send(self, next, keepalive_atom_v, id, generation);
+}
+
+void connection_manager_state::linger_expired(std::uint64_t id, std::uint64_t generation) {
+  auto i = links.find(id);
+  if (i == links.end() || i->second.linger_generation != generation) return;
+  if (!i->second.sessions.empty()) return;
+  i->second.close_when_flushed = true;
+  pump(i->second);
+  if (i->second.status != link_status::connected) close(i->second);
+}
+
+void connection_manager_state::reconnect_all() {
+  for (auto& [id, link] : links) {
+    if (link.sessions.empty()) continue;
+    if (link.status == link_status::waiting || link.status == link_status::failed) {
+      link.backoff.reset();
+      connect(link);  // bumps the generation: the pending retry is void
+    }
+  }
+}
+
+void connection_manager_state::close(link_entry& link) {
+  spdlog::debug("link[{}] key={} closed", link.id, link.key);
+  ws_link::retire(std::move(link.io));
+  for (auto& [sid, session] : link.sessions) session_links.erase(sid);
+  links_by_key.erase(link.key);
+  links.erase(link.id);  // `link` is dangling from here on
+}
+
+void connection_manager_state::tell_sessions(link_entry& link, const link_event& event) {
+  for (auto& [id, session] : link.sessions) caf::anon_send(session, event);
+}
+
+link_statistics connection_manager_state::statistics() const {
+  link_statistics s;
+  s.connects = connects;
+  for (auto& [id, link] : links) {
+    if (link.io) ++s.sockets_open;
+    s.sessions_attached += link.sessions.size();
+    s.bytes_pending += link.outbox.bytes();
+    if (link.in_flight && link.in_flight->bytes) s.bytes_pending += link.in_flight->bytes->size();
+  }
+  return s;
+}
+
+void connection_manager_state::shutdown() {
+  for (auto& [id, link] : links) {
+    ws_link::retire(std::move(link.io));
+  }
+  links.clear();
+  links_by_key.clear();
+  session_links.clear();
+}
+
+caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config) {
+  return system.spawn(manager_behavior, std::move(config));
+}
+
+}  // namespace actorsync::runtime

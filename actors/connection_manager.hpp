@@ -1,0 +1,41 @@
+// The connection manager: one actor that owns every socket of a runtime. Sessions attach to a
+// link by key; with multiplexing the key is the user (one link per server endpoint and user),
+// without it the key is unique per session (one link each). Frames are routed to sessions by
+// session ident. Internal header of actors/ (includes CAF).
+//
+// Messages it handles (all sent with anon_send):
+//   (attach_atom, link key, token, session)  join or open a link; the session gets link_events
+//   (detach_atom, session)                   leave; queued frames still go out; the link lingers
+//   outgoing_frame                            queue a frame; its ident routes replies to `owner`
+//   (reconnect_atom)                          reconnect now every link waiting for a retry
+//   (stats_atom) -> link_statistics
+//   (shutdown_atom) -> bool                   retire every link and quit; reply when done
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/io_runtime.hpp"
+#include "actors/reconnect_backoff.hpp"
+#include "actors/server_url.hpp"
+
+namespace actorsync::runtime {
+
+struct connection_manager_config {
+  server_url url;
+  io_runtime* io = nullptr;  ///< must outlive the manager's sockets
+  std::chrono::milliseconds connect_timeout{15 * 1000};
+  /// A PING goes out every ping_interval; the link is dropped with pong_timeout when nothing at
+  /// all (not only PONG: any frame counts) arrived for pong_timeout after a PING.
+  std::chrono::milliseconds ping_interval{30 * 1000};
+  std::chrono::milliseconds pong_timeout{60 * 1000};
+  /// How long a link stays open after its last session left; 0 closes it at once.
+  std::chrono::milliseconds linger{30 * 1000};
+  backoff_config backoff{};
+};
+
+caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config);
+
+}  // namespace actorsync::runtime

@@ -1,0 +1,85 @@
+// State of the connection manager (behaviour in connection_manager.cpp). Runs on the manager
+// actor only; the I/O side reaches it through messages (ws_link.hpp).
+//
+// Link life cycle:
+//   [connecting] ──link_opened──► [connected] ──link_failed / pong timeout──► [waiting]
+//        ▲  │ connect timeout, link_failed (retryable)                            │ backoff
+//        │  └──────────────────────────────────────────────► [waiting] ──retry────┘
+//        │ a session attaches / reconnect()          fatal error ──► [failed] (no retry)
+//   last session left ──linger──► link closed and forgotten
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include "actors/connection_manager.hpp"
+#include "actors/link_outbox.hpp"
+#include "actors/session_messages.hpp"
+#include "actors/ws_link.hpp"
+
+namespace actorsync::runtime {
+
+enum class link_status : std::uint8_t { connecting, connected, waiting, failed };
+
+struct link_entry {
+  using clock = std::chrono::steady_clock;
+  std::uint64_t id = 0;
+  std::uint64_t generation = 0;  ///< bumped at every connection attempt
+  std::string key;
+  std::string token;
+  link_status status = link_status::waiting;
+  std::shared_ptr<ws_link> io;
+  std::unordered_map<caf::actor_id, caf::actor> sessions;
+  std::unordered_map<protocol::session_ident, caf::actor> routes;
+  link_outbox<outgoing_frame> outbox;
+  std::optional<outgoing_frame> in_flight;  ///< one write in flight per socket
+  reconnect_backoff backoff;
+  clock::time_point last_activity{};
+  clock::time_point ping_sent_at{};
+  bool ping_outstanding = false;
+  std::uint64_t linger_generation = 0;
+  bool close_when_flushed = false;
+
+  link_entry(backoff_config config) : backoff(config, default_random_source()) {}
+};
+
+struct connection_manager_state {
+  using clock = link_entry::clock;
+  connection_manager_config config;
+  caf::stateful_actor<connection_manager_state>* self = nullptr;
+  std::map<std::uint64_t, link_entry> links;
+  std::unordered_map<std::string, std::uint64_t> links_by_key;
+  std::unordered_map<caf::actor_id, std::uint64_t> session_links;
+  std::uint64_t next_link = 1;
+  std::uint64_t connects = 0;
+
+  static inline const char* name = "actorsync.connection_manager";
+
+  link_entry* find(std::uint64_t id, std::uint64_t generation);
+  void attach(const std::string& key, const std::string& token, const caf::actor& session);
+  void detach(const caf::actor_addr& session);
+  void enqueue(outgoing_frame frame);
+  void connect(link_entry& link);
+  void opened(const link_opened& event);
+  void received(const link_frame& event);
+  void written(const link_written& event);
+  void failed(link_entry& link, sync_errc code, const std::string& message);
+  void keepalive(std::uint64_t id, std::uint64_t generation);
+  void linger_expired(std::uint64_t id, std::uint64_t generation);
+  void reconnect_all();
+  void close(link_entry& link);
+  void pump(link_entry& link);
+  void tell_sessions(link_entry& link, const link_event& event);
+  link_statistics statistics() const;
+  void shutdown();
+};
+
+}  // namespace actorsync::runtime

@@ -1,0 +1,81 @@
+// Progress arithmetic and the registrations of one session's progress observers. Pure logic:
+// the session actor feeds figures in and delivers the returned reports to subscribers.
+//
+// Figures: upload transferred = bytes of local changesets the server acknowledged,
+// transferable = transferred + bytes still waiting; download transferred = bytes integrated,
+// transferable = transferred + the server's downloadable_bytes.
+// Modes: report_indefinitely reports every change until removed; for_currently_outstanding_work
+// captures transferable at registration, reports until transferred reaches it, then sends a
+// final report (complete = true) and removes itself.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "storage/realm_store.hpp"
+
+namespace actorsync::runtime {
+
+enum class progress_direction : std::uint8_t { upload, download };
+enum class progress_mode : std::uint8_t { report_indefinitely, for_currently_outstanding_work };
+
+/// Registrations are keyed by token, never by callback identity. 0 is never issued.
+using progress_token = std::uint64_t;
+
+struct progress_figures {
+  std::uint64_t transferred = 0;
+  std::uint64_t transferable = 0;
+  friend bool operator==(const progress_figures&, const progress_figures&) = default;
+};
+
+struct progress_report {
+  progress_direction direction = progress_direction::upload;
+  std::uint64_t transferred = 0;
+  std::uint64_t transferable = 0;
+  double estimate = 1.0;  ///< transferred / transferable in 0..1; 1 when nothing is transferable
+  bool complete = false;  ///< transferred reached transferable
+  friend bool operator==(const progress_report&, const progress_report&) = default;
+};
+
+/// One report for one registration; `last` means the registration removed itself.
+struct progress_delivery {
+  progress_token token = 0;
+  progress_report report;
+  bool last = false;
+};
+
+/// Upload and download figures from a realm's persisted sync metadata.
+progress_figures upload_figures(const storage::sync_metadata& meta);
+progress_figures download_figures(const storage::sync_metadata& meta);
+
+/// A report from figures, clamping transferred to transferable.
+progress_report make_report(progress_direction direction, progress_figures figures);
+
+class progress_registry {
+ public:
+  /// Registers and returns the initial delivery (sent at once). An outstanding-work
+  /// registration with nothing outstanding is complete at once: the delivery is `last` and
+  /// nothing stays registered.
+  progress_delivery add(progress_token token, progress_direction direction, progress_mode mode,
+                        progress_figures current);
+  /// False when the token is unknown (already removed or never issued).
+  bool remove(progress_token token);
+  /// New figures for one direction: a delivery per registration whose report changed.
+  std::vector<progress_delivery> update(progress_direction direction, progress_figures current);
+
+  bool contains(progress_token token) const { return entries_.contains(token); }
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct entry {
+    progress_direction direction;
+    progress_mode mode;
+    std::uint64_t captured_transferable;  ///< outstanding-work mode only
+    progress_report last_report;
+  };
+  static progress_report report_for(const entry& e, progress_figures current);
+  std::map<progress_token, entry> entries_;
+};
+
+}  // namespace actorsync::runtime

@@ -1,0 +1,43 @@
+// The session actor: one per open synced realm. Spawn it with spawn_session(); talk to it
+// through the typed handle (session_messages.hpp). Internal header of actors/ (includes CAF).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/reconnect_backoff.hpp"
+#include "actors/session_messages.hpp"
+#include "storage/realm_store.hpp"
+
+namespace actorsync::runtime {
+
+struct session_config {
+  std::string realm_path;
+  std::shared_ptr<storage::realm_store> store;
+  /// The connection manager (connection_manager.hpp) that carries this session's frames.
+  caf::actor connection_manager;
+  /// Sessions with the same link key share one connection (multiplexing); a unique key gives
+  /// the session a connection of its own.
+  std::string link_key;
+  /// Returns the user's current token; called at every BIND so a refreshed token is used.
+  std::function<std::string()> token_provider;
+  std::chrono::milliseconds default_wait_timeout{60 * 1000};
+  bool cancel_waits_on_nonfatal_error = false;
+  /// Session idents are unique per process, so they are unique per connection too.
+  std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
+  /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
+  std::size_t upload_batch_bytes = 256 * 1024;
+  /// Delay before binding again after a retryable session-level ERROR.
+  backoff_config rebind_backoff{};
+  bool start_paused = false;
+};
+
+/// Spawns a session. It sets the store's commit listener (the listener only sends a message).
+session_actor spawn_session(caf::actor_system& system, session_config config);
+
+}  // namespace actorsync::runtime

@@ -1,0 +1,114 @@
+// State of one session actor, apart from its behaviour (session_actor.cpp). The methods are
+// split by topic: session_protocol.cpp (BIND/IDENT/UPLOAD/MARK/DOWNLOAD), session_observers.cpp
+// (waits, progress, connection state, errors). All of it runs on the session actor only.
+//
+// State diagram (the phase; `paused` and `closing` are flags beside it):
+//
+//              attach to link                link_event(connected)
+//   [detached] ─────────────► [awaiting_link] ─────────────────────► [binding]
+//       ▲                         ▲     ▲                               │ BIND + IDENT sent;
+//       │ pause / close           │     │ link_event(disconnected)      │ server IDENT if none
+//       │ (UNBIND, detach)        │     └───────────────────────────────┤
+//       │                         │ retryable session ERROR             ▼
+//       └─────────────────────────┴──(rebind after backoff)──────── [bound]
+//                                                                   UPLOAD from the last
+//   fatal ERROR (any phase) ──► [stopped]: waits fail, observers told,  acknowledged version,
+//                               session inactive until closed           MARKs, DOWNLOADs
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/progress_registry.hpp"
+#include "actors/reconnect_backoff.hpp"
+#include "actors/session_actor.hpp"
+#include "actors/wait_registry.hpp"
+
+namespace actorsync::runtime {
+
+enum class session_phase : std::uint8_t { detached, awaiting_link, binding, bound, stopped };
+
+struct session_actor_state {
+  using self_pointer = session_actor_impl::pointer;
+
+  session_config config;
+  self_pointer self = nullptr;
+  storage::sync_metadata meta;  ///< cached; refreshed after every change to the store
+
+  session_phase phase = session_phase::detached;
+  session_state lifecycle = session_state::active;
+  connection_state connection = connection_state::disconnected;
+  bool closing = false;  ///< close requested; waiting for the last acknowledgement
+
+  protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
+  protocol::version_type upload_cursor = 0;
+  bool upload_in_outbox = false;
+  protocol::request_ident next_request = 1;
+  std::uint64_t rebind_generation = 0;
+  reconnect_backoff rebind_backoff{{}, default_random_source()};
+
+  wait_registry waits;
+  wait_id next_wait = 1;
+  std::map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
+  caf::typed_response_promise<bool> close_promise;
+
+  progress_registry progress;
+  progress_token next_token = 1;
+  std::map<progress_token, caf::actor> progress_subscribers;
+  std::map<subscription_token, caf::actor> connection_subscribers;
+  std::map<subscription_token, caf::actor> error_subscribers;
+
+  static inline const char* name = "actorsync.session";
+
+  void init(self_pointer owner, session_config cfg);
+  std::string describe() const;  ///< "session[42] realm=/orders" for logs
+
+  // ---- life cycle (session_actor.cpp) ----
+  session_state pause();
+  session_state resume();
+  void close(close_session request, caf::typed_response_promise<bool> promise);
+  bool finish_close_if_done();
+  void stop(sync_errc code, std::string message);  ///< fatal: waits fail, session inactive
+  void shutdown_now();                             ///< delivers every promise, then quits
+
+  // ---- protocol (session_protocol.cpp) ----
+  void attach();
+  void detach();
+  void on_link_event(const link_event& event);
+  void on_message(const protocol::server_message& message);
+  void on_local_commit(protocol::version_type version);
+  void on_frame_sent();
+  void rebind(std::uint64_t generation);
+  void session_ended(sync_errc code, const std::string& message);
+  void send_bind();
+  void send_marks();
+  void upload_more();
+  void send(const protocol::client_message& message, bool is_upload = false);
+  void binding_lost();
+  void refresh_metadata();
+
+  // ---- observers (session_observers.cpp) ----
+  void add_upload_wait(std::chrono::milliseconds timeout,
+                       caf::typed_response_promise<wait_outcome> promise);
+  void add_download_wait(std::chrono::milliseconds timeout,
+                         caf::typed_response_promise<wait_outcome> promise);
+  void wait_timed_out(wait_id id);
+  void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
+  void complete_all_waits(wait_outcome outcome);
+  void on_error(sync_errc code, const std::string& message);
+  progress_token subscribe_progress(const runtime::subscribe_progress& request);
+  bool unsubscribe_progress(progress_token token);
+  void report_progress();
+  void deliver_progress(const progress_delivery& delivery);
+  subscription_token subscribe_connection(caf::actor subscriber);
+  subscription_token subscribe_errors(caf::actor subscriber);
+  void set_connection(connection_state next);
+  void forget_subscriber(const caf::actor_addr& who);
+  session_snapshot snapshot() const;
+};
+
+}  // namespace actorsync::runtime

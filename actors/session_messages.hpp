@@ -1,0 +1,262 @@
+// The runtime's actor vocabulary: every atom and message type of actors/ in ONE type-ID block,
+// and the session's typed interface, which is public so app actors can talk to sessions.
+//
+// This header includes CAF. Of the api/ headers only api/session_handle.hpp includes it (the one
+// deliberate doorway for app actors); everything else sees the plain types of session_types.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/session_types.hpp"
+#include "protocol/messages.hpp"
+
+namespace actorsync::runtime {
+
+// ---- requests from app actors (public) ---------------------------------------------------------
+
+/// Waits until the server acknowledged every local change that existed at the call.
+struct wait_for_upload {
+  std::chrono::milliseconds timeout{0};  ///< <= 0: the runtime's default request timeout
+};
+
+/// Waits for a MARK round trip: everything the server held at the MARK is integrated locally.
+struct wait_for_download {
+  std::chrono::milliseconds timeout{0};  ///< <= 0: the runtime's default request timeout
+};
+
+/// Registers `subscriber` for transfer_progress messages; replies with the token.
+struct subscribe_progress {
+  progress_direction direction = progress_direction::upload;
+  progress_mode mode = progress_mode::report_indefinitely;
+  caf::actor subscriber;
+};
+
+/// Ends the session. Without stop_now, the session stays alive until the server acknowledged
+/// every local change (unless paused or stopped by a fatal error); with it, at once.
+struct close_session {
+  bool stop_now = false;
+};
+
+// ---- internal: connection manager and storage to session --------------------------------------
+
+/// What the connection manager tells a session about its link.
+struct link_event {
+  connection_state state = connection_state::disconnected;
+  bool has_error = false;
+  sync_errc error = sync_errc::connection_lost;
+  std::string message;
+
+  static link_event of(connection_state state) { return {state, false, {}, {}}; }
+  static link_event failure(sync_errc error, std::string message) {
+    return {connection_state::disconnected, true, error, std::move(message)};
+  }
+};
+
+/// A decoded frame for one session (shared: messages are copy-on-write).
+struct incoming_message {
+  std::shared_ptr<const protocol::server_message> message;
+};
+
+/// An encoded frame a session wants sent on its link.
+struct outgoing_frame {
+  protocol::session_ident session = 0;
+  std::shared_ptr<const std::vector<std::uint8_t>> bytes;
+  bool is_upload = false;  ///< the owner is told (frame_sent) when an upload frame was written
+  caf::actor owner;        ///< the session that sent it
+};
+
+// ---- internal: I/O threads to the connection manager -------------------------------------------
+// Every event names its link and the link's generation (bumped at every reconnect), so events of
+// a socket that was already replaced are recognised and dropped.
+
+struct link_opened {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+};
+
+struct link_failed {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+  sync_errc error = sync_errc::connection_lost;
+  std::string message;
+};
+
+struct link_frame {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+  std::shared_ptr<const protocol::server_message> message;
+  std::size_t bytes = 0;  ///< size on the wire (liveness and statistics)
+};
+
+struct link_written {
+  std::uint64_t link = 0;
+  std::uint64_t generation = 0;
+};
+
+/// Counters answered by the connection manager to stats_atom.
+struct link_statistics {
+  std::uint64_t sockets_open = 0;  ///< links connected or connecting
+  std::uint64_t sessions_attached = 0;
+  std::uint64_t bytes_pending = 0;  ///< queued in outboxes, not yet written
+  std::uint64_t connects = 0;       ///< connection attempts so far
+};
+
+// ---- internal: the api/ facade's request bridge ------------------------------------------------
+
+/// Work for the api's bridge actor: it issues requests in the order the facade was called, so a
+/// wait followed by pause() reaches the session in that order.
+struct deferred_request {
+  std::function<void(caf::event_based_actor*)> run;
+};
+
+// ---- inspectors (0.17 style) -------------------------------------------------------------------
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wait_outcome& x) {
+  return f(caf::meta::type_name("wait_outcome"), x.status, x.error);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transfer_progress& x) {
+  return f(caf::meta::type_name("transfer_progress"), x.realm, x.direction, x.transferred,
+           x.transferable, x.estimate, x.complete, x.token, x.last);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connection_state_changed& x) {
+  return f(caf::meta::type_name("connection_state_changed"), x.realm, x.old_state, x.new_state);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_error_event& x) {
+  return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
+  return f(caf::meta::type_name("session_snapshot"), x.realm, x.state, x.connection,
+           x.latest_client_version, x.acknowledged_client_version, x.download_server_version,
+           x.pending_upload_bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wait_for_upload& x) {
+  return f(caf::meta::type_name("wait_for_upload"), x.timeout);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wait_for_download& x) {
+  return f(caf::meta::type_name("wait_for_download"), x.timeout);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_progress& x) {
+  return f(caf::meta::type_name("subscribe_progress"), x.direction, x.mode, x.subscriber);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, close_session& x) {
+  return f(caf::meta::type_name("close_session"), x.stop_now);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
+  return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
+           x.bytes_pending, x.connects);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_event& x) {
+  return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message);
+}
+
+}  // namespace actorsync::runtime
+
+// Local-only payloads: shared pointers never cross the network.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::incoming_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::outgoing_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_written)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::deferred_request)
+
+// clang-format off
+// ---- the one type-ID block of the client runtime ------------------------------------------------
+CAF_BEGIN_TYPE_ID_BLOCK(actorsync_runtime, caf::first_custom_type_id)
+
+// -- public requests and notifications
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_outcome))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::transfer_progress))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::connection_state_changed))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_error_event))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_snapshot))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_for_upload))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_for_download))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::subscribe_progress))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::close_session))
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, pause_atom, "pause")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, resume_atom, "resume")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, unsubscribe_progress_atom, "unsubprog")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, subscribe_connection_atom, "subconn")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, unsubscribe_connection_atom, "unsubconn")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, subscribe_errors_atom, "suberr")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, get_state_atom, "getstate")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, reconnect_atom, "reconnect")
+
+// -- internal: storage, connection manager, timers
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_event))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::incoming_message))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::outgoing_frame))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_opened))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_failed))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_frame))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_written))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::deferred_request))
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, frame_sent_atom, "framesent")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, wait_timeout_atom, "waittmo")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, attach_atom, "attach")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, detach_atom, "detach")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, stats_atom, "stats")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, shutdown_atom, "shutdown")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, rebind_atom, "rebind")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, connect_timeout_atom, "conntmo")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, keepalive_atom, "keepalive")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, retry_atom, "retry")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, linger_atom, "linger")
+
+CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
+// clang-format on
+
+namespace actorsync::runtime {
+
+/// Connection-state and error subscriptions are keyed by token too.
+using subscription_token = std::uint64_t;
+
+/// The session's public interface. Every request gets a typed reply.
+using session_actor = caf::typed_actor<
+    caf::replies_to<pause_atom>::with<session_state>,
+    caf::replies_to<resume_atom>::with<session_state>,
+    caf::replies_to<wait_for_upload>::with<wait_outcome>,
+    caf::replies_to<wait_for_download>::with<wait_outcome>,
+    caf::replies_to<subscribe_progress>::with<progress_token>,
+    caf::replies_to<unsubscribe_progress_atom, progress_token>::with<bool>,
+    caf::replies_to<subscribe_connection_atom, caf::actor>::with<subscription_token>,
+    caf::replies_to<unsubscribe_connection_atom, subscription_token>::with<bool>,
+    caf::replies_to<subscribe_errors_atom, caf::actor>::with<subscription_token>,
+    caf::replies_to<get_state_atom>::with<session_snapshot>,
+    caf::replies_to<reconnect_atom>::with<bool>, caf::replies_to<close_session>::with<bool>>;
+
+/// The full interface: the public one plus what storage, the connection manager and the
+/// session's own timers send. Not for app actors.
+using session_actor_impl = session_actor::extend<
+    caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
+    caf::reacts_to<link_event>, caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
+    caf::reacts_to<wait_timeout_atom, std::uint64_t>, caf::reacts_to<rebind_atom, std::uint64_t>>;
+
+}  // namespace actorsync::runtime

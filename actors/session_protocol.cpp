@@ -1,0 +1,197 @@
+// The session's side of the sync protocol: attaching to a link, BIND/IDENT, UPLOAD from the
+// last acknowledged client version, MARK, integrating DOWNLOADs, UNBOUND and ERROR.
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+
+#include "actors/session_actor_state.hpp"
+#include "protocol/codec.hpp"
+
+namespace actorsync::runtime {
+
+void session_actor_state::attach() {
+  if (phase != session_phase::detached) return;
+  phase = session_phase::awaiting_link;
+  set_connection(connection_state::connecting);
+  std::string token = config.token_provider ? config.token_provider() : std::string{};
+  caf::anon_send(config.connection_manager, attach_atom_v, config.link_key, std::move(token),
+                 caf::actor_cast<caf::actor>(self));
+}
+
+void session_actor_state::detach() {
+  if (phase == session_phase::detached || phase == session_phase::stopped) return;
+  caf::anon_send(config.connection_manager, detach_atom_v, caf::actor_cast<caf::actor>(self));
+  phase = session_phase::detached;
+  binding_lost();
+}
+
+void session_actor_state::binding_lost() {
+  ident = 0;
+  upload_in_outbox = false;
+  waits.binding_lost();
+}
+
+void session_actor_state::on_link_event(const link_event& event) {
+  if (phase == session_phase::detached || phase == session_phase::stopped) return;  // stale
+  switch (event.state) {
+    case connection_state::connecting:
+      if (phase != session_phase::awaiting_link) {
+        phase = session_phase::awaiting_link;
+        binding_lost();
+      }
+      set_connection(connection_state::connecting);
+      break;
+    case connection_state::connected:
+      set_connection(connection_state::connected);
+      if (phase == session_phase::awaiting_link) send_bind();
+      break;
+    case connection_state::disconnected:
+      phase = session_phase::awaiting_link;
+      binding_lost();
+      set_connection(connection_state::disconnected);
+      if (event.has_error) on_error(event.error, event.message);
+      break;
+  }
+}
+
+void session_actor_state::send_bind() {
+  ident = config.ident_source->fetch_add(1) + 1;
+  refresh_metadata();
+  std::string token = config.token_provider ? config.token_provider() : std::string{};
+  send(protocol::bind_message{ident, config.realm_path, std::move(token)});
+  send(protocol::client_ident_message{ident, meta.client_file_ident, meta.file_ident_salt,
+                                      meta.download_server_version,
+                                      meta.download_last_integrated_client_version});
+  upload_cursor = meta.acknowledged_client_version;
+  if (meta.client_file_ident != 0) {
+    phase = session_phase::bound;
+    upload_more();
+    send_marks();
+  } else {
+    phase = session_phase::binding;  // the server's IDENT allocates our file ident
+  }
+}
+
+void session_actor_state::rebind(std::uint64_t generation) {
+  if (generation != rebind_generation || lifecycle != session_state::active) return;
+  if (phase != session_phase::awaiting_link || connection != connection_state::connected) return;
+  send_bind();
+}
+
+void session_actor_state::session_ended(sync_errc code, const std::string& message) {
+  on_error(code, message);
+  if (is_fatal(code)) return;  // on_error stopped the session
+  // The server ended this binding (its ident is dead there): bind again, with a fresh ident,
+  // after a growing delay so a server that keeps refusing is not hammered.
+  phase = session_phase::awaiting_link;
+  binding_lost();
+  self->delayed_send(self, rebind_backoff.next_delay(), rebind_atom_v, ++rebind_generation);
+}
+
+void session_actor_state::send_marks() {
+  if (phase != session_phase::bound) return;
+  if (waits.assign_mark(next_request)) send(protocol::client_mark_message{ident, next_request++});
+}
+
+void session_actor_state::upload_more() {
+  if (phase != session_phase::bound || upload_in_outbox) return;
+  if (upload_cursor >= meta.latest_client_version) return;
+  auto batch = config.store->local_changesets_after(upload_cursor, config.upload_batch_bytes);
+  if (!batch) {
+    stop(from_storage(batch.error().code), batch.error().message);
+    return;
+  }
+  if (batch.value().empty()) return;
+  protocol::upload_message upload;
+  upload.session = ident;
+  upload.client_version = batch.value().back().client_version;
+  upload.last_integrated_server_version = meta.download_server_version;
+  upload.changesets = std::move(batch.value());
+  upload_cursor = upload.client_version;
+  upload_in_outbox = true;
+  send(upload, true);
+}
+
+void session_actor_state::send(const protocol::client_message& message, bool is_upload) {
+  auto bytes = std::make_shared<std::vector<std::uint8_t>>();
+  protocol::encode(message, *bytes);
+  caf::anon_send(config.connection_manager, outgoing_frame{ident, std::move(bytes), is_upload,
+                                                           caf::actor_cast<caf::actor>(self)});
+}
+
+void session_actor_state::on_frame_sent() {
+  upload_in_outbox = false;
+  upload_more();
+}
+
+void session_actor_state::on_local_commit(protocol::version_type) {
+  refresh_metadata();
+  report_progress();
+  upload_more();
+}
+
+void session_actor_state::refresh_metadata() {
+  meta = config.store->metadata();
+}
+
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+}  // namespace
+
+void session_actor_state::on_message(const protocol::server_message& message) {
+  if (phase != session_phase::binding && phase != session_phase::bound) return;  // stale
+  std::visit(overloaded{
+                 [this](const protocol::server_ident_message& m) {
+                   if (phase != session_phase::binding) {
+                     stop(sync_errc::protocol_violation, "IDENT from the server while identified");
+                     return;
+                   }
+                   auto status =
+                       config.store->set_client_file_ident(m.client_file_ident, m.file_ident_salt);
+                   if (!status) {
+                     stop(from_storage(status.error().code), status.error().message);
+                     return;
+                   }
+                   refresh_metadata();
+                   phase = session_phase::bound;
+                   upload_more();
+                   send_marks();
+                 },
+                 [this](const protocol::download_message& m) {
+                   auto status = config.store->integrate_download(m);
+                   if (!status) {
+                     stop(from_storage(status.error().code), status.error().message);
+                     return;
+                   }
+                   rebind_backoff.reset();
+                   refresh_metadata();
+                   if (upload_cursor < meta.acknowledged_client_version)
+                     upload_cursor = meta.acknowledged_client_version;
+                   complete_waits(waits.upload_acknowledged(meta.acknowledged_client_version),
+                                  wait_outcome{});
+                   report_progress();
+                   if (!finish_close_if_done()) upload_more();
+                 },
+                 [this](const protocol::server_mark_message& m) {
+                   complete_waits(waits.mark_received(m.request), wait_outcome{});
+                 },
+                 [this](const protocol::unbound_message&) {
+                   // Unsolicited: the server ended the session; bind again after a delay.
+                   session_ended(sync_errc::session_closed, "UNBOUND from the server");
+                 },
+                 [this](const protocol::error_message& m) {
+                   session_ended(from_protocol(static_cast<protocol::error_code>(m.code)),
+                                 m.message);
+                 },
+                 [](const protocol::pong_message&) {},  // connection level, handled by the manager
+             },
+             message);
+}
+
+}  // namespace actorsync::runtime

@@ -1,0 +1,117 @@
+#include "actors/sync_error.hpp"
+
+namespace actorsync::runtime {
+
+bool is_fatal(sync_errc code) {
+  return code >= sync_errc::protocol_violation;
+}
+
+std::string_view to_string(sync_errc code) {
+  switch (code) {
+    case sync_errc::connection_lost:
+      return "connection_lost";
+    case sync_errc::connect_timeout:
+      return "connect_timeout";
+    case sync_errc::connect_failed:
+      return "connect_failed";
+    case sync_errc::pong_timeout:
+      return "pong_timeout";
+    case sync_errc::server_going_away:
+      return "server_going_away";
+    case sync_errc::server_busy:
+      return "server_busy";
+    case sync_errc::token_expired:
+      return "token_expired";
+    case sync_errc::session_closed:
+      return "session_closed";
+    case sync_errc::protocol_violation:
+      return "protocol_violation";
+    case sync_errc::wrong_protocol_version:
+      return "wrong_protocol_version";
+    case sync_errc::bad_authentication:
+      return "bad_authentication";
+    case sync_errc::permission_denied:
+      return "permission_denied";
+    case sync_errc::illegal_realm_path:
+      return "illegal_realm_path";
+    case sync_errc::client_reset_required:
+      return "client_reset_required";
+    case sync_errc::bad_changeset:
+      return "bad_changeset";
+    case sync_errc::tls_failure:
+      return "tls_failure";
+    case sync_errc::storage_failure:
+      return "storage_failure";
+    case sync_errc::session_stopped:
+      return "session_stopped";
+  }
+  return "unknown";
+}
+
+sync_errc from_protocol(protocol::error_code code) {
+  using protocol::error_code;
+  switch (code) {
+    case error_code::connection_closed:
+    case error_code::other_error:
+    case error_code::connection_lost:
+      return sync_errc::connection_lost;
+    case error_code::connect_timeout:
+      return sync_errc::connect_timeout;
+    case error_code::pong_timeout:
+      return sync_errc::pong_timeout;
+    case error_code::going_away:
+      return sync_errc::server_going_away;
+    case error_code::send_queue_overflow:
+    case error_code::too_many_connections:
+    case error_code::too_many_sessions:
+    case error_code::server_busy:
+      return sync_errc::server_busy;
+    case error_code::token_expired:
+      return sync_errc::token_expired;
+    case error_code::session_closed:
+    case error_code::other_session_error:
+      return sync_errc::session_closed;
+    case error_code::unknown_message:
+    case error_code::bad_syntax:
+    case error_code::limits_exceeded:
+    case error_code::bad_session_ident:
+    case error_code::reuse_of_session_ident:
+    case error_code::bad_message_order:
+      return sync_errc::protocol_violation;
+    case error_code::wrong_protocol_version:
+      return sync_errc::wrong_protocol_version;
+    case error_code::bad_authentication:
+      return sync_errc::bad_authentication;
+    case error_code::illegal_realm_path:
+      return sync_errc::illegal_realm_path;
+    case error_code::permission_denied:
+      return sync_errc::permission_denied;
+    case error_code::bad_client_file_ident:
+    case error_code::bad_progress:
+    case error_code::bad_client_version:
+      return sync_errc::client_reset_required;
+    case error_code::bad_changeset:
+      return sync_errc::bad_changeset;
+  }
+  return sync_errc::protocol_violation;  // an unknown code is itself a violation
+}
+
+sync_errc from_storage(storage::storage_errc code) {
+  switch (code) {
+    case storage::storage_errc::bad_changeset:
+      return sync_errc::bad_changeset;
+    case storage::storage_errc::bad_progress:
+    case storage::storage_errc::bad_client_version:
+    case storage::storage_errc::bad_client_file_ident:
+      return sync_errc::client_reset_required;
+    case storage::storage_errc::closed:
+      return sync_errc::session_stopped;
+    case storage::storage_errc::io_error:
+    case storage::storage_errc::corruption:
+    case storage::storage_errc::invalid_argument:
+      return sync_errc::storage_failure;
+  }
+  return sync_errc::storage_failure;
+}
+
+}  // namespace actorsync::runtime

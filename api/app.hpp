@@ -1,0 +1,112 @@
+// The runtime for code that is not an actor: an app owns the actor system, the I/O thread, the
+// connection manager and the client database; realms are opened from it. Thread-safe.
+// No CAF, Beast, RocksDB or msgpack types here (api/session_handle.hpp is the one doorway).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "actors/reconnect_backoff.hpp"
+#include "actors/session_types.hpp"
+#include "storage/realm_store.hpp"
+
+namespace actorsync::api {
+
+class realm;
+class app;
+
+/// Who syncs: the user id keys multiplexed connections; the token authenticates.
+struct user_credentials {
+  std::string user_id;
+  std::string token;
+};
+
+struct app_config {
+  std::string server_url;                ///< ws://host:port[/path] or wss://...
+  std::string tls_trust_file;            ///< PEM CA bundle for wss; empty: system defaults
+  bool verify_tls = true;                ///< certificate and host-name verification (on by default)
+  std::filesystem::path data_directory;  ///< one RocksDB database for every realm of the app
+  storage::durability durability = storage::durability::full;
+
+  /// Default timeout of upload/download waits (Realm's request timeout).
+  std::chrono::milliseconds request_timeout{60 * 1000};
+  std::chrono::milliseconds connect_timeout{15 * 1000};
+  std::chrono::milliseconds ping_interval{30 * 1000};
+  std::chrono::milliseconds pong_timeout{60 * 1000};
+  /// How long a connection stays after its last session left (0: closes at once).
+  std::chrono::milliseconds linger{30 * 1000};
+  runtime::backoff_config backoff{};
+  bool cancel_waits_on_nonfatal_error = false;
+  /// One connection per (server, user) when on (the default); one per session when off.
+  bool session_multiplexing = true;
+  std::size_t scheduler_threads = 2;
+
+  /// Called at every BIND for a fresh token; when empty, the token given at open is used.
+  std::function<std::string(const std::string& user_id)> token_provider;
+  /// The app's error handler: every session error (fatal or not), on a runtime thread.
+  std::function<void(const runtime::session_error_event&)> error_handler;
+};
+
+/// Thrown for API misuse (e.g. changing multiplexing after a session opened, a bad URL).
+class usage_error : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// Seed compatibility: app.sync().enable_session_multiplexing().
+class sync_settings {
+ public:
+  /// Throws usage_error once a session has been opened.
+  void enable_session_multiplexing();
+  void disable_session_multiplexing();
+  bool session_multiplexing() const;
+
+ private:
+  friend class app;
+  explicit sync_settings(app& owner) : owner_(owner) {}
+  app& owner_;
+};
+
+struct runtime_statistics {
+  std::uint64_t sessions_active = 0;
+  std::uint64_t sessions_paused = 0;
+  std::uint64_t sessions_inactive = 0;
+  std::uint64_t sockets_open = 0;
+  std::uint64_t bytes_pending = 0;  ///< queued in connection outboxes, not yet written
+  std::uint64_t connects = 0;       ///< connection attempts so far
+};
+
+class app {
+ public:
+  /// Opens the database and starts the runtime. Throws usage_error on a bad configuration and
+  /// std::runtime_error when the database cannot be opened.
+  explicit app(app_config config);
+  /// Stops every session (now), closes connections, joins threads.
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  sync_settings& sync() { return settings_; }
+
+  /// Opens (or returns the already open) synced realm at `path` and starts its session. A realm
+  /// whose session was paused stays paused (pause is sticky until resume()).
+  std::shared_ptr<realm> open_realm(const std::string& path, const user_credentials& user);
+
+  /// Counts sessions by state (asks each one) and reads the connection manager's counters.
+  runtime_statistics statistics();
+
+  struct impl;
+  impl& internals() { return *impl_; }
+
+ private:
+  friend class sync_settings;
+  std::unique_ptr<impl> impl_;
+  sync_settings settings_{*this};
+};
+
+}  // namespace actorsync::api

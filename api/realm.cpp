@@ -1,0 +1,37 @@
+#include "api/realm.hpp"
+
+#include "api/runtime_bridge.hpp"
+
+namespace actorsync::api {
+
+realm::realm(std::shared_ptr<storage::realm_store> store, std::unique_ptr<sync_session> session)
+    : store_(std::move(store)), session_(std::move(session)) {}
+
+realm::~realm() {
+  close(false);
+}
+
+const std::string& realm::path() const {
+  return store_->path();
+}
+
+storage::write_transaction realm::begin_write() {
+  return store_->begin_write();
+}
+
+const storage::realm_store& realm::read() const {
+  return *store_;
+}
+
+sync_session& realm::session() {
+  return *session_;
+}
+
+void realm::close(bool stop_now) {
+  if (closed_) return;
+  closed_ = true;
+  // Fire and forget: without stop_now the session lives on until its last acknowledgement.
+  caf::anon_send(session_->internals().actor, runtime::close_session{stop_now});
+}
+
+}  // namespace actorsync::api

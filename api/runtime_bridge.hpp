@@ -1,0 +1,121 @@
+// Internal to api/: the impl structs behind app and sync_session, and the bridge from blocking
+// or future-returning calls to actor requests. Includes CAF; never included by public headers.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include <caf/all.hpp>
+
+#include "actors/connection_manager.hpp"
+#include "actors/io_runtime.hpp"
+#include "actors/session_actor.hpp"
+#include "actors/session_messages.hpp"
+#include "api/app.hpp"
+#include "api/realm.hpp"
+#include "api/sync_session.hpp"
+
+namespace actorsync::api {
+
+struct runtime_system_config : caf::actor_system_config {
+  explicit runtime_system_config(std::size_t threads);
+};
+
+struct app::impl {
+  app_config config;
+  runtime::server_url url;
+  // Declaration order is destruction order in reverse: io before the actor system.
+  runtime_system_config system_config;
+  caf::actor_system system;
+  std::unique_ptr<runtime::io_runtime> io;
+  caf::actor manager;
+  caf::actor bridge;  ///< issues every facade request, in call order
+  std::shared_ptr<storage::database> database;
+  std::shared_ptr<std::atomic<std::uint64_t>> idents =
+      std::make_shared<std::atomic<std::uint64_t>>(0);
+
+  std::mutex mutex;  ///< guards everything below
+  bool multiplexing;
+  bool session_opened = false;
+  std::uint64_t next_private_link = 1;
+  std::map<std::string, std::weak_ptr<realm>> realms;  ///< open realms by path
+  std::set<std::string> paused_paths;                  ///< sticky pause, across reopen
+  std::vector<runtime::session_actor> sessions;        ///< every session ever started
+
+  explicit impl(app_config cfg);
+  ~impl();
+};
+
+/// Lets a callback run only while its registration is live. Closing it waits for a running
+/// callback, so once remove_*() or ~sync_session returned, that callback never runs again.
+/// Recursive: a callback may remove its own registration.
+struct callback_gate {
+  std::recursive_mutex mutex;
+  bool open = true;
+  void close() {
+    std::lock_guard lock(mutex);
+    open = false;
+  }
+};
+
+/// A forwarder actor turning notifications into callback calls, and its gate.
+struct callback_registration {
+  caf::actor forwarder;
+  std::shared_ptr<callback_gate> gate;
+  std::uint64_t session_token = 0;  ///< the session's own token for this subscription
+};
+
+struct sync_session::impl {
+  app::impl* owner = nullptr;
+  std::string path;
+  runtime::session_actor actor;
+  std::mutex mutex;
+  std::map<runtime::progress_token, callback_registration> progress_callbacks;
+  std::map<std::uint64_t, callback_registration> connection_callbacks;
+  std::uint64_t next_connection_token = 1;
+};
+
+/// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF
+/// keeps their order), so facade calls reach a session in the order they were made.
+caf::actor spawn_bridge(caf::actor_system& system);
+
+/// Sends `request` to `target` through the bridge; the reply (or `on_error`'s value) fulfils
+/// the returned future and is passed to `callback` first (on a runtime thread).
+template <class Reply, class Handle, class Request>
+std::future<Reply> ask(const caf::actor& bridge, const Handle& target, Request request,
+                       std::function<void(Reply)> callback, Reply on_error) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
+                   self->request(target, caf::infinite, request)
+                       .then(
+                           [=](Reply reply) {
+                             if (callback) callback(reply);
+                             promise->set_value(reply);
+                           },
+                           [=](caf::error&) {
+                             if (callback) callback(on_error);
+                             promise->set_value(on_error);
+                           });
+                 }});
+  return future;
+}
+
+/// Blocks for a reply; `on_error` when the target is gone or does not answer in time. Never
+/// call it from a callback of this facade (the bridge would wait for itself).
+template <class Reply, class Handle, class... Ts>
+Reply ask_now(const caf::actor& bridge, const Handle& target, Reply on_error, Ts... xs) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
+                   self->request(target, std::chrono::seconds(30), xs...)
+                       .then([=](Reply reply) { promise->set_value(reply); },
+                             [=](caf::error&) { promise->set_value(on_error); });
+                 }});
+  return future.get();
+}
+
+}  // namespace actorsync::api

@@ -1,0 +1,137 @@
+// Test support for api tests: a real sync server in-process on 127.0.0.1 (ephemeral port), token
+// issuance, apps with fast backoff, socket counting and condition waits with generous deadlines.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/app.hpp"
+#include "api/realm.hpp"
+#include "server/sync_server.hpp"
+#include "server/token.hpp"
+
+namespace actorsync::testing {
+
+inline const std::string secret_bytes = "runtime-tests-secret-0123456789abcdef";
+
+/// A fresh directory under the system temp dir, removed on destruction.
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& tag) {
+    static int counter = 0;
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("actorsync-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A sync server that can be stopped and started again on the same port.
+class live_server {
+ public:
+  live_server() : dir_("server") {
+    options_.data_directory = dir_.path();
+    options_.ws = {true, "127.0.0.1", 0};
+    options_.wss.enabled = false;
+    options_.metrics.enabled = false;
+    options_.token_secret = secret_bytes;
+    options_.durable = false;
+    options_.max_sessions_per_connection = 5000;
+    options_.shutdown_timeout = std::chrono::milliseconds(2000);
+    options_.log_level = "warn";
+    start();
+  }
+  ~live_server() { server_.stop(); }
+
+  void start() {
+    auto ports = server_.start(options_);
+    options_.ws.port = ports.ws;  // a restart binds the same port
+  }
+  void stop() { server_.stop(); }
+  std::uint16_t port() const { return options_.ws.port; }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
+  server::sync_server& server() { return server_; }
+
+ private:
+  temp_dir dir_;
+  server::server_options options_;
+  server::sync_server server_;
+};
+
+inline api::user_credentials user(const std::string& id) {
+  server::token_secret secret(secret_bytes);
+  server::token_claims claims{id, {"/*"}, server::unix_now() + 3600};
+  return {id, server::issue_token(secret, claims)};
+}
+
+/// An app with a private data directory and test-friendly timings.
+struct client {
+  temp_dir dir{"client"};
+  std::unique_ptr<api::app> app;
+
+  explicit client(const live_server& server,
+                  const std::function<void(api::app_config&)>& tweak = {}) {
+    api::app_config config;
+    config.server_url = server.url();
+    config.data_directory = dir.path();
+    config.durability = storage::durability::process_crash;
+    config.request_timeout = std::chrono::seconds(60);
+    config.connect_timeout = std::chrono::seconds(10);
+    config.backoff.initial = std::chrono::milliseconds(50);
+    config.backoff.maximum = std::chrono::milliseconds(400);
+    config.linger = std::chrono::milliseconds(0);
+    if (tweak) tweak(config);
+    app = std::make_unique<api::app>(config);
+  }
+};
+
+/// Polls `condition` until it holds or `deadline` passes (the deadline only fails the test).
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return condition();
+}
+
+/// Sockets this process holds open (client and in-process server ends alike).
+inline int open_sockets() {
+  int count = 0;
+  for (auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().starts_with("socket:")) ++count;
+  }
+  return count;
+}
+
+inline runtime::wait_outcome get(std::future<runtime::wait_outcome> f) {
+  if (f.wait_for(std::chrono::seconds(120)) != std::future_status::ready)
+    return {runtime::wait_status::timed_out};
+  return f.get();
+}
+
+inline void write_object(api::realm& r, const std::string& id, std::int64_t value = 1) {
+  auto v = r.begin_write().create_object("items", id).set_field("items", id, "n", value).commit();
+  ASSERT_TRUE(v.ok());
+}
+
+}  // namespace actorsync::testing

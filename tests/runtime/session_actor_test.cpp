@@ -1,0 +1,440 @@
+// Deterministic tests of the session state machine: CAF's testing scheduler, a real RocksDB
+// realm store in a temporary directory, and a scripted link in place of the connection manager.
+#include "actors/session_actor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/session_messages.hpp"
+#include "protocol/codec.hpp"
+#include "scripted_link.hpp"
+
+using namespace actorsync::runtime;
+using namespace std::chrono_literals;
+namespace protocol = actorsync::protocol;
+namespace storage = actorsync::storage;
+using testing_link = actorsync::runtime::testing::link_script;
+
+namespace {
+
+struct test_config : caf::actor_system_config {
+  test_config() {
+    set("scheduler.policy", caf::atom("testing"));
+    add_message_types<caf::id_block::actorsync_runtime>();
+  }
+};
+
+class SessionActor : public ::testing::Test {
+ protected:
+  SessionActor()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("actorsync-session-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        sys_(cfg_),
+        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
+    std::filesystem::remove_all(dir_);
+    storage::database_options options;
+    options.commit_durability = storage::durability::process_crash;
+    db_ = storage::database::open(dir_, options).value();
+    store_ = db_->open_realm("/orders").value();
+    script_ = std::make_shared<testing_link>();
+    link_ = sys_.spawn(actorsync::runtime::testing::scripted_link, script_);
+    box_ = std::make_shared<actorsync::runtime::testing::inbox>();
+    observer_ = sys_.spawn(actorsync::runtime::testing::collector, box_);
+  }
+
+  ~SessionActor() override {
+    if (session_) caf::anon_send_exit(session_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(link_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(observer_, caf::exit_reason::user_shutdown);
+    sched_.run();
+    session_ = nullptr;
+    impl_ = nullptr;
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void start(bool cancel_on_nonfatal = false, bool paused = false) {
+    session_config config;
+    config.realm_path = "/orders";
+    config.store = store_;
+    config.connection_manager = link_;
+    config.link_key = "alice";
+    config.token_provider = [] { return std::string("token"); };
+    config.default_wait_timeout = 10s;
+    config.cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
+    config.ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
+    config.start_paused = paused;
+    session_ = spawn_session(sys_, config);
+    impl_ = caf::actor_cast<session_actor_impl>(session_);
+    sched_.run();
+  }
+
+  void link(connection_state state) {
+    caf::anon_send(impl_, link_event::of(state));
+    sched_.run();
+  }
+
+  void server(protocol::server_message message) {
+    caf::anon_send(
+        impl_,
+        incoming_message{std::make_shared<const protocol::server_message>(std::move(message))});
+    sched_.run();
+  }
+
+  /// Connects, binds and lets the server allocate file ident 7.
+  void bind_fresh() {
+    link(connection_state::connected);
+    server(protocol::server_ident_message{last_ident(), 7, 99});
+  }
+
+  protocol::session_ident last_ident() const {
+    auto binds = script_->all<protocol::bind_message>();
+    return binds.empty() ? 0 : binds.back().session;
+  }
+
+  protocol::version_type commit(const std::string& id) {
+    auto v = store_->begin_write().create_object("items", id).commit();
+    sched_.run();
+    return v.value();
+  }
+
+  /// Sends a request from a helper actor and returns where its reply will appear.
+  template <class Reply, class... Ts>
+  std::shared_ptr<std::optional<Reply>> ask(Ts... xs) {
+    auto out = std::make_shared<std::optional<Reply>>();
+    auto target = session_;
+    sys_.spawn([out, target, xs...](caf::event_based_actor* self) {
+      self->request(target, caf::infinite, xs...)
+          .then([out](Reply r) { *out = r; }, [](caf::error&) {});
+    });
+    sched_.run();
+    return out;
+  }
+
+  void acknowledge(protocol::version_type client_version, protocol::version_type server_version) {
+    protocol::download_message d;
+    d.session = last_ident();
+    d.server_version = server_version;
+    d.last_integrated_client_version = client_version;
+    server(d);
+  }
+
+  void written() {
+    caf::anon_send(impl_, frame_sent_atom_v);
+    sched_.run();
+  }
+
+  std::filesystem::path dir_;
+  test_config cfg_;
+  caf::actor_system sys_;
+  caf::scheduler::test_coordinator& sched_;
+  std::shared_ptr<storage::database> db_;
+  std::shared_ptr<storage::realm_store> store_;
+  std::shared_ptr<testing_link> script_;
+  std::shared_ptr<actorsync::runtime::testing::inbox> box_;
+  caf::actor link_;
+  caf::actor observer_;
+  session_actor session_;
+  session_actor_impl impl_;
+};
+
+}  // namespace
+
+TEST_F(SessionActor, BindsAndRequestsAFileIdentWhenNew) {
+  start();
+  EXPECT_EQ(script_->attaches, 1);
+  link(connection_state::connected);
+  auto binds = script_->all<protocol::bind_message>();
+  ASSERT_EQ(binds.size(), 1u);
+  EXPECT_EQ(binds[0].realm_path, "/orders");
+  EXPECT_EQ(binds[0].token, "token");
+  auto idents = script_->all<protocol::client_ident_message>();
+  ASSERT_EQ(idents.size(), 1u);
+  EXPECT_EQ(idents[0].client_file_ident, 0u);
+  server(protocol::server_ident_message{binds[0].session, 7, 99});
+  EXPECT_EQ(store_->metadata().client_file_ident, 7u);
+}
+
+TEST_F(SessionActor, UploadsLocalCommitsOneFrameAtATime) {
+  start();
+  bind_fresh();
+  commit("a");
+  commit("b");
+  auto uploads = script_->all<protocol::upload_message>();
+  ASSERT_EQ(uploads.size(), 1u);  // the second waits until the first left the outbox
+  EXPECT_EQ(uploads[0].client_version, 1u);
+  written();
+  uploads = script_->all<protocol::upload_message>();
+  ASSERT_EQ(uploads.size(), 2u);
+  EXPECT_EQ(uploads[1].changesets.front().client_version, 2u);
+}
+
+TEST_F(SessionActor, RebindUploadsFromTheLastAcknowledgedVersion) {
+  start();
+  bind_fresh();
+  commit("a");
+  written();
+  commit("b");
+  written();
+  acknowledge(1, 1);
+  link(connection_state::disconnected);
+  link(connection_state::connecting);
+  link(connection_state::connected);
+  auto idents = script_->all<protocol::client_ident_message>();
+  EXPECT_EQ(idents.back().client_file_ident, 7u);  // reused, not requested again
+  auto uploads = script_->all<protocol::upload_message>();
+  ASSERT_FALSE(uploads.empty());
+  EXPECT_EQ(uploads.back().changesets.front().client_version, 2u);
+}
+
+TEST_F(SessionActor, UploadWaitIsTrueOnceAcknowledgedAndKeepsItsOwnTarget) {
+  start();
+  bind_fresh();
+  commit("a");
+  auto first = ask<wait_outcome>(wait_for_upload{});
+  commit("b");
+  auto second = ask<wait_outcome>(wait_for_upload{});
+  EXPECT_FALSE(first->has_value());
+  acknowledge(1, 1);
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ(first->value().status, wait_status::ok);
+  EXPECT_FALSE(second->has_value());
+  acknowledge(2, 2);
+  ASSERT_TRUE(second->has_value());
+  EXPECT_TRUE(bool(second->value()));
+}
+
+TEST_F(SessionActor, UploadWaitWithNothingToUploadIsTrueAtOnce) {
+  start();
+  auto outcome = ask<wait_outcome>(wait_for_upload{});
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_TRUE(bool(outcome->value()));
+}
+
+TEST_F(SessionActor, DownloadWaitNeedsAMarkRoundTripAndSurvivesReconnect) {
+  start();
+  bind_fresh();
+  auto outcome = ask<wait_outcome>(wait_for_download{});
+  auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_EQ(marks.size(), 1u);
+  link(connection_state::disconnected);
+  link(connection_state::connected);
+  marks = script_->all<protocol::client_mark_message>();
+  ASSERT_EQ(marks.size(), 2u);  // sent again on the new binding
+  EXPECT_FALSE(outcome->has_value());
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_TRUE(bool(outcome->value()));
+}
+
+TEST_F(SessionActor, WaitTimesOutWithFalseAndTheTransferGoesOn) {
+  start();
+  bind_fresh();
+  commit("a");
+  auto outcome = ask<wait_outcome>(wait_for_upload{50ms});
+  sched_.trigger_timeouts();
+  sched_.run();
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_EQ(outcome->value().status, wait_status::timed_out);
+  EXPECT_FALSE(bool(outcome->value()));
+  EXPECT_EQ(script_->all<protocol::upload_message>().size(), 1u);
+}
+
+TEST_F(SessionActor, PauseCompletesPendingWaitsWithPausedAndUnbinds) {
+  start();
+  bind_fresh();
+  commit("a");
+  auto up = ask<wait_outcome>(wait_for_upload{});
+  auto down = ask<wait_outcome>(wait_for_download{});
+  auto state = ask<session_state>(pause_atom_v);
+  ASSERT_TRUE(state->has_value());
+  EXPECT_EQ(state->value(), session_state::paused);
+  ASSERT_TRUE(up->has_value() && down->has_value());
+  EXPECT_EQ(up->value().status, wait_status::paused);
+  EXPECT_EQ(down->value().status, wait_status::paused);
+  EXPECT_EQ(script_->all<protocol::unbind_message>().size(), 1u);
+  EXPECT_EQ(script_->detaches, 1);
+}
+
+TEST_F(SessionActor, PauseIsStickyAndWaitsIssuedWhilePausedWaitForResume) {
+  start();
+  bind_fresh();
+  ask<session_state>(pause_atom_v);
+  commit("while-paused");
+  auto frames_before = script_->frames.size();
+  auto down = ask<wait_outcome>(wait_for_download{});
+  auto up = ask<wait_outcome>(wait_for_upload{});
+  EXPECT_EQ(script_->frames.size(), frames_before);  // nothing sent while paused
+  EXPECT_EQ(script_->attaches, 1);
+  EXPECT_FALSE(down->has_value());
+  EXPECT_FALSE(up->has_value());
+  ask<session_state>(resume_atom_v);
+  EXPECT_EQ(script_->attaches, 2);
+  link(connection_state::connected);
+  auto uploads = script_->all<protocol::upload_message>();
+  ASSERT_FALSE(uploads.empty());
+  EXPECT_EQ(uploads.back().changesets.front().client_version, 1u);
+  auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_EQ(marks.size(), 1u);
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  acknowledge(1, 1);
+  ASSERT_TRUE(down->has_value() && up->has_value());
+  EXPECT_TRUE(bool(down->value()));
+  EXPECT_TRUE(bool(up->value()));
+}
+
+TEST_F(SessionActor, ConnectionObserversSeeEachTransitionOnceAndPausedIsDisconnected) {
+  start();
+  ask<subscription_token>(subscribe_connection_atom_v, observer_);
+  link(connection_state::connecting);  // already connecting: no event
+  link(connection_state::connected);
+  link(connection_state::connected);
+  ask<session_state>(pause_atom_v);
+  std::vector<std::pair<connection_state, connection_state>> seen;
+  for (auto& c : box_->states) seen.emplace_back(c.old_state, c.new_state);
+  using cs = connection_state;
+  EXPECT_EQ(seen, (std::vector<std::pair<cs, cs>>{{cs::connecting, cs::connected},
+                                                  {cs::connected, cs::disconnected}}));
+  auto snapshot = ask<session_snapshot>(get_state_atom_v);
+  EXPECT_EQ(snapshot->value().connection, cs::disconnected);
+  EXPECT_EQ(snapshot->value().state, session_state::paused);
+}
+
+TEST_F(SessionActor, NonFatalErrorCancelsWaitsOnlyWhenConfigured) {
+  start(/*cancel_on_nonfatal=*/true);
+  bind_fresh();
+  auto down = ask<wait_outcome>(wait_for_download{});
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  sched_.run();
+  ASSERT_TRUE(down->has_value());
+  EXPECT_EQ(down->value().status, wait_status::error);
+  EXPECT_EQ(down->value().error, sync_errc::connection_lost);
+}
+
+TEST_F(SessionActor, WithoutCancelWaitsSurviveANonFatalError) {
+  start(/*cancel_on_nonfatal=*/false);
+  bind_fresh();
+  auto down = ask<wait_outcome>(wait_for_download{});
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  sched_.run();
+  EXPECT_FALSE(down->has_value());
+  link(connection_state::connected);
+  auto marks = script_->all<protocol::client_mark_message>();
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  ASSERT_TRUE(down->has_value());
+  EXPECT_TRUE(bool(down->value()));
+}
+
+TEST_F(SessionActor, FatalErrorAlwaysCompletesWaitsAndStopsTheSession) {
+  start();
+  bind_fresh();
+  ask<subscription_token>(subscribe_errors_atom_v, observer_);
+  auto down = ask<wait_outcome>(wait_for_download{});
+  server(
+      protocol::error_message{static_cast<std::uint16_t>(protocol::error_code::permission_denied),
+                              "no", false, last_ident()});
+  ASSERT_TRUE(down->has_value());
+  EXPECT_EQ(down->value().status, wait_status::error);
+  EXPECT_EQ(down->value().error, sync_errc::permission_denied);
+  ASSERT_EQ(box_->errors.size(), 1u);
+  EXPECT_TRUE(box_->errors[0].fatal);
+  auto later = ask<wait_outcome>(wait_for_upload{});
+  ASSERT_TRUE(later->has_value());
+  EXPECT_EQ(later->value().error, sync_errc::session_stopped);
+}
+
+TEST_F(SessionActor, ProgressGetsAnInitialReportAndOutstandingWorkRemovesItself) {
+  start();
+  bind_fresh();
+  commit("a");
+  written();
+  auto token = ask<progress_token>(subscribe_progress{
+      progress_direction::upload, progress_mode::for_currently_outstanding_work, observer_});
+  ASSERT_TRUE(token->has_value());
+  ASSERT_EQ(box_->progress.size(), 1u);  // at once
+  auto first = box_->progress[0];
+  EXPECT_EQ(first.transferred, 0u);
+  EXPECT_GT(first.transferable, 0u);
+  EXPECT_FALSE(first.complete);
+  commit("b");  // later work does not extend the registration
+  acknowledge(1, 1);
+  ASSERT_EQ(box_->progress.size(), 2u);
+  EXPECT_TRUE(box_->progress[1].complete);
+  EXPECT_TRUE(box_->progress[1].last);
+  EXPECT_EQ(box_->progress[1].transferable, first.transferable);
+  auto removed = ask<bool>(unsubscribe_progress_atom_v, token->value());
+  EXPECT_FALSE(removed->value());  // it removed itself
+}
+
+TEST_F(SessionActor, IndefiniteProgressReportsBothDirectionsUntilRemoved) {
+  start();
+  bind_fresh();
+  auto up = ask<progress_token>(subscribe_progress{progress_direction::upload,
+                                                   progress_mode::report_indefinitely, observer_});
+  ask<progress_token>(subscribe_progress{progress_direction::download,
+                                         progress_mode::report_indefinitely, observer_});
+  EXPECT_EQ(box_->progress.size(), 2u);
+  commit("a");
+  acknowledge(1, 1);
+  protocol::download_message d;
+  d.session = last_ident();
+  d.server_version = 2;
+  d.last_integrated_client_version = 1;
+  d.downloadable_bytes = 0;
+  protocol::changeset cs;
+  cs.client_version = 1;
+  cs.server_version = 2;
+  cs.origin_file_ident = 3;
+  cs.origin_timestamp = 1;
+  cs.instructions.push_back(protocol::create_object{"items", "remote"});
+  d.changesets.push_back(cs);
+  server(d);
+  bool saw_download = false, saw_upload_complete = false;
+  for (auto& p : box_->progress) {
+    if (p.direction == progress_direction::download && p.transferred > 0) saw_download = true;
+    if (p.direction == progress_direction::upload && p.complete && p.transferable > 0)
+      saw_upload_complete = true;
+  }
+  EXPECT_TRUE(saw_download);
+  EXPECT_TRUE(saw_upload_complete);
+  EXPECT_TRUE(ask<bool>(unsubscribe_progress_atom_v, up->value())->value());
+  auto count = box_->progress.size();
+  commit("b");
+  for (std::size_t i = count; i < box_->progress.size(); ++i)
+    EXPECT_NE(box_->progress[i].direction, progress_direction::upload);
+}
+
+TEST_F(SessionActor, CloseWaitsForTheLastAcknowledgementUnlessStopNow) {
+  start();
+  bind_fresh();
+  commit("a");
+  auto closed = ask<bool>(close_session{false});
+  EXPECT_FALSE(closed->has_value());
+  acknowledge(1, 1);
+  ASSERT_TRUE(closed->has_value());
+  EXPECT_TRUE(closed->value());
+}
+
+TEST_F(SessionActor, CloseWithStopNowEndsAtOnceAndFailsWaits) {
+  start();
+  bind_fresh();
+  commit("a");
+  auto up = ask<wait_outcome>(wait_for_upload{});
+  auto closed = ask<bool>(close_session{true});
+  ASSERT_TRUE(closed->has_value());
+  ASSERT_TRUE(up->has_value());
+  EXPECT_EQ(up->value().error, sync_errc::session_stopped);
+}
+
+TEST_F(SessionActor, StartingPausedSendsNothingUntilResumed) {
+  start(false, /*paused=*/true);
+  EXPECT_EQ(script_->attaches, 0);
+  ask<session_state>(resume_atom_v);
+  EXPECT_EQ(script_->attaches, 1);
+}
