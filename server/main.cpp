@@ -1,0 +1,124 @@
+// actorsync-server: the sync server binary. Options come from a TOML file (--config) and are
+// overridden by flags. Runs until SIGTERM or SIGINT, then stops gracefully.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "server/config_file.hpp"
+#include "server/sync_server.hpp"
+
+namespace {
+
+using actorsync::server::file_config;
+
+struct flag_overrides {
+  std::string data_directory, ws_address, wss_address, metrics_address, tls_certificate_file,
+      tls_private_key_file, secret_file, log_level;
+  int ws_port = -1, wss_port = -1, metrics_port = -1;
+  bool no_ws = false, no_metrics = false, not_durable = false;
+  std::size_t max_sessions_per_connection = 0, io_threads = 0, actor_threads = 0;
+};
+
+void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
+  app.add_option("-c,--config", config_file, "TOML configuration file (see config/server.toml)");
+  app.add_option("--data-dir", f.data_directory, "Directory of the history database");
+  app.add_option("--ws-address", f.ws_address, "Address of the ws:// listener");
+  app.add_option("--ws-port", f.ws_port, "Port of the ws:// listener (0: ephemeral)");
+  app.add_flag("--no-ws", f.no_ws, "Disable the ws:// listener");
+  app.add_option("--wss-address", f.wss_address, "Address of the wss:// listener");
+  app.add_option("--wss-port", f.wss_port, "Enable wss:// on this port (0: ephemeral)");
+  app.add_option("--tls-cert", f.tls_certificate_file, "PEM certificate chain for wss://");
+  app.add_option("--tls-key", f.tls_private_key_file, "PEM private key for wss://");
+  app.add_option("--metrics-address", f.metrics_address, "Address of the metrics endpoint");
+  app.add_option("--metrics-port", f.metrics_port, "Port of the metrics endpoint (0: ephemeral)");
+  app.add_flag("--no-metrics", f.no_metrics, "Disable the metrics endpoint");
+  app.add_option("--secret-file", f.secret_file,
+                 "File holding the token secret (default: ACTORSYNC_TOKEN_SECRET)");
+  app.add_option("--max-sessions-per-connection", f.max_sessions_per_connection, "Session limit");
+  app.add_option("--io-threads", f.io_threads, "Asio threads");
+  app.add_option("--actor-threads", f.actor_threads, "CAF scheduler threads");
+  app.add_flag("--no-fsync", f.not_durable, "Acknowledge before fsync (benchmarks only)");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warning, error, critical, off");
+}
+
+void apply(const flag_overrides& f, file_config& c) {
+  auto& o = c.options;
+  auto port = [](int value, const char* name) {
+    if (value < 0 || value > 65535) throw std::runtime_error(std::string(name) + ": not a port");
+    return static_cast<std::uint16_t>(value);
+  };
+  if (!f.data_directory.empty()) o.data_directory = f.data_directory;
+  if (!f.ws_address.empty()) o.ws.address = f.ws_address;
+  if (f.ws_port >= 0 || f.ws_port < -1) o.ws.port = port(f.ws_port, "--ws-port");
+  if (f.no_ws) o.ws.enabled = false;
+  if (!f.wss_address.empty()) o.wss.address = f.wss_address;
+  if (f.wss_port != -1) {
+    o.wss.enabled = true;
+    o.wss.port = port(f.wss_port, "--wss-port");
+  }
+  if (!f.tls_certificate_file.empty()) o.tls_certificate_file = f.tls_certificate_file;
+  if (!f.tls_private_key_file.empty()) o.tls_private_key_file = f.tls_private_key_file;
+  if (!f.metrics_address.empty()) o.metrics.address = f.metrics_address;
+  if (f.metrics_port != -1) o.metrics.port = port(f.metrics_port, "--metrics-port");
+  if (f.no_metrics) o.metrics.enabled = false;
+  if (!f.secret_file.empty()) c.secret_file = f.secret_file;
+  if (f.max_sessions_per_connection != 0)
+    o.max_sessions_per_connection = f.max_sessions_per_connection;
+  if (f.io_threads != 0) o.io_threads = f.io_threads;
+  if (f.actor_threads != 0) o.actor_threads = f.actor_threads;
+  if (f.not_durable) o.durable = false;
+  if (!f.log_level.empty()) o.log_level = f.log_level;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"actorsync-server: the actorsync sync server"};
+  std::string config_file;
+  flag_overrides flags;
+  add_flags(app, config_file, flags);
+  CLI11_PARSE(app, argc, argv);
+
+  file_config config;
+  try {
+    if (!config_file.empty()) config = actorsync::server::load_config_file(config_file);
+    apply(flags, config);
+    actorsync::server::resolve_token_secret(config.options, config.secret_file);
+    if (auto why = actorsync::server::validate(config.options); !why.empty()) {
+      throw std::runtime_error(why);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "actorsync-server: invalid configuration: " << e.what() << "\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.options.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  actorsync::server::sync_server server;
+  try {
+    auto ports = server.start(config.options);
+    // One machine-readable line: scripts and tests learn the (possibly ephemeral) ports here.
+    std::printf("actorsync-server ready ws=%u wss=%u metrics=%u\n", ports.ws, ports.wss,
+                ports.metrics);
+    std::fflush(stdout);
+  } catch (const std::exception& e) {
+    std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("signal {} received, shutting down", signal_number);
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,24 @@
+// Internal. What every server actor may read: the options, the token secret, the history store
+// and the metrics registry. Immutable after start except the metrics' atomic counters; realm and
+// connection actors share nothing else and talk only by messages.
+#pragma once
+
+#include <memory>
+
+#include "server/server_metrics.hpp"
+#include "server/server_options.hpp"
+#include "server/token.hpp"
+#include "storage/history_store.hpp"
+
+namespace actorsync::server {
+
+struct server_context {
+  server_options options;
+  token_secret secret;
+  std::shared_ptr<storage::history_store> store;
+  std::shared_ptr<server_metrics> metrics;
+};
+
+using context_ptr = std::shared_ptr<const server_context>;
+
+}  // namespace actorsync::server

@@ -1,0 +1,105 @@
+#include "server/server_metrics.hpp"
+
+#include <cstdio>
+
+namespace actorsync::server {
+
+namespace {
+
+std::size_t error_slot(protocol::error_code code) {
+  return static_cast<std::size_t>(static_cast<std::uint16_t>(code)) - 100;
+}
+
+void line(std::string& out, const char* name, const char* type, const char* help,
+          std::int64_t value) {
+  out += "# HELP actorsync_";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE actorsync_";
+  out += name;
+  out += ' ';
+  out += type;
+  out += "\nactorsync_";
+  out += name;
+  out += ' ';
+  out += std::to_string(value);
+  out += '\n';
+}
+
+std::string format_bound(double bound) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", bound);
+  return buffer;
+}
+
+}  // namespace
+
+void server_metrics::record_integration(std::chrono::steady_clock::duration latency) {
+  const double seconds = std::chrono::duration<double>(latency).count();
+  std::size_t bucket = 0;
+  while (bucket < latency_buckets.size() && seconds > latency_buckets[bucket]) ++bucket;
+  latency_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_micros_.fetch_add(
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(latency).count()),
+      std::memory_order_relaxed);
+}
+
+void server_metrics::record_error(protocol::error_code code) {
+  const auto slot = error_slot(code);
+  if (slot < errors_.size()) errors_[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string server_metrics::render_prometheus() const {
+  std::string out;
+  auto g = [](const auto& a) {
+    return static_cast<std::int64_t>(a.load(std::memory_order_relaxed));
+  };
+  line(out, "connections", "gauge", "Open WebSocket connections.", g(connections));
+  line(out, "connections_accepted_total", "counter", "WebSocket upgrades accepted.",
+       g(connections_total));
+  line(out, "upgrades_refused_total", "counter", "WebSocket upgrades refused (auth, protocol).",
+       g(upgrades_refused));
+  line(out, "sessions", "gauge", "Bound sync sessions.", g(sessions));
+  line(out, "active_realms", "gauge", "Realm actors alive.", g(active_realms));
+  line(out, "changesets_integrated_total", "counter", "Changesets durably integrated.",
+       g(changesets_integrated));
+  line(out, "bytes_integrated_total", "counter", "Changeset bytes durably integrated.",
+       g(bytes_integrated));
+  line(out, "changesets_sent_total", "counter", "Changesets sent in DOWNLOAD messages.",
+       g(changesets_sent));
+  line(out, "bytes_sent_total", "counter", "WebSocket payload bytes sent.", g(bytes_sent));
+  line(out, "bytes_received_total", "counter", "WebSocket payload bytes received.",
+       g(bytes_received));
+
+  out +=
+      "# HELP actorsync_integration_latency_seconds Time from UPLOAD arrival at the realm to "
+      "durable integration.\n# TYPE actorsync_integration_latency_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= latency_buckets.size(); ++i) {
+    cumulative += latency_counts_[i].load(std::memory_order_relaxed);
+    const auto le = i < latency_buckets.size() ? format_bound(latency_buckets[i]) : "+Inf";
+    out += "actorsync_integration_latency_seconds_bucket{le=\"" + le + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  char sum[64];
+  std::snprintf(sum, sizeof sum, "%.6f",
+                static_cast<double>(latency_sum_micros_.load(std::memory_order_relaxed)) / 1e6);
+  out += std::string("actorsync_integration_latency_seconds_sum ") + sum + "\n";
+  out += "actorsync_integration_latency_seconds_count " + std::to_string(cumulative) + "\n";
+
+  out +=
+      "# HELP actorsync_errors_total ERROR messages sent, by protocol error code.\n"
+      "# TYPE actorsync_errors_total counter\n";
+  for (std::size_t slot = 0; slot < errors_.size(); ++slot) {
+    const auto raw = static_cast<std::uint16_t>(slot + 100);
+    if (!protocol::is_known_error_code(raw)) continue;
+    out += "actorsync_errors_total{code=\"" +
+           std::string(protocol::to_string(static_cast<protocol::error_code>(raw))) + "\"} " +
+           std::to_string(errors_[slot].load(std::memory_order_relaxed)) + "\n";
+  }
+  return out;
+}
+
+}  // namespace actorsync::server

@@ -1,0 +1,46 @@
+// Counters and gauges of one sync_server, rendered as Prometheus text. Lock-free atomics:
+// written by connection and realm actors, read by the metrics HTTP endpoint. This is the one
+// piece of memory those actors share, and it only ever holds numbers.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "protocol/errors.hpp"
+
+namespace actorsync::server {
+
+class server_metrics {
+ public:
+  /// Upper bounds (seconds) of the integration latency histogram buckets.
+  static constexpr std::array<double, 12> latency_buckets{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
+                                                          0.05,   0.1,   0.2,   0.5,   1.0,  5.0};
+
+  std::atomic<std::int64_t> connections{0};         ///< open WebSocket connections (gauge)
+  std::atomic<std::uint64_t> connections_total{0};  ///< accepted upgrades
+  std::atomic<std::uint64_t> upgrades_refused{0};   ///< refused HTTP upgrades (auth, subprotocol)
+  std::atomic<std::int64_t> sessions{0};            ///< bound sessions (gauge)
+  std::atomic<std::int64_t> active_realms{0};       ///< realm actors alive (gauge)
+  std::atomic<std::uint64_t> changesets_integrated{0};
+  std::atomic<std::uint64_t> bytes_integrated{0};
+  std::atomic<std::uint64_t> changesets_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};  ///< WebSocket payload bytes written
+  std::atomic<std::uint64_t> bytes_received{0};
+
+  void record_integration(std::chrono::steady_clock::duration latency);
+  void record_error(protocol::error_code code);
+
+  /// The whole registry in Prometheus text exposition format 0.0.4.
+  std::string render_prometheus() const;
+
+ private:
+  static constexpr std::size_t error_slots = 256;
+  std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};
+  std::atomic<std::uint64_t> latency_sum_micros_{0};
+  std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100
+};
+
+}  // namespace actorsync::server

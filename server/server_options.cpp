@@ -1,0 +1,64 @@
+#include "server/server_options.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace actorsync::server {
+
+namespace {
+
+std::string check_listener(const listener_options& l, const char* name) {
+  if (!l.enabled) return {};
+  if (l.address.empty()) return std::string(name) + ".address: must not be empty";
+  return {};
+}
+
+}  // namespace
+
+std::string validate(const server_options& o) {
+  if (o.data_directory.empty()) return "data_directory: must not be empty";
+  if (!o.ws.enabled && !o.wss.enabled)
+    return "ws.enabled: at least one of ws and wss must be enabled";
+  if (auto why = check_listener(o.ws, "ws"); !why.empty()) return why;
+  if (auto why = check_listener(o.wss, "wss"); !why.empty()) return why;
+  if (auto why = check_listener(o.metrics, "metrics"); !why.empty()) return why;
+  if (o.wss.enabled && o.tls_certificate_file.empty()) {
+    return "tls.certificate_file: required when wss is enabled";
+  }
+  if (o.wss.enabled && o.tls_private_key_file.empty()) {
+    return "tls.private_key_file: required when wss is enabled";
+  }
+  if (o.token_secret.size() < 16) {
+    return "auth.secret: the token secret must hold at least 16 bytes (set auth.secret_file or "
+           "ACTORSYNC_TOKEN_SECRET)";
+  }
+  if (o.max_connections == 0) return "limits.max_connections: must be at least 1";
+  if (o.max_sessions_per_connection == 0) {
+    return "limits.max_sessions_per_connection: must be at least 1";
+  }
+  if (o.max_frame_bytes < 1024 || o.max_frame_bytes > protocol::limits::max_frame_bytes) {
+    return "limits.max_frame_bytes: must be between 1024 and " +
+           std::to_string(protocol::limits::max_frame_bytes);
+  }
+  if (o.max_download_bytes == 0 || o.max_download_bytes > o.max_frame_bytes / 2) {
+    return "limits.max_download_bytes: must be between 1 and half of max_frame_bytes";
+  }
+  if (o.send_queue_bytes < o.max_frame_bytes / 4) {
+    return "limits.send_queue_bytes: must be at least a quarter of max_frame_bytes";
+  }
+  if (o.send_queue_timeout.count() <= 0) return "limits.send_queue_timeout_ms: must be positive";
+  if (o.realm_idle_timeout.count() <= 0) return "limits.realm_idle_timeout_ms: must be positive";
+  if (o.shutdown_timeout.count() <= 0) return "shutdown.timeout_ms: must be positive";
+  if (o.io_threads == 0 || o.io_threads > 64) return "threads.io: must be between 1 and 64";
+  if (o.actor_threads == 0 || o.actor_threads > 64)
+    return "threads.actors: must be between 1 and 64";
+  if (o.group_commit_window.count() < 0 || o.group_commit_window > std::chrono::seconds(1)) {
+    return "storage.group_commit_window_us: must be between 0 and 1000000";
+  }
+  if (spdlog::level::from_str(o.log_level) == spdlog::level::off && o.log_level != "off") {
+    return "log.level: '" + o.log_level +
+           "' is not one of trace, debug, info, warning, error, critical, off";
+  }
+  return {};
+}
+
+}  // namespace actorsync::server

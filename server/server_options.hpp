@@ -1,0 +1,67 @@
+// Everything a sync_server can be told at start. Plain data: config_file.cpp fills it from TOML
+// and flags, tests and embedders fill it in code. Defaults are the documented ones.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "protocol/limits.hpp"
+
+namespace actorsync::server {
+
+struct listener_options {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: an ephemeral port, reported by sync_server::start
+};
+
+struct server_options {
+  std::filesystem::path data_directory = "actorsync-server-data";
+
+  listener_options ws{true, "127.0.0.1", 7800};
+  listener_options wss{false, "127.0.0.1", 7801};
+  listener_options metrics{true, "127.0.0.1", 7802};
+  std::string tls_certificate_file;  ///< PEM chain; required when wss is enabled
+  std::string tls_private_key_file;  ///< PEM key; required when wss is enabled
+
+  /// HMAC secret tokens are signed with (never logged). Required.
+  std::string token_secret;
+
+  // ---- limits ----
+  std::size_t max_connections = 10000;
+  std::size_t max_sessions_per_connection = 256;
+  std::size_t max_frame_bytes = protocol::limits::max_frame_bytes;
+  /// Bytes of history per DOWNLOAD message when catching a session up.
+  std::size_t max_download_bytes = 1024 * 1024;
+  /// Encoded bytes queued for one connection above which the server stops reading from it.
+  std::size_t send_queue_bytes = 8 * 1024 * 1024;
+  /// How long a connection may stay above send_queue_bytes before send_queue_overflow.
+  std::chrono::milliseconds send_queue_timeout{30000};
+  /// A realm actor with no bound session stops after this long.
+  std::chrono::milliseconds realm_idle_timeout{60000};
+  /// How long stop() waits for integrations and goodbyes before closing regardless.
+  std::chrono::milliseconds shutdown_timeout{10000};
+
+  // ---- threads and storage ----
+  std::size_t io_threads = 1;     ///< Asio threads running sockets
+  std::size_t actor_threads = 2;  ///< CAF scheduler workers
+  bool durable = true;            ///< fsync before acknowledging (never turn off in production)
+  std::chrono::microseconds group_commit_window{200};
+
+  std::string log_level = "info";  ///< spdlog level name
+};
+
+/// Ports actually bound (the configured ones, or the ephemeral ones chosen); 0 = disabled.
+struct bound_ports {
+  std::uint16_t ws = 0;
+  std::uint16_t wss = 0;
+  std::uint16_t metrics = 0;
+};
+
+/// Returns an empty string when the options can be used, else "key: why".
+std::string validate(const server_options& options);
+
+}  // namespace actorsync::server

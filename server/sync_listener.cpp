@@ -1,0 +1,321 @@
+// The sync listener: TLS handshake (wss), HTTP upgrade checks, then a ws_link per WebSocket
+// owned by a connection actor. Everything here runs on Asio threads and talks to actors only by
+// anon_send through a weak actor address.
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/buffers_iterator.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <caf/all.hpp>
+#include <optional>
+
+#include "protocol/codec.hpp"
+#include "server/connection_actor.hpp"
+#include "server/listeners.hpp"
+#include "server/server_messages.hpp"
+#include "server/tcp_acceptor.hpp"
+
+namespace actorsync::server {
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+constexpr auto upgrade_timeout = std::chrono::seconds(30);
+constexpr std::size_t upgrade_header_limit = 16 * 1024;
+constexpr std::size_t read_chunk_bytes = 64 * 1024;
+
+std::atomic<std::uint64_t> next_connection_id{1};
+
+struct listener_env {
+  caf::actor_system* system;
+  caf::actor directory;
+  context_ptr context;
+  std::shared_ptr<ssl::context> tls;  ///< null for ws://
+};
+
+std::string_view as_std(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+bool offers_subprotocol(std::string_view header) {
+  while (!header.empty()) {
+    auto comma = header.find(',');
+    auto item = header.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == protocol::subprotocol) return true;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+template <class Stream>
+constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+// One WebSocket over `Next` (beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>).
+template <class Next>
+class ws_link final : public link, public std::enable_shared_from_this<ws_link<Next>> {
+ public:
+  template <class... Args>
+  ws_link(listener_env env, std::string peer, Args&&... args)
+      : env_(std::move(env)), peer_(std::move(peer)), ws_(std::forward<Args>(args)...) {}
+
+  void start() {
+    beast::get_lowest_layer(ws_).expires_after(upgrade_timeout);
+    if constexpr (is_tls<Next>) {
+      ws_.next_layer().async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) {
+              spdlog::info("TLS handshake with {} failed: {}", self->peer_, ec.message());
+              return;
+            }
+            self->read_upgrade();
+          });
+    } else {
+      read_upgrade();
+    }
+  }
+
+  // ---- link (called by the connection actor from any thread) ----
+  void read_next() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->frame_.clear();
+      self->read_some();
+    });
+  }
+  void write(frame_ptr frame) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), frame] {
+      self->ws_.async_write(net::buffer(*frame), [self, frame](beast::error_code ec, std::size_t) {
+        if (ec) return self->report_closed("write failed: " + ec.message());
+        self->notify(link_wrote{});
+      });
+    });
+  }
+  void close(std::uint16_t code, std::string reason) override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), code, reason] {
+      if (!self->ws_.is_open()) return self->report_closed("already closed");
+      self->ws_.async_close(
+          websocket::close_reason(static_cast<websocket::close_code>(code),
+                                  beast::string_view(reason.data(), reason.size())),
+          [self](beast::error_code ec) {
+            self->report_closed(ec ? "close: " + ec.message() : "closed");
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+          });
+    });
+  }
+  void abort() override {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      self->report_closed("aborted");
+    });
+  }
+  const std::string& peer() const override { return peer_; }
+
+ private:
+  template <class Message>
+  void notify(Message message) {
+    if (auto actor = caf::actor_cast<caf::actor>(actor_)) caf::anon_send(actor, std::move(message));
+  }
+
+  void report_closed(std::string reason) {
+    if (closed_reported_) return;
+    closed_reported_ = true;
+    notify(link_closed{std::move(reason)});
+  }
+
+  // Reads the next message piece by piece so that an oversized frame is noticed at the limit
+  // and answered with a typed ERROR instead of Beast's bare close.
+  void read_some() {
+    ws_.async_read_some(frame_, read_chunk_bytes,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec) return self->report_closed("read: " + ec.message());
+                          if (self->frame_.size() > self->env_.context->options.max_frame_bytes) {
+                            return self->notify(link_oversized{self->frame_.size()});
+                          }
+                          if (!self->ws_.is_message_done()) return self->read_some();
+                          auto data = self->frame_.data();
+                          auto bytes = std::make_shared<std::vector<std::uint8_t>>(
+                              net::buffers_begin(data), net::buffers_end(data));
+                          self->frame_.clear();
+                          self->notify(link_frame{std::move(bytes)});
+                        });
+  }
+
+  void read_upgrade() {
+    parser_.emplace();
+    parser_->header_limit(upgrade_header_limit);
+    parser_->body_limit(0);
+    http::async_read(ws_.next_layer(), buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return;  // not HTTP, timed out or gone: just drop it
+                       self->check_upgrade();
+                     });
+  }
+
+  void check_upgrade() {
+    auto& request = parser_->get();
+    const auto& options = env_.context->options;
+    if (!websocket::is_upgrade(request)) {
+      return refuse(http::status::bad_request, "expected a WebSocket upgrade (subprotocol " +
+                                                   std::string(protocol::subprotocol) + ")");
+    }
+    if (!offers_subprotocol(as_std(request[http::field::sec_websocket_protocol]))) {
+      return refuse(http::status::bad_request,
+                    "unsupported subprotocol, expected " + std::string(protocol::subprotocol));
+    }
+    const auto auth = as_std(request[http::field::authorization]);
+    constexpr std::string_view bearer = "Bearer ";
+    if (auth.substr(0, bearer.size()) != bearer) {
+      return refuse(http::status::unauthorized, "missing bearer token in the Authorization header");
+    }
+    auto verified = verify_token(env_.context->secret, auth.substr(bearer.size()), unix_now());
+    if (!verified) {
+      return refuse(http::status::unauthorized, "token refused (" +
+                                                    std::string(to_string(verified.error->code)) +
+                                                    "): " + verified.error->reason);
+    }
+    if (static_cast<std::size_t>(env_.context->metrics->connections.load()) >=
+        options.max_connections) {
+      return refuse(http::status::service_unavailable, "too many connections");
+    }
+    beast::get_lowest_layer(ws_).expires_never();
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = std::chrono::minutes(5);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::sec_websocket_protocol,
+                   beast::string_view(protocol::subprotocol.data(), protocol::subprotocol.size()));
+      response.set(http::field::server, "actorsync-server");
+    }));
+    ws_.read_message_max(options.max_frame_bytes + read_chunk_bytes);
+    ws_.binary(true);
+    ws_.async_accept(request, [self = this->shared_from_this(),
+                               claims = std::move(*verified.claims)](beast::error_code ec) mutable {
+      if (ec) return;
+      self->open(std::move(claims));
+    });
+  }
+
+  void open(token_claims claims) {
+    const auto id = next_connection_id.fetch_add(1);
+    auto actor = spawn_connection_actor(*env_.system, env_.context, env_.directory, id,
+                                        this->shared_from_this(), std::move(claims));
+    actor_ = actor.address();
+    // A connection actor that stops for any reason takes its socket down with it.
+    std::weak_ptr<ws_link> weak = this->shared_from_this();
+    actor->attach_functor([weak] {
+      if (auto self = weak.lock()) self->abort();
+    });
+  }
+
+  void refuse(http::status status, std::string body) {
+    env_.context->metrics->upgrades_refused.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("upgrade from {} refused: {} {}", peer_, static_cast<unsigned>(status), body);
+    auto response = std::make_shared<http::response<http::string_body>>(status, 11);
+    response->set(http::field::server, "actorsync-server");
+    response->set(http::field::content_type, "text/plain; charset=utf-8");
+    if (status == http::status::unauthorized)
+      response->set(http::field::www_authenticate, "Bearer");
+    response->keep_alive(false);
+    response->body() = std::move(body);
+    response->prepare_payload();
+    http::async_write(ws_.next_layer(), *response,
+                      [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
+                        self->shutdown_after_refusal();
+                      });
+  }
+
+  void shutdown_after_refusal() {
+    if constexpr (is_tls<Next>) {
+      ws_.next_layer().async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      });
+    } else {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  listener_env env_;
+  std::string peer_;
+  websocket::stream<Next> ws_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  beast::flat_buffer frame_;
+  caf::actor_addr actor_;
+  bool closed_reported_ = false;
+};
+
+std::shared_ptr<ssl::context> make_tls_context(const server_options& options) {
+  auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+  // TLS 1.2: forward-secret AEAD suites only. TLS 1.3 suites are OpenSSL's (all modern).
+  SSL_CTX_set_cipher_list(tls->native_handle(),
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  boost::system::error_code ec;
+  tls->use_certificate_chain_file(options.tls_certificate_file, ec);
+  if (ec) {
+    throw std::runtime_error("tls.certificate_file: cannot use '" + options.tls_certificate_file +
+                             "': " + ec.message());
+  }
+  tls->use_private_key_file(options.tls_private_key_file, ssl::context::pem, ec);
+  if (ec) {
+    throw std::runtime_error("tls.private_key_file: cannot use '" + options.tls_private_key_file +
+                             "': " + ec.message());
+  }
+  return tls;
+}
+
+std::string describe(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return "unknown peer";
+  return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+std::shared_ptr<listener> start_sync_listener(net::io_context& io, const listener_options& where,
+                                              bool tls, caf::actor_system& system,
+                                              caf::actor directory, context_ptr context) {
+  listener_env env{&system, std::move(directory), std::move(context), nullptr};
+  if (tls) env.tls = make_tls_context(env.context->options);
+  auto acceptor =
+      std::make_shared<tcp_acceptor>(io, where, tls ? "wss" : "ws", [env](tcp::socket socket) {
+        auto peer = describe(socket);
+        if (env.tls) {
+          std::make_shared<ws_link<beast::ssl_stream<beast::tcp_stream>>>(
+              env, std::move(peer), std::move(socket), *env.tls)
+              ->start();
+        } else {
+          std::make_shared<ws_link<beast::tcp_stream>>(env, std::move(peer), std::move(socket))
+              ->start();
+        }
+      });
+  acceptor->start();
+  return acceptor;
+}
+
+}  // namespace actorsync::server

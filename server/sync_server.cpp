@@ -1,0 +1,157 @@
+#include "server/sync_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/all.hpp>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "server/listeners.hpp"
+#include "server/realm_directory.hpp"
+#include "server/server_messages.hpp"
+
+namespace actorsync::server {
+
+namespace net = boost::asio;
+
+struct sync_server::impl {
+  std::shared_ptr<server_metrics> metrics = std::make_shared<server_metrics>();
+  std::shared_ptr<server_context> context;
+  std::unique_ptr<caf::actor_system_config> config;
+  std::unique_ptr<caf::actor_system> system;
+  caf::actor directory;
+  std::unique_ptr<net::io_context> io;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> io_threads;
+  std::vector<std::shared_ptr<listener>> listeners;
+  bound_ports ports;
+  bool running = false;
+
+  void start_actors(const server_options& options) {
+    config = std::make_unique<caf::actor_system_config>();
+    config->set("scheduler.policy", caf::atom("sharing"));
+    config->set("scheduler.max-threads", options.actor_threads);
+    system = std::make_unique<caf::actor_system>(*config);
+    directory = spawn_realm_directory(*system, context);
+  }
+
+  void start_io(const server_options& options) {
+    io = std::make_unique<net::io_context>(static_cast<int>(options.io_threads));
+    work.emplace(net::make_work_guard(*io));
+    for (std::size_t i = 0; i < options.io_threads; ++i) {
+      io_threads.emplace_back([this] { io->run(); });
+    }
+  }
+
+  void start_listeners(const server_options& options) {
+    if (options.ws.enabled) {
+      listeners.push_back(start_sync_listener(*io, options.ws, false, *system, directory, context));
+      ports.ws = listeners.back()->port();
+    }
+    if (options.wss.enabled) {
+      listeners.push_back(start_sync_listener(*io, options.wss, true, *system, directory, context));
+      ports.wss = listeners.back()->port();
+    }
+    if (options.metrics.enabled) {
+      listeners.push_back(start_metrics_listener(*io, options.metrics, metrics));
+      ports.metrics = listeners.back()->port();
+    }
+  }
+
+  // One shutdown step: the directory fans `step` out and answers when all are done.
+  template <class Step>
+  void shutdown_step(Step step, const char* what) {
+    caf::scoped_actor self{*system};
+    const auto timeout = context->options.shutdown_timeout + std::chrono::seconds(1);
+    self->request(directory, timeout, step)
+        .receive([](shutdown_done) {},
+                 [what](caf::error& e) {
+                   spdlog::warn("shutdown step '{}' incomplete: {}", what, caf::to_string(e));
+                 });
+  }
+
+  void stop_everything() {
+    for (auto& l : listeners) l->close();
+    if (directory) {
+      shutdown_step(stop_reading{}, "stop reading");
+      shutdown_step(drain{}, "finish integrations");
+      shutdown_step(goodbye{}, "close connections");
+      caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+      directory = nullptr;
+    }
+    listeners.clear();
+    // Sockets go before the actor system (handlers hold actor addresses), the store last.
+    work.reset();
+    if (io) io->stop();
+    for (auto& t : io_threads) t.join();
+    io_threads.clear();
+    io.reset();
+    system.reset();
+    config.reset();
+    context.reset();
+    ports = {};
+  }
+};
+
+sync_server::sync_server() : impl_(std::make_unique<impl>()) {}
+
+sync_server::~sync_server() {
+  stop();
+}
+
+bound_ports sync_server::start(const server_options& options) {
+  if (impl_->running) throw std::runtime_error("server: already running");
+  if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
+  storage::history_options store_options;
+  store_options.durable = options.durable;
+  store_options.group_commit_window = options.group_commit_window;
+  auto store = storage::history_store::open(options.data_directory, store_options);
+  if (!store) {
+    throw std::runtime_error("data_directory: cannot open '" + options.data_directory.string() +
+                             "': " + store.error().message);
+  }
+  impl_->context = std::make_shared<server_context>(
+      server_context{options, token_secret(options.token_secret), store.value(), impl_->metrics});
+  try {
+    impl_->start_actors(options);
+    impl_->start_io(options);
+    impl_->start_listeners(options);
+  } catch (...) {
+    impl_->stop_everything();
+    throw;
+  }
+  // Constructing the system and spawning made this thread hold a reference to CAF's logger;
+  // ~actor_system waits until every such reference is gone, so a stop() from another thread
+  // would hang. Drop this thread's reference now.
+  caf::logger::set_current_actor_system(nullptr);
+  impl_->running = true;
+  spdlog::info("actorsync-server started: ws={} wss={} metrics={} data={}", impl_->ports.ws,
+               impl_->ports.wss, impl_->ports.metrics, options.data_directory.string());
+  return impl_->ports;
+}
+
+void sync_server::stop() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  spdlog::info("actorsync-server stopping");
+  impl_->stop_everything();
+  spdlog::info("actorsync-server stopped");
+}
+
+bool sync_server::running() const {
+  return impl_->running;
+}
+
+bound_ports sync_server::ports() const {
+  return impl_->ports;
+}
+
+const server_metrics& sync_server::metrics() const {
+  return *impl_->metrics;
+}
+
+}  // namespace actorsync::server

@@ -1,0 +1,97 @@
+#include "server/config_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/server/test_server.hpp"
+
+namespace actorsync::server {
+namespace {
+
+using test::temp_directory;
+
+std::filesystem::path write_file(const temp_directory& dir, const std::string& text) {
+  auto path = dir.path() / "server.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string load_error(const std::string& text) {
+  temp_directory dir;
+  try {
+    load_config_file(write_file(dir, text));
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+TEST(ConfigFile, TheShippedDefaultLoadsAndEqualsTheBuiltInDefaults) {
+  auto loaded = load_config_file(test::source_dir() / "config" / "server.toml");
+  const server_options defaults;
+  EXPECT_EQ(loaded.options.data_directory, defaults.data_directory);
+  EXPECT_EQ(loaded.options.ws.port, defaults.ws.port);
+  EXPECT_EQ(loaded.options.wss.enabled, defaults.wss.enabled);
+  EXPECT_EQ(loaded.options.metrics.port, defaults.metrics.port);
+  EXPECT_EQ(loaded.options.max_sessions_per_connection, defaults.max_sessions_per_connection);
+  EXPECT_EQ(loaded.options.send_queue_timeout, defaults.send_queue_timeout);
+  EXPECT_EQ(loaded.options.group_commit_window, defaults.group_commit_window);
+  EXPECT_TRUE(loaded.secret_file.empty());
+  loaded.options.token_secret = test::test_secret();
+  EXPECT_EQ(validate(loaded.options), "");
+}
+
+TEST(ConfigFile, ValuesOverrideDefaults) {
+  temp_directory dir;
+  auto loaded = load_config_file(
+      write_file(dir, "[ws]\nport = 0\n[limits]\nmax_sessions_per_connection = 3\n"));
+  EXPECT_EQ(loaded.options.ws.port, 0);
+  EXPECT_EQ(loaded.options.max_sessions_per_connection, 3u);
+}
+
+TEST(ConfigFile, UnknownKeysAreRefusedByName) {
+  EXPECT_NE(load_error("[limits]\nmax_sesions = 3\n").find("limits.max_sesions: unknown key"),
+            std::string::npos);
+  EXPECT_NE(load_error("[colour]\nx = 1\n").find("colour: unknown section"), std::string::npos);
+}
+
+TEST(ConfigFile, WrongTypesAndRangesAreRefusedByName) {
+  EXPECT_NE(load_error("[ws]\nport = \"80\"\n").find("ws.port: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(load_error("[ws]\nport = 70000\n").find("ws.port: must be between 0 and 65535"),
+            std::string::npos);
+  EXPECT_NE(load_error("[storage]\ndurable = 1\n").find("storage.durable: expected true or false"),
+            std::string::npos);
+}
+
+TEST(ConfigFile, SyntaxErrorsNameTheLine) {
+  EXPECT_NE(load_error("[ws\n").find("line 1"), std::string::npos);
+}
+
+TEST(ConfigFile, ValidationNamesTheKey) {
+  server_options o;
+  o.token_secret = test::test_secret();
+  o.wss.enabled = true;
+  EXPECT_EQ(validate(o).rfind("tls.certificate_file:", 0), 0u);
+  o = {};
+  EXPECT_EQ(validate(o).rfind("auth.secret:", 0), 0u);
+}
+
+TEST(ConfigFile, TheBinaryRefusesAnInvalidConfigNamingTheKey) {
+  temp_directory dir;
+  auto file = write_file(dir, "[limits]\nmax_frame_bytes = 10\n");
+  const auto output = dir.path() / "stderr.txt";
+  const auto command = std::string("ACTORSYNC_TOKEN_SECRET=0123456789abcdef0123 '") +
+                       ACTORSYNC_SERVER_BINARY + "' --config '" + file.string() + "' 2> '" +
+                       output.string() + "'";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  std::ifstream in(output);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("limits.max_frame_bytes"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace actorsync::server

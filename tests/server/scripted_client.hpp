@@ -1,0 +1,104 @@
+// A small synchronous actorsync.v1 client for tests: connect over ws:// or wss:// with a token,
+// send a message, expect a message of a given type within a deadline. Deadlines only bound a
+// wait that normally ends at once; they never act as synchronisation.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "protocol/codec.hpp"
+#include "protocol/messages.hpp"
+
+namespace actorsync::test {
+
+using namespace std::chrono_literals;
+
+/// Generous: only a broken server makes a test wait this long.
+inline constexpr std::chrono::milliseconds default_deadline = 30s;
+
+struct client_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  bool tls = false;
+  std::string ca_file;               ///< trusted CA (PEM) for wss://
+  std::optional<std::string> token;  ///< sent as "Authorization: Bearer <token>"
+  std::string subprotocol = "actorsync.v1";
+  std::string raw_authorization;  ///< if set, sent as the Authorization header verbatim
+};
+
+/// The server answered the upgrade with an HTTP status instead of 101.
+struct upgrade_refused : std::runtime_error {
+  upgrade_refused(int status, std::string body)
+      : std::runtime_error("upgrade refused: " + std::to_string(status) + " " + body),
+        status(status),
+        body(std::move(body)) {}
+  int status;
+  std::string body;
+};
+
+/// The connection or TLS handshake failed before HTTP (a client-side error).
+struct connect_failed : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class scripted_client {
+ public:
+  virtual ~scripted_client() = default;
+
+  /// Connects and upgrades. Throws upgrade_refused or connect_failed.
+  static std::unique_ptr<scripted_client> connect(
+      const client_options& options, std::chrono::milliseconds deadline = default_deadline);
+
+  virtual void send_frame(std::span<const std::uint8_t> bytes) = 0;
+  void send(const protocol::client_message& message);
+
+  /// The next server message; throws std::runtime_error on timeout, close or an undecodable
+  /// frame.
+  virtual std::vector<std::uint8_t> receive_frame(std::chrono::milliseconds deadline) = 0;
+  protocol::server_message receive(std::chrono::milliseconds deadline = default_deadline);
+
+  /// Receives the next message and requires it to be a T.
+  template <class T>
+  T expect(std::chrono::milliseconds deadline = default_deadline) {
+    auto message = receive(deadline);
+    if (auto* m = std::get_if<T>(&message)) return std::move(*m);
+    throw std::runtime_error("expected " + std::string(name_of<T>()) + ", got " +
+                             describe(message));
+  }
+  /// Receives the next message and requires an ERROR with this code and session ident.
+  protocol::error_message expect_error(protocol::error_code code, protocol::session_ident session,
+                                       std::chrono::milliseconds deadline = default_deadline);
+
+  /// Waits for the server to close the WebSocket; returns the close code it sent (frames
+  /// arriving first are skipped). Throws on timeout.
+  virtual std::uint16_t wait_closed(std::chrono::milliseconds deadline = default_deadline) = 0;
+
+  static std::string describe(const protocol::server_message& message);
+
+ private:
+  template <class T>
+  static const char* name_of();
+};
+
+/// Convenience: BIND, IDENT(0) and the server's IDENT; returns the granted ident and salt.
+struct bound_session {
+  protocol::session_ident session = 0;
+  protocol::file_ident ident = 0;
+  std::uint64_t salt = 0;
+};
+bound_session bind_and_ident(scripted_client& client, protocol::session_ident session,
+                             const std::string& realm_path, const std::string& token = "");
+
+/// A changeset setting one field, client version `version`.
+protocol::changeset make_changeset(protocol::version_type version, const std::string& object_id,
+                                   std::int64_t value, protocol::version_type last_server = 0);
+
+/// A plain HTTP GET against 127.0.0.1:port; returns status and body.
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target);
+
+}  // namespace actorsync::test
