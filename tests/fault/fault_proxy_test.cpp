@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
 #include <utility>  // Boost 1.74 asio uses std::exchange without including it
+#include <boost/asio.hpp>
 
 #include <atomic>
 #include <string>
