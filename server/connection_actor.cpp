@@ -163,6 +163,9 @@ void forget_session(connection_actor* self, session_ident ident, bool tell_realm
 
 void session_error(connection_actor* self, session_ident ident, error_code code, std::string why,
                    bool tell_realm = true) {
+  // Codes below 200 are connection-level by the protocol (bad_message_order, ...): an ERROR
+  // naming a session with such a code is undecodable for clients, so end the connection.
+  if (protocol::is_connection_level(code)) return connection_error(self, code, std::move(why));
   spdlog::info("{} session {} error {}: {}", self->state.tag, ident, protocol::to_string(code),
                why);
   forget_session(self, ident, tell_realm);
@@ -362,6 +365,13 @@ void on_frame(connection_actor* self, const link_frame& f) {
   auto decoded = protocol::decode_client_message(*f.bytes);
   if (!decoded) {
     const auto& e = decoded.error();
+    if (e.session != 0 && !protocol::is_connection_level(e.code)) {
+      // A well-formed frame refused for one session only (an illegal realm path on BIND): the
+      // ERROR must name that session, and the connection goes on.
+      session_error(self, e.session, e.code, e.reason, false);
+      maybe_read(self);
+      return;
+    }
     return connection_error(
         self, e.code, "frame refused: " + e.reason,
         e.code == error_code::limits_exceeded ? close_too_big : close_protocol_error);

@@ -8,6 +8,7 @@ packages=(
   libcaf-dev libboost-dev libmsgpack-cxx-dev librocksdb-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
+  sslscan  # TLS scan of the wss listener (docs/RELIABILITY.md)
 )
 
 missing=()

@@ -1,0 +1,242 @@
+// Slow readers and overload against a real in-process server: a client that stops reading is
+// cut off with send_queue_overflow once its queue passes the configured bound, and sessions or
+// connections beyond the limits are refused with clear errors; everyone admitted keeps syncing.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "tests/server/scripted_client.hpp"
+#include "tests/server/test_server.hpp"
+
+namespace actorsync::test {
+namespace {
+
+using protocol::error_code;
+
+/// A WebSocket client on a raw socket with a tiny receive buffer that upgrades, sends frames
+/// and otherwise never reads: the slowest reader there is.
+class stalled_reader {
+ public:
+  stalled_reader(std::uint16_t port, const std::string& token) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    timeval timeout{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+    write_all(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: c2xvdy1yZWFkZXItdGVzdA==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: actorsync.v1\r\nAuthorization: Bearer " +
+        token + "\r\n\r\n");
+    std::string response;
+    char c = 0;
+    while (!response.ends_with("\r\n\r\n") && ::recv(fd_, &c, 1, 0) == 1) response += c;
+    if (response.rfind("HTTP/1.1 101", 0) != 0) throw std::runtime_error("upgrade: " + response);
+  }
+  ~stalled_reader() { ::close(fd_); }
+
+  void send(const protocol::client_message& message) {
+    protocol::byte_buffer payload;
+    protocol::encode(message, payload);
+    std::string frame{'\x82'};  // FIN, binary
+    const std::uint8_t mask[4] = {0x5a, 0x17, 0xc3, 0x01};
+    if (payload.size() < 126) {
+      frame += static_cast<char>(0x80 | payload.size());
+    } else {
+      frame += static_cast<char>(0x80 | 126);
+      frame += static_cast<char>(payload.size() >> 8);
+      frame += static_cast<char>(payload.size() & 0xff);
+    }
+    frame.append(reinterpret_cast<const char*>(mask), 4);
+    for (std::size_t i = 0; i < payload.size(); ++i) {
+      frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+    }
+    write_all(frame);
+  }
+
+  /// Reads (finally) until the server's close frame, and returns the last ERROR before it;
+  /// empty if the connection ended without a close frame or an ERROR.
+  std::optional<protocol::error_message> read_until_close() {
+    std::optional<protocol::error_message> last_error;
+    for (;;) {
+      std::string header;
+      if (!read_exactly(header, 2)) return {};
+      const auto opcode = static_cast<std::uint8_t>(header[0]) & 0x0f;
+      std::uint64_t length = static_cast<std::uint8_t>(header[1]) & 0x7f;
+      const int extended = length == 126 ? 2 : length == 127 ? 8 : 0;
+      if (extended > 0) {
+        std::string bytes;
+        if (!read_exactly(bytes, extended)) return {};
+        length = 0;
+        for (char b : bytes) length = (length << 8) | static_cast<std::uint8_t>(b);
+      }
+      std::string payload;
+      if (!read_exactly(payload, length)) return {};
+      if (opcode == 0x8) return last_error;
+      if (opcode != 0x2) continue;
+      auto decoded = protocol::decode_server_message(
+          {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
+      if (!decoded) continue;
+      if (auto* e = std::get_if<protocol::error_message>(&decoded.message())) last_error = *e;
+    }
+  }
+
+ private:
+  void write_all(const std::string& data) {
+    if (::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()))
+      throw std::runtime_error("send failed");
+  }
+  bool read_exactly(std::string& out, std::uint64_t count) {
+    char buffer[65536];
+    while (out.size() < count) {
+      const auto n =
+          ::recv(fd_, buffer, std::min<std::uint64_t>(sizeof buffer, count - out.size()), 0);
+      if (n <= 0) return false;
+      out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  int fd_ = -1;
+};
+
+protocol::changeset bulky_changeset(protocol::version_type version) {
+  auto c = make_changeset(version, "bulk" + std::to_string(version), 1);
+  c.instructions.push_back(protocol::set_field{"items", "bulk" + std::to_string(version), "blob",
+                                               std::string(8 * 1024, 'x')});
+  return c;
+}
+
+// Uploads `count` bulky changesets into `session`'s realm and waits for the acknowledgement.
+void upload_bulk(scripted_client& client, protocol::session_ident session,
+                 protocol::version_type from, protocol::version_type count) {
+  protocol::upload_message upload{session, from + count - 1, 0, {}};
+  for (auto v = from; v < from + count; ++v) upload.changesets.push_back(bulky_changeset(v));
+  client.send(upload);
+  while (client.expect<protocol::download_message>().last_integrated_client_version <
+         from + count - 1) {
+  }
+}
+
+bool has_error_count(const test_server& server, const char* code, int at_least) {
+  const auto text = const_cast<test_server&>(server).instance().metrics().render_prometheus();
+  const auto key = std::string("actorsync_errors_total{code=\"") + code + "\"} ";
+  const auto at = text.find(key);
+  return at != std::string::npos && std::stoi(text.substr(at + key.size())) >= at_least;
+}
+
+TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
+  constexpr int realms = 16;
+  test_server server([](server::server_options& o) {
+    o.max_frame_bytes = 256 * 1024;
+    o.send_queue_bytes = 64 * 1024;  // the bound under test
+    o.max_download_bytes = 32 * 1024;
+    o.send_queue_timeout = std::chrono::milliseconds(200);
+    o.max_sessions_per_connection = 64;
+  });
+  auto writer = server.connect();
+  for (int r = 0; r < realms; ++r) {
+    bind_and_ident(*writer, r + 1, "/slow/r" + std::to_string(r));
+    for (protocol::version_type from = 1; from <= 60; from += 20) {
+      upload_bulk(*writer, r + 1, from, 20);  // 480 KiB of history per realm
+    }
+  }
+  // The stalled reader asks for all of it (16 x 480 KiB, more than the kernel's socket buffers
+  // can absorb) and never reads.
+  stalled_reader stalled(server.ports().ws, make_token("mallory", {"/*"}));
+  for (int r = 0; r < realms; ++r) {
+    stalled.send(protocol::bind_message{static_cast<protocol::session_ident>(r + 1),
+                                        "/slow/r" + std::to_string(r), ""});
+    stalled.send(
+        protocol::client_ident_message{static_cast<protocol::session_ident>(r + 1), 0, 0, 0, 0});
+  }
+  ASSERT_TRUE(wait_for([&] { return has_error_count(server, "send_queue_overflow", 1); }))
+      << server.instance().metrics().render_prometheus();
+  const auto error = stalled.read_until_close();
+  ASSERT_TRUE(error.has_value()) << "no ERROR and close frame for the stalled reader";
+  EXPECT_EQ(error->code, static_cast<std::uint16_t>(error_code::send_queue_overflow));
+  EXPECT_TRUE(error->try_again);
+
+  // Everyone else: the writer keeps uploading, and a normal reader downloads a whole realm.
+  upload_bulk(*writer, 1, 61, 5);
+  auto reader = server.connect();
+  bind_and_ident(*reader, 1, "/slow/r0");
+  reader->send(protocol::client_mark_message{1, 7});
+  std::size_t received = 0;
+  for (;;) {
+    auto message = reader->receive();
+    if (auto* d = std::get_if<protocol::download_message>(&message)) {
+      received += d->changesets.size();
+      continue;
+    }
+    ASSERT_TRUE(std::holds_alternative<protocol::server_mark_message>(message))
+        << scripted_client::describe(message);
+    break;
+  }
+  EXPECT_EQ(received, 65u);
+  EXPECT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+}
+
+TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
+  test_server server([](server::server_options& o) { o.max_connections = 3; });
+  std::vector<std::unique_ptr<scripted_client>> admitted;
+  for (int i = 0; i < 3; ++i) {
+    admitted.push_back(server.connect());
+    bind_and_ident(*admitted.back(), 1, "/overload/c" + std::to_string(i));
+  }
+  for (int i = 0; i < 5; ++i) {
+    try {
+      server.connect();
+      FAIL() << "a fourth connection was admitted";
+    } catch (const upgrade_refused& e) {
+      EXPECT_EQ(e.status, 503);
+      EXPECT_EQ(e.body, "too many connections");
+    }
+  }
+  for (auto& client : admitted) {
+    client->send(protocol::upload_message{1, 1, 0, {make_changeset(1, "a", 1)}});
+    EXPECT_EQ(client->expect<protocol::download_message>().last_integrated_client_version, 1u);
+  }
+  // A slot freed is a slot usable again.
+  admitted.pop_back();
+  ASSERT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+  auto late = server.connect();
+  late->send(protocol::ping_message{9});
+  EXPECT_EQ(late->expect<protocol::pong_message>().timestamp, 9u);
+}
+
+TEST(Overload, SessionsBeyondTheLimitGetTooManySessionsAndTheAdmittedOnesSync) {
+  test_server server([](server::server_options& o) { o.max_sessions_per_connection = 4; });
+  auto client = server.connect();
+  for (protocol::session_ident s = 1; s <= 4; ++s) {
+    bind_and_ident(*client, s, "/sessions/s" + std::to_string(s));
+  }
+  for (protocol::session_ident s = 5; s <= 20; ++s) {
+    client->send(protocol::bind_message{s, "/sessions/s" + std::to_string(s), ""});
+    auto error = client->expect_error(error_code::too_many_sessions, s);
+    EXPECT_TRUE(error.try_again);
+  }
+  for (protocol::session_ident s = 1; s <= 4; ++s) {
+    client->send(protocol::upload_message{s, 1, 0, {make_changeset(1, "a", 1)}});
+    EXPECT_EQ(client->expect<protocol::download_message>().last_integrated_client_version, 1u);
+  }
+  // Unbinding one admits one more on the same connection.
+  client->send(protocol::unbind_message{4});
+  EXPECT_EQ(client->expect<protocol::unbound_message>().session, 4u);
+  bind_and_ident(*client, 21, "/sessions/s21");
+}
+
+}  // namespace
+}  // namespace actorsync::test
