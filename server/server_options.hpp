@@ -32,7 +32,8 @@ struct server_options {
 
   // ---- limits ----
   std::size_t max_connections = 10000;
-  std::size_t max_sessions_per_connection = 256;
+  /// High because a multiplexing client routes all of a user's realms through one connection.
+  std::size_t max_sessions_per_connection = 65536;
   std::size_t max_frame_bytes = protocol::limits::max_frame_bytes;
   /// Bytes of history per DOWNLOAD message when catching a session up.
   std::size_t max_download_bytes = 1024 * 1024;

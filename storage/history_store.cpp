@@ -1,7 +1,6 @@
 #include "storage/history_store.hpp"
 
 #include <openssl/rand.h>
-#include <rocksdb/table.h>
 
 #include <condition_variable>
 #include <deque>
@@ -369,27 +368,14 @@ history_store::~history_store() {
 
 result<std::shared_ptr<history_store>> history_store::open(const std::filesystem::path& directory,
                                                            history_options options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.max_open_files = 512;
-  db_options.keep_log_file_num = 2;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_options, directory.string(), &raw);
-  if (!s.ok()) return rocks::to_error(s, "opening the history database");
+  auto opened = rocks::open_catalog_db(
+      directory, {512, options.block_cache_bytes, "opening the history database"});
+  if (!opened) return opened.error();
   auto state = std::make_unique<impl>();
-  state->db.reset(raw);
+  state->db = std::move(opened->db);
+  state->next_realm_id = opened->next_realm_id;
   state->options = options;
   state->write_options.sync = options.durable;
-  std::string bytes;
-  s = state->db->Get(rocksdb::ReadOptions(), client_layout::next_realm_key(), &bytes);
-  if (s.ok()) {
-    state->next_realm_id = codec::get_fixed32_be(bytes);
-  } else if (!s.IsNotFound()) {
-    return rocks::to_error(s, "reading the realm catalog");
-  }
   auto* raw_state = state.get();
   state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
   return std::shared_ptr<history_store>(new history_store(std::move(state)));

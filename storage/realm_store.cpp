@@ -1,7 +1,5 @@
 #include "storage/realm_store.hpp"
 
-#include <rocksdb/table.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -449,28 +447,13 @@ database::~database() = default;
 
 result<std::shared_ptr<database>> database::open(const std::filesystem::path& directory,
                                                  database_options options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  // File descriptors depend on the amount of data, never on the number of realms; cap them.
-  db_options.max_open_files = 256;
-  db_options.keep_log_file_num = 2;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_options, directory.string(), &raw);
-  if (!s.ok()) return rocks::to_error(s, "opening the client database");
+  auto opened = rocks::open_catalog_db(
+      directory, {256, options.block_cache_bytes, "opening the client database"});
+  if (!opened) return opened.error();
   auto state = std::make_shared<impl>();
-  state->db.reset(raw);
+  state->db = std::move(opened->db);
+  state->next_realm_id = opened->next_realm_id;
   state->write_options.sync = options.commit_durability == durability::full;
-  std::string bytes;
-  s = state->db->Get(rocksdb::ReadOptions(), layout::next_realm_key(), &bytes);
-  if (s.ok()) {
-    state->next_realm_id = codec::get_fixed32_be(bytes);
-  } else if (!s.IsNotFound()) {
-    return rocks::to_error(s, "reading the realm catalog");
-  }
   return std::shared_ptr<database>(new database(std::move(state)));
 }
 

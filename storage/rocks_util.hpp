@@ -6,6 +6,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +21,22 @@ inline storage_error to_error(const rocksdb::Status& s, const char* doing) {
   const auto code = s.IsCorruption() ? storage_errc::corruption : storage_errc::io_error;
   return storage_error{code, std::string(doing) + ": " + s.ToString()};
 }
+
+/// A database holding realms by key prefix, and the id its catalog hands out next.
+struct catalog_db {
+  std::unique_ptr<rocksdb::DB> db;
+  std::uint32_t next_realm_id = 1;
+};
+
+struct catalog_db_options {
+  int max_open_files = 256;
+  std::size_t block_cache_bytes = 8 << 20;
+  const char* opening = "opening the database";  ///< error context
+};
+
+/// Opens (creating if missing) the database both stores use, and reads its realm catalog counter.
+result<catalog_db> open_catalog_db(const std::filesystem::path& directory,
+                                   const catalog_db_options& options);
 
 /// The smallest key greater than every key starting with `prefix` (empty: no bound).
 inline std::string prefix_end(std::string prefix) {

@@ -1,0 +1,37 @@
+#include "storage/rocks_util.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/table.h>
+
+#include "storage/client_layout.hpp"
+#include "storage/record_codec.hpp"
+
+namespace actorsync::storage::rocks {
+
+result<catalog_db> open_catalog_db(const std::filesystem::path& directory,
+                                   const catalog_db_options& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  // File descriptors depend on the amount of data, never on the number of realms; cap them.
+  db_options.max_open_files = options.max_open_files;
+  db_options.keep_log_file_num = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, directory.string(), &raw);
+  if (!s.ok()) return to_error(s, options.opening);
+  catalog_db opened;
+  opened.db.reset(raw);
+  std::string bytes;
+  s = opened.db->Get(rocksdb::ReadOptions(), client_layout::next_realm_key(), &bytes);
+  if (s.ok()) {
+    opened.next_realm_id = codec::get_fixed32_be(bytes);
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "reading the realm catalog");
+  }
+  return opened;
+}
+
+}  // namespace actorsync::storage::rocks
