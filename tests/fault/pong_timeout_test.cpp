@@ -151,6 +151,54 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   realm->close(true);
 }
 
+// Liveness is incoming bytes, not whole frames: a DOWNLOAD of about 1 MiB crawling through a
+// throttled link takes longer than the pong timeout to arrive whole (the PONG queues behind it)
+// yet must not be mistaken for silence, or the download restarts forever.
+TEST(Keepalive, SlowLargeDownloadDoesNotTripThePongTimeout) {
+  storage::testing::temp_dir root;
+  std::ofstream(root.path() / "secret") << secret << "\n";
+  server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
+                        root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
+  const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
+  const api::user_credentials user{"pong-user",
+                                   server::issue_token(server::token_secret(secret), claims)};
+  api::app_config config;
+  config.data_directory = root.path() / "writer";
+  config.server_url = "ws://127.0.0.1:" + std::to_string(server.ws_port());
+  config.request_timeout = deadline;
+  {
+    api::app writer(config);
+    auto realm = writer.open_realm("/big", user);
+    for (int i = 0; i < 24; ++i) {
+      ASSERT_TRUE(realm->begin_write()
+                      .create_object("blobs", std::to_string(i))
+                      .set_field("blobs", std::to_string(i), "data", std::string(50'000, 'b'))
+                      .commit()
+                      .ok());
+    }
+    ASSERT_TRUE(finish(realm->session().upload_all_local_changes()));
+    realm->close(true);
+  }
+
+  fault_proxy proxy(server.ws_port());
+  proxy.set_max_segment(4096);
+  proxy.set_throttle(flow::to_client, 400'000);  // ~1 MiB frame: about 2.6 s, pong timeout 0.8 s
+  observed seen;
+  config.data_directory = root.path() / "reader";
+  config.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port());
+  config.ping_interval = std::chrono::milliseconds(200);
+  config.pong_timeout = std::chrono::milliseconds(800);
+  config.error_handler = [&seen](const runtime::session_error_event& e) { seen.error(e); };
+  api::app reader(config);
+  auto copy = reader.open_realm("/big", user);
+  EXPECT_TRUE(finish(copy->session().download_all_server_changes()));
+  EXPECT_TRUE(copy->read().object_exists("blobs", "23"));
+  EXPECT_EQ(seen.error_count(), 0u)
+      << runtime::to_string(seen.error_at(0)->code) << " " << seen.error_at(0)->message;
+  EXPECT_EQ(proxy.accepted_connections(), 1u);
+  copy->close(true);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stalls, PongTimeout,
                          ::testing::Values(stall::server_to_client, stall::both_directions),
                          [](const auto& info) {
