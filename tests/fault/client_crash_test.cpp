@@ -49,6 +49,7 @@ class writer_process {
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     posix_spawn_file_actions_addclose(&actions, fds[1]);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);  // no test socket outlives a close
     std::vector<std::string> args{ACTORSYNC_CLIENT_CRASH_WRITER, url, directory.string(),
                                   user.user_id, user.token};
     std::vector<char*> argv;

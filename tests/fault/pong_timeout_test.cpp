@@ -61,6 +61,10 @@ struct observed {
 
 enum class stall { server_to_client, both_directions };
 
+void PrintTo(stall s, std::ostream* out) {
+  *out << (s == stall::server_to_client ? "server_to_client" : "both_directions");
+}
+
 class PongTimeout : public ::testing::TestWithParam<stall> {};
 
 bool commit_one(api::realm& realm, int n) {

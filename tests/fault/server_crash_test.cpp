@@ -33,7 +33,11 @@ TEST(ServerCrash, TwentySigkillsLoseAndDuplicateNothingAcknowledged) {
                           .data_directory = root.path() / "client",
                           .token_secret = secret,
                           .realms = 100,
-                          .realm_prefix = "/crash"});
+                          .realm_prefix = "/crash",
+                          // The runtime's default keepalive: a cut must be seen as a reset, not
+                          // found a minute later by the pong timeout (see server_process.cpp).
+                          .ping_interval = api::app_config{}.ping_interval,
+                          .pong_timeout = api::app_config{}.pong_timeout});
   workload.start_writing();
   std::mt19937 random(std::random_device{}());
   for (int k = 0; k < kills; ++k) {
