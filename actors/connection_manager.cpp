@@ -185,8 +185,9 @@ void connection_manager_state::opened(const link_opened& event) {
 
 void connection_manager_state::received(const link_frame& event) {
   auto* link = find(event.link, event.generation);
-  if (!link || !event.message) return;
+  if (!link) return;
   link->last_activity = clock::now();  // any traffic counts as liveness, not only PONG
+  if (!event.message) return;          // part of a large frame: liveness only
   const auto& message = *event.message;
   if (auto* error = std::get_if<protocol::error_message>(&message); error && error->session == 0) {
     failed(*link, from_protocol(static_cast<protocol::error_code>(error->code)), error->message);

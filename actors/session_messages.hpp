@@ -94,6 +94,8 @@ struct link_failed {
   std::string message;
 };
 
+/// A whole frame, decoded; or, with a null message, part of a large frame still arriving (sent
+/// for liveness only, so a slow large DOWNLOAD does not look like a silent link).
 struct link_frame {
   std::uint64_t link = 0;
   std::uint64_t generation = 0;

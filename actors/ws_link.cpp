@@ -2,7 +2,9 @@
 #include "actors/ws_link.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -74,6 +76,9 @@ void tell(const caf::actor_addr& manager, Message message) {
   if (auto strong = caf::actor_cast<caf::actor>(manager))
     caf::anon_send(strong, std::move(message));
 }
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr auto part_report_interval = std::chrono::milliseconds(50);
 
 sync_errc classify(const beast::error_code& ec) {
   if (ec.category() == net::error::get_ssl_category() ||
@@ -199,13 +204,28 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     read();
   }
 
+  // Reads a frame in parts, so that bytes, not only whole frames, count as liveness: a 1 MiB
+  // DOWNLOAD on a slow link may take longer than the pong timeout to arrive whole.
   void read() {
-    ws_.async_read(buffer_,
-                   [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
-                     if (ec) return self->fail(classify(ec), "read: " + ec.message());
-                     self->deliver(bytes);
-                     self->read();
-                   });
+    ws_.async_read_some(buffer_, read_chunk,
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                          if (ec) return self->fail(classify(ec), "read: " + ec.message());
+                          self->frame_bytes_ += bytes;
+                          if (self->ws_.is_message_done()) {
+                            self->deliver(std::exchange(self->frame_bytes_, 0));
+                          } else {
+                            self->part_arrived();
+                          }
+                          self->read();
+                        });
+  }
+
+  // At most one liveness event per interval, however small the TCP segments are.
+  void part_arrived() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_part_reported_ < part_report_interval) return;
+    last_part_reported_ = now;
+    tell(target_.manager, link_frame{target_.link, target_.generation, nullptr, 0});
   }
 
   void deliver(std::size_t bytes) {
@@ -225,8 +245,10 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
   websocket::stream<next_layer> ws_;
   beast::flat_buffer buffer_;
   websocket::response_type response_;
-  bool closed_ = false;  ///< strand only
-  bool failed_ = false;  ///< strand only
+  bool closed_ = false;                                       ///< strand only
+  bool failed_ = false;                                       ///< strand only
+  std::size_t frame_bytes_ = 0;                               ///< strand only
+  std::chrono::steady_clock::time_point last_part_reported_;  ///< strand only
 };
 
 }  // namespace

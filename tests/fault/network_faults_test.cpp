@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/fault/support/eventually.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
 #include "tests/fault/support/server_process.hpp"
@@ -17,16 +18,6 @@ namespace actorsync::testing {
 namespace {
 
 const std::string secret = "fault-tests-secret-0123456789abcdef";
-
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 TEST(NetworkFaults, CutsAndStallsDuringWritesLoseAndDuplicateNothing) {
   constexpr int faults = 30;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "tests/fault/support/eventually.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
 #include "tests/fault/support/server_process.hpp"
@@ -18,17 +19,6 @@ namespace actorsync::testing {
 namespace {
 
 const std::string secret = "fault-tests-secret-0123456789abcdef";
-
-// Waits until `condition` holds; the deadline only fails the test.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 TEST(ServerCrash, TwentySigkillsLoseAndDuplicateNothingAcknowledged) {
   constexpr int kills = 20;
@@ -43,7 +33,11 @@ TEST(ServerCrash, TwentySigkillsLoseAndDuplicateNothingAcknowledged) {
                           .data_directory = root.path() / "client",
                           .token_secret = secret,
                           .realms = 100,
-                          .realm_prefix = "/crash"});
+                          .realm_prefix = "/crash",
+                          // The runtime's default keepalive: a cut must be seen as a reset, not
+                          // found a minute later by the pong timeout (see server_process.cpp).
+                          .ping_interval = api::app_config{}.ping_interval,
+                          .pong_timeout = api::app_config{}.pong_timeout});
   workload.start_writing();
   std::mt19937 random(std::random_device{}());
   for (int k = 0; k < kills; ++k) {

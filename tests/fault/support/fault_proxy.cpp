@@ -1,6 +1,8 @@
 #include "tests/fault/support/fault_proxy.hpp"
 
-#include <utility>  // Boost 1.74 asio uses std::exchange without including it
+// Boost 1.74 asio uses std::exchange without including <utility>: it must come first.
+#include <utility>
+
 #include <boost/asio.hpp>
 
 #include <array>
@@ -24,7 +26,7 @@ struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
   std::thread thread;
 
   std::atomic<std::uint16_t> upstream_port;
-  std::atomic<bool> stalled{false};
+  std::array<std::atomic<bool>, 2> stalled{};  // by direction: to_server, to_client
   std::atomic<bool> refusing{false};
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> delay_ms{0};
@@ -89,7 +91,7 @@ struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
 
     void write_segment() {
       if (owner->stopping) return conn->close();
-      if (owner->stalled)
+      if (owner->stalled[index()])
         return wait_then(stall_recheck, [self = shared_from_this()] { self->write_segment(); });
       if (offset == length) return read();
       const auto limit = owner->max_segment.load();
@@ -179,7 +181,10 @@ void fault_proxy::cut_all() {
   asio::post(impl_->io, [i = impl_] { i->cut_all(); });
 }
 void fault_proxy::set_stalled(bool stalled) {
-  impl_->stalled = stalled;
+  for (auto& direction : impl_->stalled) direction = stalled;
+}
+void fault_proxy::set_stalled(flow direction, bool stalled) {
+  impl_->stalled[direction == flow::to_server ? 0 : 1] = stalled;
 }
 void fault_proxy::set_delay(std::chrono::milliseconds delay) {
   impl_->delay_ms = delay.count();

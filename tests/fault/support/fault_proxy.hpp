@@ -26,6 +26,8 @@ class fault_proxy {
   void cut_all();
   /// While stalled, bytes are held in both directions (connections stay open).
   void set_stalled(bool stalled);
+  /// Holds the bytes of one direction only (e.g. replies never reach the client).
+  void set_stalled(flow direction, bool stalled);
   /// Every chunk waits this long before it is forwarded.
   void set_delay(std::chrono::milliseconds delay);
   /// Forwards in writes of at most this many bytes (0: as read), with Nagle off, so frames

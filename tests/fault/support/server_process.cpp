@@ -49,7 +49,10 @@ void server_process::start() {
   if (pid_ == 0) {
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
-    ::close(log);
+    // Nothing else crosses the exec: Asio's sockets are not close-on-exec, and a server holding
+    // copies of the test's sockets (the proxy's, the client's) keeps them open after the test
+    // closes them, so a cut never reaches the peer (a half-open link until the pong timeout).
+    ::close_range(3, ~0U, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

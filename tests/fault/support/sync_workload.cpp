@@ -32,9 +32,8 @@ api::app_config sync_workload::config_for(const std::filesystem::path& directory
   config.durability = storage::durability::process_crash;  // the client is not crashed here
   config.request_timeout = options_.request_timeout;
   config.connect_timeout = std::chrono::seconds(10);
-  // A connection whose peer vanished without a reset is noticed within seconds, not a minute.
-  config.ping_interval = std::chrono::milliseconds(1000);
-  config.pong_timeout = std::chrono::milliseconds(3000);
+  config.ping_interval = options_.ping_interval;
+  config.pong_timeout = options_.pong_timeout;
   config.backoff.initial = std::chrono::milliseconds(20);
   config.backoff.maximum = std::chrono::milliseconds(200);
   config.linger = std::chrono::milliseconds(0);

@@ -30,6 +30,9 @@ struct workload_options {
   /// Every this many commits, one upload wait is issued (and must finish by the end).
   std::size_t wait_every = 25;
   std::chrono::milliseconds request_timeout{120 * 1000};
+  /// Keepalive: short, so a link whose peer vanished without a reset is dropped within seconds.
+  std::chrono::milliseconds ping_interval{1000};
+  std::chrono::milliseconds pong_timeout{3000};
 };
 
 /// Counts of how the waits issued during the run ended.
@@ -53,6 +56,8 @@ class sync_workload {
   wait_tally collect_waits(std::chrono::milliseconds deadline);
   /// A final upload wait on every realm; returns the realms whose wait did not end ok.
   std::vector<std::string> upload_everything();
+  /// The app's counters (sessions by state, sockets, connection attempts), for diagnostics.
+  api::runtime_statistics statistics() { return app_->statistics(); }
   /// Fatal session errors the app's error handler reported.
   std::vector<std::string> fatal_errors() const;
   /// One record per realm (ident and committed versions) for check_history_exactly_once.
