@@ -47,7 +47,10 @@ export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" -DACTORSYNC_FUZZ=ON \
   -DACTORSYNC_BENCH=OFF >/dev/null
-flock /tmp/actorsync-build.lock cmake --build build-fuzz -j2 --target "$binary"
+# The build lock (shared by everyone building on this machine) only when there is work to do.
+if ! cmake --build build-fuzz --target "$binary" -- -n | grep -q 'no work to do'; then
+  flock /tmp/actorsync-build.lock cmake --build build-fuzz -j2 --target "$binary"
+fi
 
 mkdir -p "$work/seeds" "$work/corpus" "$committed"
 if [[ "$target" == protocol ]]; then
