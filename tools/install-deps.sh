@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
   sslscan  # TLS scan of the wss listener (docs/RELIABILITY.md)
+  # libFuzzer's runtime (libclang_rt.fuzzer) is only a Recommends of clang-14; xxd converts the
+  # golden vectors into fuzzer seeds (tools/fuzz.sh).
+  libclang-rt-14-dev xxd
 )
 
 missing=()
