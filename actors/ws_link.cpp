@@ -154,6 +154,9 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     beast::get_lowest_layer(ws_).async_connect(
         results, [self = this->shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
           if (ec) return self->fail(classify(ec), "connect: " + ec.message());
+          // Small frames back to back must not wait for delayed ACKs (Nagle).
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
           self->secure();
         });
   }

@@ -304,6 +304,10 @@ std::shared_ptr<listener> start_sync_listener(net::io_context& io, const listene
   if (tls) env.tls = make_tls_context(env.context->options);
   auto acceptor =
       std::make_shared<tcp_acceptor>(io, where, tls ? "wss" : "ws", [env](tcp::socket socket) {
+        // Frames are small and often back to back (DOWNLOAD then MARK): without this the
+        // second one waits for the peer's delayed ACK (up to 40 ms on Linux).
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto peer = describe(socket);
         if (env.tls) {
           std::make_shared<ws_link<beast::ssl_stream<beast::tcp_stream>>>(
