@@ -108,6 +108,7 @@ struct session_actor_state {
   subscription_token subscribe_connection(caf::actor subscriber);
   subscription_token subscribe_errors(caf::actor subscriber);
   void set_connection(connection_state next);
+  void watch(const caf::actor& subscriber);  ///< monitors it unless it already subscribes
   void forget_subscriber(const caf::actor_addr& who);
   session_snapshot snapshot() const;
 };
