@@ -17,12 +17,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/flat_map.hpp"
 #include "actors/progress_registry.hpp"
 #include "actors/reconnect_backoff.hpp"
 #include "actors/session_actor.hpp"
@@ -54,14 +54,14 @@ struct session_actor_state {
 
   wait_registry waits;
   wait_id next_wait = 1;
-  std::map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
+  flat_map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
   caf::typed_response_promise<bool> close_promise;
 
   progress_registry progress;
   progress_token next_token = 1;
-  std::map<progress_token, caf::actor> progress_subscribers;
-  std::map<subscription_token, caf::actor> connection_subscribers;
-  std::map<subscription_token, caf::actor> error_subscribers;
+  flat_map<progress_token, caf::actor> progress_subscribers;
+  flat_map<subscription_token, caf::actor> connection_subscribers;
+  flat_map<subscription_token, caf::actor> error_subscribers;
 
   static inline const char* name = "actorsync.session";
 

@@ -154,7 +154,7 @@ void session_actor_state::set_connection(connection_state next) {
 
 void session_actor_state::forget_subscriber(const caf::actor_addr& who) {
   auto drop = [&who](auto& subscribers) {
-    std::erase_if(subscribers, [&who](const auto& entry) { return entry.second.address() == who; });
+    erase_if(subscribers, [&who](const auto& entry) { return entry.second.address() == who; });
   };
   for (auto& [token, actor] : progress_subscribers)
     if (actor.address() == who) progress.remove(token);
