@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -50,12 +51,13 @@ struct session_actor_state {
   bool upload_in_outbox = false;
   protocol::request_ident next_request = 1;
   std::uint64_t rebind_generation = 0;
-  reconnect_backoff rebind_backoff{{}, default_random_source()};
+  /// Created at the first retryable session ERROR; most sessions never need one.
+  std::unique_ptr<reconnect_backoff> rebind_backoff;
 
   wait_registry waits;
   wait_id next_wait = 1;
   flat_map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
-  caf::typed_response_promise<bool> close_promise;
+  std::unique_ptr<caf::typed_response_promise<bool>> close_promise;  ///< set by close()
 
   progress_registry progress;
   progress_token next_token = 1;

@@ -182,6 +182,24 @@ void stop_previous_session(app::impl& st, const std::string& path) {
       caf::after(std::chrono::seconds(30)) >> [&stopped] { stopped = true; });
 }
 
+// One provider per user, shared by that user's sessions: a per-session copy of the token (or of
+// the app's provider and the user id) cost each session a few hundred bytes. A session keeps
+// the token it was opened with; opening with a new token gives later sessions the new one.
+std::shared_ptr<const std::function<std::string()>> token_provider_for(
+    app::impl& st, const user_credentials& user) {
+  auto& cached = st.token_providers[user.user_id];
+  if (st.config.token_provider) {
+    if (!cached) {
+      cached = std::make_shared<const std::function<std::string()>>(
+          [provider = st.config.token_provider, id = user.user_id] { return provider(id); });
+    }
+  } else if (!cached || (*cached)() != user.token) {
+    cached = std::make_shared<const std::function<std::string()>>(
+        [token = user.token] { return token; });
+  }
+  return cached;
+}
+
 }  // namespace
 
 std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user) {
@@ -200,13 +218,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   sc.connection_manager = st.manager;
   sc.link_key = st.multiplexing ? "user:" + user.user_id
                                 : "session:" + std::to_string(st.next_private_link++);
-  if (st.config.token_provider) {
-    sc.token_provider = [provider = st.config.token_provider, id = user.user_id] {
-      return provider(id);
-    };
-  } else {
-    sc.token_provider = [token = user.token] { return token; };
-  }
+  sc.token_provider = [provider = token_provider_for(st, user)] { return (*provider)(); };
   sc.default_wait_timeout = st.config.request_timeout;
   sc.cancel_waits_on_nonfatal_error = st.config.cancel_waits_on_nonfatal_error;
   sc.ident_source = st.idents;

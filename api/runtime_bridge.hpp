@@ -67,6 +67,9 @@ struct app::impl {
   /// Open realms by path; a realm removes its entry when its last handle goes.
   std::map<std::string, std::weak_ptr<realm>> realms;
   std::set<std::string> paused_paths;  ///< sticky pause, across reopen
+  /// Token provider per user id, shared by that user's sessions (see open_realm).
+  std::unordered_map<std::string, std::shared_ptr<const std::function<std::string()>>>
+      token_providers;
   /// Live sessions (not guarded by `mutex`: it has its own).
   std::shared_ptr<session_registry> sessions = std::make_shared<session_registry>();
   /// One actor forwarding every session's errors to config.error_handler (none without one).
