@@ -79,7 +79,7 @@ void connection_manager_state::attach(const std::string& key, const std::string&
   }
   auto& link = links.at(pos->second);
   if (!link.sessions.emplace(session.id(), session).second) return;  // already attached
-  session_links[session.id()] = link.id;
+  session_links[session.id()] = attachment{link.id, 0};
   self->monitor(session);
   ++link.linger_generation;  // a pending linger no longer applies
   link.close_when_flushed = false;
@@ -108,13 +108,15 @@ void connection_manager_state::attach(const std::string& key, const std::string&
 void connection_manager_state::detach(const caf::actor_addr& session) {
   auto i = session_links.find(session.id());
   if (i == session_links.end()) return;
-  auto link_id = i->second;
+  const auto [link_id, ident] = i->second;
   session_links.erase(i);
   auto l = links.find(link_id);
   if (l == links.end()) return;
   auto& link = l->second;
   link.sessions.erase(session.id());
-  std::erase_if(link.routes, [&](const auto& r) { return r.second.address() == session; });
+  // Routes of earlier bindings were removed by their UNBOUND or session ERROR, or by a lost link.
+  if (auto r = link.routes.find(ident); r != link.routes.end() && r->second.address() == session)
+    link.routes.erase(r);
   if (!link.sessions.empty()) return;
   if (link.status != link_status::connected) {
     close(link);
@@ -130,9 +132,12 @@ void connection_manager_state::enqueue(outgoing_frame frame) {
   if (!frame.owner) return;
   auto s = session_links.find(frame.owner.id());
   if (s == session_links.end()) return;
-  auto& link = links.at(s->second);
+  auto& link = links.at(s->second.link);
   if (link.status != link_status::connected) return;  // the session rebinds after reconnect
-  if (frame.session != 0) link.routes.try_emplace(frame.session, frame.owner);
+  if (frame.session != 0) {
+    link.routes.try_emplace(frame.session, frame.owner);
+    s->second.ident = frame.session;
+  }
   auto size = frame.bytes ? frame.bytes->size() : 0;
   auto owner = frame.owner.id();
   link.outbox.push(owner, std::move(frame), size);
@@ -209,7 +214,10 @@ void connection_manager_state::received(const link_frame& event) {
   auto route = link->routes.find(ident);
   if (route == link->routes.end()) return;  // a session that already left
   caf::anon_send(route->second, incoming_message{event.message});
-  if (std::holds_alternative<protocol::unbound_message>(message)) link->routes.erase(route);
+  // UNBOUND and a session-level ERROR end that binding on the server: its ident is dead.
+  if (std::holds_alternative<protocol::unbound_message>(message) ||
+      std::holds_alternative<protocol::error_message>(message))
+    link->routes.erase(route);
 }
 
 void connection_manager_state::failed(link_entry& link, sync_errc code,

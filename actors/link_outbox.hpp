@@ -11,6 +11,7 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace actorsync::runtime {
 
@@ -38,13 +39,15 @@ class link_outbox {
     auto owner = ring_.front();
     ring_.pop_front();
     auto i = queues_.find(owner);
-    auto frame = take(i->second.frames);
-    if (i->second.frames.empty()) {
+    auto& q = i->second;
+    auto e = std::move(q.frames[q.head++]);
+    bytes_ -= e.second;
+    if (q.head == q.frames.size()) {
       queues_.erase(i);
     } else {
       ring_.push_back(owner);
     }
-    return frame;
+    return std::move(e.first);
   }
 
   std::size_t bytes() const { return bytes_; }
@@ -60,8 +63,12 @@ class link_outbox {
 
  private:
   using entry = std::pair<Frame, std::size_t>;
+  /// One session's frames, oldest at `head`. A vector, not a deque: a session queues one to
+  /// three frames at a time, and an empty std::deque allocates ~600 bytes up front, which at
+  /// 100,000 sessions binding at once is 60 MB of peak memory.
   struct queue {
-    std::deque<entry> frames;
+    std::vector<entry> frames;
+    std::size_t head = 0;
   };
   Frame take(std::deque<entry>& q) {
     auto e = std::move(q.front());

@@ -10,9 +10,9 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <vector>
 
+#include "actors/flat_map.hpp"
 #include "storage/realm_store.hpp"
 
 namespace actorsync::runtime {
@@ -75,7 +75,7 @@ class progress_registry {
     progress_report last_report;
   };
   static progress_report report_for(const entry& e, progress_figures current);
-  std::map<progress_token, entry> entries_;
+  flat_map<progress_token, entry> entries_;
 };
 
 }  // namespace actorsync::runtime

@@ -71,7 +71,6 @@ session_actor_impl::behavior_type session_behavior(self_pointer self, session_co
 void session_actor_state::init(self_pointer owner, session_config cfg) {
   self = owner;
   config = std::move(cfg);
-  rebind_backoff = reconnect_backoff(config.rebind_backoff, default_random_source());
   refresh_metadata();
   // The listener runs on the committing thread: it only sends a message, through a weak address
   // so that a store outliving the session never keeps it alive.
@@ -116,7 +115,7 @@ session_state session_actor_state::resume() {
 
 void session_actor_state::close(close_session request, caf::typed_response_promise<bool> promise) {
   closing = true;
-  close_promise = promise;
+  close_promise = std::make_unique<caf::typed_response_promise<bool>>(std::move(promise));
   if (request.stop_now) {
     shutdown_now();
     self->quit();
@@ -155,7 +154,7 @@ void session_actor_state::shutdown_now() {
   lifecycle = session_state::inactive;
   set_connection(connection_state::disconnected);
   complete_all_waits({wait_status::error, sync_errc::session_stopped});
-  if (close_promise.pending()) close_promise.deliver(true);
+  if (close_promise && close_promise->pending()) close_promise->deliver(true);
 }
 
 session_actor spawn_session(caf::actor_system& system, session_config config) {

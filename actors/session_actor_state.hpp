@@ -17,12 +17,13 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/flat_map.hpp"
 #include "actors/progress_registry.hpp"
 #include "actors/reconnect_backoff.hpp"
 #include "actors/session_actor.hpp"
@@ -50,18 +51,19 @@ struct session_actor_state {
   bool upload_in_outbox = false;
   protocol::request_ident next_request = 1;
   std::uint64_t rebind_generation = 0;
-  reconnect_backoff rebind_backoff{{}, default_random_source()};
+  /// Created at the first retryable session ERROR; most sessions never need one.
+  std::unique_ptr<reconnect_backoff> rebind_backoff;
 
   wait_registry waits;
   wait_id next_wait = 1;
-  std::map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
-  caf::typed_response_promise<bool> close_promise;
+  flat_map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
+  std::unique_ptr<caf::typed_response_promise<bool>> close_promise;  ///< set by close()
 
   progress_registry progress;
   progress_token next_token = 1;
-  std::map<progress_token, caf::actor> progress_subscribers;
-  std::map<subscription_token, caf::actor> connection_subscribers;
-  std::map<subscription_token, caf::actor> error_subscribers;
+  flat_map<progress_token, caf::actor> progress_subscribers;
+  flat_map<subscription_token, caf::actor> connection_subscribers;
+  flat_map<subscription_token, caf::actor> error_subscribers;
 
   static inline const char* name = "actorsync.session";
 
@@ -108,6 +110,7 @@ struct session_actor_state {
   subscription_token subscribe_connection(caf::actor subscriber);
   subscription_token subscribe_errors(caf::actor subscriber);
   void set_connection(connection_state next);
+  void watch(const caf::actor& subscriber);  ///< monitors it unless it already subscribes
   void forget_subscriber(const caf::actor_addr& who);
   session_snapshot snapshot() const;
 };

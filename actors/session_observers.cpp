@@ -1,6 +1,7 @@
 // What a session tells the outside: wait outcomes, progress reports, connection-state changes
 // and errors. Subscribers are monitored so a dead one is forgotten.
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <caf/all.hpp>
 
 #include "actors/session_actor_state.hpp"
@@ -82,8 +83,8 @@ progress_token session_actor_state::subscribe_progress(const runtime::subscribe_
   auto delivery = progress.add(token, request.direction, request.mode, figures);
   if (request.subscriber) {
     if (!delivery.last) {
+      watch(request.subscriber);
       progress_subscribers.emplace(token, request.subscriber);
-      self->monitor(request.subscriber);
     }
     caf::anon_send(
         request.subscriber,
@@ -119,16 +120,28 @@ void session_actor_state::deliver_progress(const progress_delivery& d) {
 
 subscription_token session_actor_state::subscribe_connection(caf::actor subscriber) {
   auto token = next_token++;
-  self->monitor(subscriber);
+  watch(subscriber);
   connection_subscribers.emplace(token, std::move(subscriber));
   return token;
 }
 
 subscription_token session_actor_state::subscribe_errors(caf::actor subscriber) {
   auto token = next_token++;
-  self->monitor(subscriber);
+  watch(subscriber);
   error_subscribers.emplace(token, std::move(subscriber));
   return token;
+}
+
+void session_actor_state::watch(const caf::actor& subscriber) {
+  // One monitor per subscriber, however many subscriptions it holds: each monitor is a node in
+  // the subscriber's own list, and one app actor often observes thousands of sessions.
+  auto holds = [&subscriber](const auto& subscribers) {
+    return std::any_of(subscribers.begin(), subscribers.end(),
+                       [&subscriber](const auto& entry) { return entry.second == subscriber; });
+  };
+  if (holds(progress_subscribers) || holds(connection_subscribers) || holds(error_subscribers))
+    return;
+  self->monitor(subscriber);
 }
 
 void session_actor_state::set_connection(connection_state next) {
@@ -141,7 +154,7 @@ void session_actor_state::set_connection(connection_state next) {
 
 void session_actor_state::forget_subscriber(const caf::actor_addr& who) {
   auto drop = [&who](auto& subscribers) {
-    std::erase_if(subscribers, [&who](const auto& entry) { return entry.second.address() == who; });
+    erase_if(subscribers, [&who](const auto& entry) { return entry.second.address() == who; });
   };
   for (auto& [token, actor] : progress_subscribers)
     if (actor.address() == who) progress.remove(token);

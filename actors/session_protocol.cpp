@@ -84,7 +84,10 @@ void session_actor_state::session_ended(sync_errc code, const std::string& messa
   // after a growing delay so a server that keeps refusing is not hammered.
   phase = session_phase::awaiting_link;
   binding_lost();
-  self->delayed_send(self, rebind_backoff.next_delay(), rebind_atom_v, ++rebind_generation);
+  if (!rebind_backoff)
+    rebind_backoff =
+        std::make_unique<reconnect_backoff>(config.rebind_backoff, default_random_source());
+  self->delayed_send(self, rebind_backoff->next_delay(), rebind_atom_v, ++rebind_generation);
 }
 
 void session_actor_state::send_marks() {
@@ -169,7 +172,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
                      stop(from_storage(status.error().code), status.error().message);
                      return;
                    }
-                   rebind_backoff.reset();
+                   if (rebind_backoff) rebind_backoff->reset();
                    refresh_metadata();
                    if (upload_cursor < meta.acknowledged_client_version)
                      upload_cursor = meta.acknowledged_client_version;

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <vector>
 
+#include "actors/flat_map.hpp"
 #include "protocol/messages.hpp"
 
 namespace actorsync::runtime {
@@ -50,9 +50,9 @@ class wait_registry {
   bool empty() const { return uploads_.empty() && downloads_.empty(); }
 
  private:
-  std::map<wait_id, protocol::version_type> uploads_;  ///< id -> target client version
+  flat_map<wait_id, protocol::version_type> uploads_;  ///< id -> target client version
   /// id -> MARK request it waits for on this binding (nullopt: none sent yet)
-  std::map<wait_id, std::optional<protocol::request_ident>> downloads_;
+  flat_map<wait_id, std::optional<protocol::request_ident>> downloads_;
 };
 
 }  // namespace actorsync::runtime

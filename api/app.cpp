@@ -1,7 +1,7 @@
 #include "api/app.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "api/runtime_bridge.hpp"
 #include "api/session_handle.hpp"
@@ -49,13 +49,14 @@ app::impl::impl(app_config cfg)
     throw std::runtime_error("cannot open " + config.data_directory.string() + ": " +
                              db.error().message);
   database = db.value();
+  if (config.error_handler) error_forwarder = spawn_error_forwarder(system, config.error_handler);
 }
 
 app::impl::~impl() {
   // Sessions first (they deliver their promises), then sockets, then the I/O thread; the actor
   // system is destroyed last, once no handler can reach it.
-  for (auto& session : sessions) caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
-  sessions.clear();
+  for (auto& session : sessions->all())
+    caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
   {
     // Wait until the manager handed every socket back to the I/O thread before stopping it.
     caf::scoped_actor waiter{system};
@@ -65,6 +66,8 @@ app::impl::~impl() {
   manager = nullptr;
   caf::anon_send_exit(bridge, caf::exit_reason::user_shutdown);
   bridge = nullptr;
+  if (error_forwarder) caf::anon_send_exit(error_forwarder, caf::exit_reason::user_shutdown);
+  error_forwarder = nullptr;
   io->stop();
 }
 
@@ -77,6 +80,63 @@ caf::actor spawn_bridge(caf::actor_system& system) {
     return {[self](runtime::deferred_request& job) { job.run(self); }};
   };
   return system.spawn(behavior, std::string("actorsync.api.bridge"));
+}
+
+caf::actor spawn_error_forwarder(caf::actor_system& system,
+                                 std::function<void(const runtime::session_error_event&)> handler) {
+  auto behavior = [](caf::event_based_actor* self,
+                     std::function<void(const runtime::session_error_event&)> to) -> caf::behavior {
+    self->set_default_handler(caf::drop);
+    return {[to](const runtime::session_error_event& e) { to(e); }};
+  };
+  return system.spawn(behavior, std::move(handler));
+}
+
+void session_registry::add(const std::shared_ptr<session_registry>& registry,
+                           const std::string& path, const runtime::session_actor& session) {
+  {
+    std::lock_guard lock(registry->mutex_);
+    registry->sessions_.emplace(session.id(), session);
+    registry->latest_[path] = session;
+  }
+  // Runs on the session's thread as it terminates (at once if it already has). The registry
+  // is shared so that it outlives the app's members while the actor system shuts down.
+  session->attach_functor(
+      [weak = std::weak_ptr<session_registry>(registry), id = session.id(), path] {
+        if (auto r = weak.lock()) r->remove(id, path);
+      });
+}
+
+void session_registry::remove(caf::actor_id id, const std::string& path) {
+  runtime::session_actor gone, gone_latest;  // released after the lock
+  std::lock_guard lock(mutex_);
+  if (auto i = sessions_.find(id); i != sessions_.end()) {
+    gone = std::move(i->second);
+    sessions_.erase(i);
+  }
+  if (auto i = latest_.find(path); i != latest_.end() && i->second.id() == id) {
+    gone_latest = std::move(i->second);
+    latest_.erase(i);
+  }
+}
+
+std::vector<runtime::session_actor> session_registry::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<runtime::session_actor> out;
+  out.reserve(sessions_.size());
+  for (const auto& [id, session] : sessions_) out.push_back(session);
+  return out;
+}
+
+runtime::session_actor session_registry::latest(const std::string& path) const {
+  std::lock_guard lock(mutex_);
+  auto i = latest_.find(path);
+  return i == latest_.end() ? runtime::session_actor{} : i->second;
+}
+
+std::size_t session_registry::size() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
 }
 
 app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
@@ -111,16 +171,33 @@ namespace {
 // are on disk, so it is stopped now and the new session uploads them from the last
 // acknowledged version; two sessions never share a store.
 void stop_previous_session(app::impl& st, const std::string& path) {
-  auto previous = st.latest_session.find(path);
-  if (previous == st.latest_session.end()) return;
+  auto previous = st.sessions->latest(path);
+  if (!previous) return;
   caf::scoped_actor self{st.system};
-  self->monitor(previous->second);
-  self->send(previous->second, runtime::close_session{true});
+  self->monitor(previous);
+  self->send(previous, runtime::close_session{true});
   bool stopped = false;
   self->receive_while([&stopped] { return !stopped; })(
       [&stopped](caf::down_msg&) { stopped = true; }, [](bool) {},
       caf::after(std::chrono::seconds(30)) >> [&stopped] { stopped = true; });
-  st.latest_session.erase(previous);
+}
+
+// One provider per user, shared by that user's sessions: a per-session copy of the token (or of
+// the app's provider and the user id) cost each session a few hundred bytes. A session keeps
+// the token it was opened with; opening with a new token gives later sessions the new one.
+std::shared_ptr<const std::function<std::string()>> token_provider_for(
+    app::impl& st, const user_credentials& user) {
+  auto& cached = st.token_providers[user.user_id];
+  if (st.config.token_provider) {
+    if (!cached) {
+      cached = std::make_shared<const std::function<std::string()>>(
+          [provider = st.config.token_provider, id = user.user_id] { return provider(id); });
+    }
+  } else if (!cached || (*cached)() != user.token) {
+    cached = std::make_shared<const std::function<std::string()>>(
+        [token = user.token] { return token; });
+  }
+  return cached;
 }
 
 }  // namespace
@@ -128,7 +205,9 @@ void stop_previous_session(app::impl& st, const std::string& path) {
 std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user) {
   auto& st = *impl_;
   std::lock_guard lock(st.mutex);
-  if (auto existing = st.realms[path].lock()) return existing;
+  if (auto i = st.realms.find(path); i != st.realms.end()) {
+    if (auto existing = i->second.lock()) return existing;
+  }
   stop_previous_session(st, path);
   auto store = st.database->open_realm(path);
   if (!store) throw std::runtime_error("cannot open realm " + path + ": " + store.error().message);
@@ -139,33 +218,16 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   sc.connection_manager = st.manager;
   sc.link_key = st.multiplexing ? "user:" + user.user_id
                                 : "session:" + std::to_string(st.next_private_link++);
-  if (st.config.token_provider) {
-    sc.token_provider = [provider = st.config.token_provider, id = user.user_id] {
-      return provider(id);
-    };
-  } else {
-    sc.token_provider = [token = user.token] { return token; };
-  }
+  sc.token_provider = [provider = token_provider_for(st, user)] { return (*provider)(); };
   sc.default_wait_timeout = st.config.request_timeout;
   sc.cancel_waits_on_nonfatal_error = st.config.cancel_waits_on_nonfatal_error;
   sc.ident_source = st.idents;
   sc.start_paused = st.paused_paths.contains(path);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
-  st.sessions.push_back(actor);
-  st.latest_session[path] = actor;
-
-  if (st.config.error_handler) {
-    auto handler = st.config.error_handler;
-    auto forward =
-        [](caf::event_based_actor* self,
-           std::function<void(const runtime::session_error_event&)> to) -> caf::behavior {
-      self->set_default_handler(caf::drop);
-      return {[to](const runtime::session_error_event& e) { to(e); }};
-    };
-    auto forwarder = st.system.spawn(forward, handler);
-    caf::anon_send(actor, runtime::subscribe_errors_atom_v, forwarder);
-  }
+  session_registry::add(st.sessions, path, actor);
+  if (st.error_forwarder)
+    caf::anon_send(actor, runtime::subscribe_errors_atom_v, st.error_forwarder);
 
   auto state = std::make_unique<sync_session::impl>();
   state->owner = &st;
@@ -179,11 +241,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
 
 runtime_statistics app::statistics() {
   auto& st = *impl_;
-  std::vector<runtime::session_actor> sessions;
-  {
-    std::lock_guard lock(st.mutex);
-    sessions = st.sessions;
-  }
+  auto sessions = st.sessions->all();
   runtime_statistics out;
   for (auto& session : sessions) {
     runtime::session_snapshot none;

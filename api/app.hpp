@@ -97,7 +97,10 @@ class app {
   /// whose session was paused stays paused (pause is sticky until resume()).
   std::shared_ptr<realm> open_realm(const std::string& path, const user_credentials& user);
 
-  /// Counts sessions by state (asks each one) and reads the connection manager's counters.
+  /// Counts live sessions by state (asks each one) and reads the connection manager's counters.
+  /// A closed session is forgotten once it has stopped (after its last acknowledgement, or at
+  /// once when closed with stop_now); a session stopped by a fatal error counts as inactive
+  /// until its realm is closed.
   runtime_statistics statistics();
 
   struct impl;

@@ -9,6 +9,11 @@ realm::realm(std::shared_ptr<storage::realm_store> store, std::unique_ptr<sync_s
 
 realm::~realm() {
   close(false);
+  // Forget this realm in the app (a reopen has not replaced the entry yet if it is expired).
+  auto& owner = *session_->internals().owner;
+  std::lock_guard lock(owner.mutex);
+  if (auto i = owner.realms.find(path()); i != owner.realms.end() && i->second.expired())
+    owner.realms.erase(i);
 }
 
 const std::string& realm::path() const {

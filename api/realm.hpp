@@ -1,6 +1,7 @@
 // A synced realm: local reads and writes through storage, and its sync session. Obtained from
 // app::open_realm. Destroying the last handle closes the realm the way Realm does: the session
 // stays alive until every local change is acknowledged (unless paused); close(true) stops now.
+// A realm must not outlive the app it was opened from (its destructor tells the app).
 #pragma once
 
 #include <memory>

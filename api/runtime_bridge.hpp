@@ -7,6 +7,8 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -22,6 +24,27 @@ namespace actorsync::api {
 
 struct runtime_system_config : caf::actor_system_config {
   explicit runtime_system_config(std::size_t threads);
+};
+
+/// The app's live sessions. A session leaves when its actor terminates (closed after its last
+/// acknowledgement, closed now, or stopped at shutdown), so a service that opens and closes
+/// realms for months keeps only the live ones. It has its own mutex because a terminating
+/// session removes itself on a runtime thread: nobody holds it while waiting for a session.
+class session_registry {
+ public:
+  /// Registers `session` as the latest of `path`; it removes itself when it terminates.
+  static void add(const std::shared_ptr<session_registry>& registry, const std::string& path,
+                  const runtime::session_actor& session);
+  std::vector<runtime::session_actor> all() const;
+  /// The latest session of `path` if it is still running (a reopen stops it first).
+  runtime::session_actor latest(const std::string& path) const;
+  std::size_t size() const;
+
+ private:
+  void remove(caf::actor_id id, const std::string& path);
+  mutable std::mutex mutex_;
+  std::unordered_map<caf::actor_id, runtime::session_actor> sessions_;
+  std::unordered_map<std::string, runtime::session_actor> latest_;
 };
 
 struct app::impl {
@@ -41,11 +64,16 @@ struct app::impl {
   bool multiplexing;
   bool session_opened = false;
   std::uint64_t next_private_link = 1;
-  std::map<std::string, std::weak_ptr<realm>> realms;  ///< open realms by path
-  std::set<std::string> paused_paths;                  ///< sticky pause, across reopen
-  std::vector<runtime::session_actor> sessions;        ///< every session ever started
-  /// The latest session per path: a reopen stops it first, so one store never has two.
-  std::map<std::string, runtime::session_actor> latest_session;
+  /// Open realms by path; a realm removes its entry when its last handle goes.
+  std::map<std::string, std::weak_ptr<realm>> realms;
+  std::set<std::string> paused_paths;  ///< sticky pause, across reopen
+  /// Token provider per user id, shared by that user's sessions (see open_realm).
+  std::unordered_map<std::string, std::shared_ptr<const std::function<std::string()>>>
+      token_providers;
+  /// Live sessions (not guarded by `mutex`: it has its own).
+  std::shared_ptr<session_registry> sessions = std::make_shared<session_registry>();
+  /// One actor forwarding every session's errors to config.error_handler (none without one).
+  caf::actor error_forwarder;
 
   explicit impl(app_config cfg);
   ~impl();
@@ -83,6 +111,10 @@ struct sync_session::impl {
 /// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF
 /// keeps their order), so facade calls reach a session in the order they were made.
 caf::actor spawn_bridge(caf::actor_system& system);
+
+/// The actor that turns session_error_events into calls of the app's error handler.
+caf::actor spawn_error_forwarder(caf::actor_system& system,
+                                 std::function<void(const runtime::session_error_event&)> handler);
 
 /// Sends `request` to `target` through the bridge; the reply (or `on_error`'s value) fulfils
 /// the returned future and is passed to `callback` first (on a runtime thread).

@@ -1,32 +1,48 @@
-// Sessions over one multiplexed connection to an in-process server: open N realms, wait until
-// every session's download wait is true; report time, sockets and memory per session.
-// Memory: RSS growth after opening N sessions while the server is down (client only), and after
-// all are bound (client + server, both in this process).
+// N sessions of one user against one server process (actorsync-server as a child process, so
+// client and server memory are measured apart): open and bind them, and time until every
+// session's download wait is true. Reports sockets and memory per session beyond a fixed base.
+//
+// Memory per session = (RSS with the N sessions bound - RSS with a warm-up of 100 sessions
+// bound) / N, for this process (the client) and for the server process. The warm-up sets the
+// base: threads, RocksDB memtables and the connection exist before it is taken. RSS never
+// shrinks back after a peak, so run one size per process (--benchmark_filter), as
+// docs/BENCHMARKS.md does. `client_heap_B_per_session` is the client's live heap (mallinfo2)
+// per session, without memory freed after the binding burst.
+//
+// Arguments: sessions, multiplexing (1 on, 0 off: one socket per session), durable server
+// (1: fsync, the default; 0: --no-fsync).
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <random>
 #include <vector>
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "server/sync_server.hpp"
 #include "server/token.hpp"
+#include "tools/load/embedded_server.hpp"
 
 using namespace actorsync;
 
 namespace {
 
-const std::string secret = "bench-sessions-secret-0123456789abcdef";
+constexpr int warm_up_sessions = 100;
 
-std::int64_t rss_bytes() {
-  std::ifstream statm("/proc/self/statm");
+std::int64_t rss_bytes(pid_t pid = 0) {
+  std::ifstream statm(pid == 0 ? std::string("/proc/self/statm")
+                               : "/proc/" + std::to_string(pid) + "/statm");
   std::int64_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+std::int64_t heap_in_use() {
+  return static_cast<std::int64_t>(::mallinfo2().uordblks);
 }
 
 int open_sockets() {
@@ -39,76 +55,102 @@ int open_sockets() {
   return count;
 }
 
-void BM_SessionsOverOneConnection(benchmark::State& state) {
+using realm_list = std::vector<std::shared_ptr<api::realm>>;
+
+void open_realms(api::app& app, const api::user_credentials& user, const std::string& prefix,
+                 int count, realm_list& into) {
+  for (int i = 0; i < count; ++i) into.push_back(app.open_realm(prefix + std::to_string(i), user));
+}
+
+/// Issues every download wait at once, then collects them; returns how many were true.
+int all_downloaded(const realm_list& realms, std::size_t from) {
+  std::vector<std::future<runtime::wait_outcome>> waits;
+  waits.reserve(realms.size() - from);
+  for (auto i = from; i < realms.size(); ++i)
+    waits.push_back(realms[i]->session().download_all_server_changes());
+  int ok = 0;
+  for (auto& w : waits) ok += bool(w.get()) ? 1 : 0;
+  return ok;
+}
+
+std::filesystem::path fresh_root() {
+  std::random_device random;
+  auto root =
+      std::filesystem::temp_directory_path() /
+      ("actorsync-bench-sessions-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  std::filesystem::create_directories(root);
+  return root;
+}
+
+void BM_SessionsToOneServer(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
-  auto root = std::filesystem::temp_directory_path() /
-              ("actorsync-bench-sessions-" + std::to_string(::getpid()));
+  const bool multiplexing = state.range(1) != 0;
+  const bool durable = state.range(2) != 0;
+  const std::string secret = "bench-sessions-secret-0123456789abcdef";
   for (auto _ : state) {
     state.PauseTiming();
-    std::filesystem::remove_all(root);
-    server::server_options options;
-    options.data_directory = root / "server";
-    options.ws = {true, "127.0.0.1", 0};
-    options.wss.enabled = false;
-    options.metrics.enabled = false;
-    options.token_secret = secret;
-    options.durable = false;
-    options.max_sessions_per_connection = static_cast<std::size_t>(count) + 16;
-    options.log_level = "warn";
-    server::sync_server sync_server;
-    auto port = sync_server.start(options).ws;
-    options.ws.port = port;
-    sync_server.stop();  // down while the client opens: client-only memory first
+    const auto root = fresh_root();
+    load::embedded_server_options so;
+    so.binary = load::find_server_binary("");
+    so.data_directory = root / "server";
+    so.token_secret = secret;
+    so.durable = durable;
+    auto server = std::make_unique<load::embedded_server>(so);
 
     api::app_config config;
-    config.server_url = "ws://127.0.0.1:" + std::to_string(port);
+    config.server_url = "ws://127.0.0.1:" + std::to_string(server->ws_port());
     config.data_directory = root / "client";
     config.durability = storage::durability::process_crash;
-    config.backoff.initial = std::chrono::milliseconds(20);
-    config.backoff.maximum = std::chrono::milliseconds(200);
+    config.session_multiplexing = multiplexing;
     config.request_timeout = std::chrono::minutes(10);
-    api::app app(config);
+    config.linger = std::chrono::milliseconds(0);
+    auto app = std::make_unique<api::app>(config);
     server::token_claims claims{"bench", {"/*"}, server::unix_now() + 3600};
     api::user_credentials user{"bench", server::issue_token(server::token_secret(secret), claims)};
 
-    auto rss0 = rss_bytes();
-    std::vector<std::shared_ptr<api::realm>> realms;
-    realms.reserve(count);
-    for (int i = 0; i < count; ++i)
-      realms.push_back(app.open_realm("/b/" + std::to_string(i), user));
-    auto rss_client = rss_bytes();
-    sync_server.start(options);
+    realm_list realms;
+    realms.reserve(warm_up_sessions + count);
+    open_realms(*app, user, "/warm-up/", warm_up_sessions, realms);
+    const int warm_ok = all_downloaded(realms, 0);
+    const auto client0 = rss_bytes(), heap0 = heap_in_use(), server0 = rss_bytes(server->pid());
     state.ResumeTiming();
 
-    auto start = std::chrono::steady_clock::now();
-    std::vector<std::future<runtime::wait_outcome>> waits;
-    waits.reserve(count);
-    for (auto& r : realms) waits.push_back(r->session().download_all_server_changes());
-    int ok = 0;
-    for (auto& w : waits) ok += bool(w.get()) ? 1 : 0;
-    auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto start = std::chrono::steady_clock::now();
+    open_realms(*app, user, "/bench/", count, realms);
+    const int ok = all_downloaded(realms, warm_up_sessions);
+    const auto seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     state.PauseTiming();
-    auto rss_bound = rss_bytes();
-    auto stats = app.statistics();
-    state.counters["sessions_ok"] = ok;
-    state.counters["seconds_to_all_downloaded"] = seconds;
-    state.counters["client_sockets"] = static_cast<double>(stats.sockets_open);
+    const auto per_session = [count](std::int64_t now, std::int64_t base) {
+      return static_cast<double>(now - base) / count;
+    };
+    state.counters["sessions_ok"] = ok + warm_ok;
+    state.counters["s_to_all_downloaded"] = seconds;
+    state.counters["client_B_per_session"] = per_session(rss_bytes(), client0);
+    state.counters["client_heap_B_per_session"] = per_session(heap_in_use(), heap0);
+    state.counters["server_B_per_session"] = per_session(rss_bytes(server->pid()), server0);
+    state.counters["client_sockets"] = static_cast<double>(app->statistics().sockets_open);
     state.counters["process_sockets"] = open_sockets();
-    state.counters["client_KiB_per_session"] = (rss_client - rss0) / 1024.0 / count;
-    state.counters["client_and_server_KiB_per_bound_session"] = (rss_bound - rss0) / 1024.0 / count;
     realms.clear();
+    app.reset();
+    server->stop();
+    std::filesystem::remove_all(root);
     state.ResumeTiming();
   }
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace
 
-BENCHMARK(BM_SessionsOverOneConnection)
-    ->Arg(1000)
-    ->Arg(10000)
-    ->Arg(100000)
+BENCHMARK(BM_SessionsToOneServer)
+    ->ArgNames({"sessions", "mux", "durable"})
+    ->Args({1000, 1, 1})
+    ->Args({10000, 1, 1})
+    ->Args({100000, 1, 1})
+    ->Args({10000, 1, 0})
+    ->Args({100000, 1, 0})
+    ->Args({1000, 0, 1})
+    ->Args({5000, 0, 1})
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();

@@ -30,7 +30,6 @@ constexpr auto close_grace = std::chrono::seconds(5);
 struct conn_session {
   session_ident ident = 0;
   bind_id_type bind_id = 0;
-  std::string realm_path;
   caf::actor realm;  ///< set once the realm answered the BIND
   bool ident_sent = false;
   std::vector<protocol::client_message> pending;  ///< arrived before the realm answered
@@ -244,7 +243,6 @@ void on_bind(connection_actor* self, protocol::bind_message&& m) {
   conn_session s;
   s.ident = m.session;
   s.bind_id = bind_id;
-  s.realm_path = m.realm_path;
   st.sessions.emplace(m.session, std::move(s));
   st.by_bind[bind_id] = m.session;
   self->send(st.directory, session_bind{caf::actor_cast<caf::actor>(self), bind_id, m.session,
@@ -324,7 +322,8 @@ void on_session_message(connection_actor* self, conn_session& s, protocol::clien
                              std::chrono::steady_clock::now()});
         } else if constexpr (std::is_same_v<T, protocol::client_mark_message>) {
           if (!s.ident_sent) {
-            return session_error(self, s.ident, error_code::session_message_order, "MARK before IDENT");
+            return session_error(self, s.ident, error_code::session_message_order,
+                                 "MARK before IDENT");
           }
           self->send(s.realm, session_mark{s.bind_id, m.request});
         } else if constexpr (std::is_same_v<T, protocol::unbind_message>) {

@@ -249,7 +249,15 @@ status realm_store::impl::restamp(file_ident ident, std::uint64_t salt) {
 }
 
 realm_store::realm_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
-realm_store::~realm_store() = default;
+realm_store::~realm_store() {
+  // Forget the closed realm, so a database that opens and closes realms for months does not
+  // grow (a reopen that already replaced the entry leaves it alone).
+  auto& owner = *impl_->owner;
+  std::lock_guard lock(owner.catalog_mutex);
+  if (auto it = owner.open_realms.find(impl_->path);
+      it != owner.open_realms.end() && it->second.expired())
+    owner.open_realms.erase(it);
+}
 
 const std::string& realm_store::path() const {
   return impl_->path;

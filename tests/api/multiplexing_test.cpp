@@ -108,3 +108,27 @@ TEST(Multiplexing, StatisticsCountSessionsByState) {
   EXPECT_EQ(stats.sessions_active, 2u);
   EXPECT_EQ(stats.sessions_paused, 1u);
 }
+
+TEST(Multiplexing, ClosedSessionsAreForgottenOnceTheirLastChangeIsAcknowledged) {
+  live_server server;
+  client a(server), b(server);
+  auto total = [&] {
+    auto s = a.app->statistics();
+    return s.sessions_active + s.sessions_paused + s.sessions_inactive;
+  };
+  // Open, write and close realms over and over, as a long-running service does: the closed
+  // sessions upload their last write, stop, and the app keeps nothing of them.
+  for (int round = 0; round < 3; ++round) {
+    auto realms = open_many(*a.app, "/closed/", 20, user("alice"));
+    for (auto& r : realms) write_object(*r, "round-" + std::to_string(round));
+    EXPECT_EQ(total(), 20u);
+    realms.clear();  // closes every realm; the sessions live on until acknowledged
+    EXPECT_TRUE(eventually([&] { return total() == 0; }));
+  }
+  auto copies = open_many(*b.app, "/closed/", 20, user("bob"));
+  all_downloaded(copies);
+  for (auto& r : copies) {
+    for (int round = 0; round < 3; ++round)
+      EXPECT_TRUE(r->read().object_exists("items", "round-" + std::to_string(round)));
+  }
+}
