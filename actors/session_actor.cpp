@@ -26,12 +26,12 @@ session_actor_impl::behavior_type session_behavior(self_pointer self, session_co
       [st](resume_atom) { return st->resume(); },
       [self, st](wait_for_upload request) {
         auto promise = self->make_response_promise<wait_outcome>();
-        st->add_upload_wait(request.timeout, promise);
+        st->add_upload_wait(request.timeout, {promise, {}, 0, {}});
         return promise;
       },
       [self, st](wait_for_download request) {
         auto promise = self->make_response_promise<wait_outcome>();
-        st->add_download_wait(request.timeout, promise);
+        st->add_download_wait(request.timeout, {promise, {}, 0, {}});
         return promise;
       },
       [st](subscribe_progress request) { return st->subscribe_progress(request); },
@@ -61,8 +61,9 @@ session_actor_impl::behavior_type session_behavior(self_pointer self, session_co
         if (in.message) st->on_message(*in.message);
       },
       [st](frame_sent_atom) { st->on_frame_sent(); },
-      [st](wait_timeout_atom, std::uint64_t id) { st->wait_timed_out(id); },
+      [st](wait_timeout_atom, std::uint64_t generation) { st->wait_timer_fired(generation); },
       [st](rebind_atom, std::uint64_t generation) { st->rebind(generation); },
+      [st](const ticketed_wait& request) { st->add_wait(request); },
   };
 }
 

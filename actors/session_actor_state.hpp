@@ -18,7 +18,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 
 #include <caf/actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -30,6 +32,16 @@
 #include "actors/wait_registry.hpp"
 
 namespace actorsync::runtime {
+
+/// Where a wait's outcome goes: a CAF response (app actors' requests) or a wait_done message
+/// (the api bridge's ticketed waits).
+struct wait_responder {
+  caf::typed_response_promise<wait_outcome> promise;
+  caf::actor reply_to;  ///< set: answer with wait_done{ticket}
+  std::uint64_t ticket = 0;
+  std::chrono::steady_clock::time_point deadline;
+  void deliver(const wait_outcome& outcome);
+};
 
 enum class session_phase : std::uint8_t { detached, awaiting_link, binding, bound, stopped };
 
@@ -56,7 +68,13 @@ struct session_actor_state {
 
   wait_registry waits;
   wait_id next_wait = 1;
-  flat_map<wait_id, caf::typed_response_promise<wait_outcome>> wait_promises;
+  flat_map<wait_id, wait_responder> wait_promises;
+  /// Waits by deadline, and one timer for the earliest: a timer per wait cost a wake-up of
+  /// CAF's clock thread (and contention on its lock) per wait.
+  std::set<std::pair<std::chrono::steady_clock::time_point, wait_id>> wait_deadlines;
+  std::chrono::steady_clock::time_point wait_timer_at =
+      std::chrono::steady_clock::time_point::max();
+  std::uint64_t wait_timer_generation = 0;
   std::unique_ptr<caf::typed_response_promise<bool>> close_promise;  ///< set by close()
 
   progress_registry progress;
@@ -95,11 +113,12 @@ struct session_actor_state {
   void refresh_metadata();
 
   // ---- observers (session_observers.cpp) ----
-  void add_upload_wait(std::chrono::milliseconds timeout,
-                       caf::typed_response_promise<wait_outcome> promise);
-  void add_download_wait(std::chrono::milliseconds timeout,
-                         caf::typed_response_promise<wait_outcome> promise);
-  void wait_timed_out(wait_id id);
+  void add_upload_wait(std::chrono::milliseconds timeout, wait_responder responder);
+  void add_download_wait(std::chrono::milliseconds timeout, wait_responder responder);
+  void add_wait(const ticketed_wait& request);
+  void store_wait(wait_id id, std::chrono::milliseconds timeout, wait_responder responder);
+  void arm_wait_timer();
+  void wait_timer_fired(std::uint64_t generation);
   void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
   void complete_all_waits(wait_outcome outcome);
   void on_error(sync_errc code, const std::string& message);

@@ -124,6 +124,23 @@ struct deferred_request {
   std::function<void(caf::event_based_actor*)> run;
 };
 
+/// A wait issued by the api bridge: the outcome goes back to `reply_to` as wait_done{ticket}
+/// rather than as a CAF response. CAF 0.17 keeps an actor's pending responses in a vector that
+/// it searches and erases linearly, so a bridge with 100,000 waits in flight spent most of its
+/// time there (docs/BENCHMARKS.md, load tester).
+struct ticketed_wait {
+  bool upload = true;  ///< false: a download wait
+  std::chrono::milliseconds timeout{0};
+  caf::actor reply_to;
+  std::uint64_t ticket = 0;
+};
+
+/// The outcome of a ticketed_wait.
+struct wait_done {
+  std::uint64_t ticket = 0;
+  wait_outcome outcome;
+};
+
 // ---- inspectors (0.17 style) -------------------------------------------------------------------
 
 template <class Inspector>
@@ -169,6 +186,14 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
   return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
            x.bytes_pending, x.connects);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ticketed_wait& x) {
+  return f(caf::meta::type_name("ticketed_wait"), x.upload, x.timeout, x.reply_to, x.ticket);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wait_done& x) {
+  return f(caf::meta::type_name("wait_done"), x.ticket, x.outcome);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
@@ -231,6 +256,8 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, connect_timeout_atom, "connt
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, keepalive_atom, "keepalive")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, retry_atom, "retry")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, linger_atom, "linger")
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::ticketed_wait))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on
@@ -259,6 +286,7 @@ using session_actor = caf::typed_actor<
 using session_actor_impl = session_actor::extend<
     caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
     caf::reacts_to<link_event>, caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
-    caf::reacts_to<wait_timeout_atom, std::uint64_t>, caf::reacts_to<rebind_atom, std::uint64_t>>;
+    caf::reacts_to<wait_timeout_atom, std::uint64_t>, caf::reacts_to<rebind_atom, std::uint64_t>,
+    caf::reacts_to<ticketed_wait>>;
 
 }  // namespace actorsync::runtime

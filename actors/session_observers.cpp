@@ -17,45 +17,90 @@ std::chrono::milliseconds effective(std::chrono::milliseconds requested,
 
 }  // namespace
 
+void wait_responder::deliver(const wait_outcome& outcome) {
+  if (reply_to) {
+    caf::anon_send(reply_to, wait_done{ticket, outcome});
+  } else {
+    promise.deliver(outcome);
+  }
+}
+
+void session_actor_state::add_wait(const ticketed_wait& request) {
+  wait_responder responder{{}, request.reply_to, request.ticket, {}};
+  if (request.upload) {
+    add_upload_wait(request.timeout, std::move(responder));
+  } else {
+    add_download_wait(request.timeout, std::move(responder));
+  }
+}
+
 void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
-                                          caf::typed_response_promise<wait_outcome> promise) {
+                                          wait_responder responder) {
   if (lifecycle == session_state::inactive) {
-    promise.deliver(wait_outcome{wait_status::error, stop_reason});
+    responder.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
   refresh_metadata();
   auto id = next_wait++;
   if (waits.add_upload(id, meta.latest_client_version, meta.acknowledged_client_version)) {
-    promise.deliver(wait_outcome{});
+    responder.deliver(wait_outcome{});
     return;
   }
-  wait_promises.emplace(id, promise);
-  self->delayed_send(self, effective(timeout, config.default_wait_timeout), wait_timeout_atom_v,
-                     id);
+  store_wait(id, timeout, std::move(responder));
 }
 
 void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
-                                            caf::typed_response_promise<wait_outcome> promise) {
+                                            wait_responder responder) {
   if (lifecycle == session_state::inactive) {
-    promise.deliver(wait_outcome{wait_status::error, stop_reason});
+    responder.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
   auto id = next_wait++;
   waits.add_download(id);
-  wait_promises.emplace(id, promise);
-  self->delayed_send(self, effective(timeout, config.default_wait_timeout), wait_timeout_atom_v,
-                     id);
+  store_wait(id, timeout, std::move(responder));
   send_marks();  // no-op unless bound: a paused session's wait waits for resume()
 }
 
-void session_actor_state::wait_timed_out(wait_id id) {
-  if (waits.remove(id)) complete_waits({id}, wait_outcome{wait_status::timed_out});
+void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeout,
+                                     wait_responder responder) {
+  responder.deadline = self->clock().now() + effective(timeout, config.default_wait_timeout);
+  wait_deadlines.emplace(responder.deadline, id);
+  wait_promises.emplace(id, std::move(responder));
+  arm_wait_timer();
+}
+
+// Keeps one timer, due at the earliest deadline; a later timer of an older generation is stale.
+void session_actor_state::arm_wait_timer() {
+  if (wait_deadlines.empty()) return;
+  const auto earliest = wait_deadlines.begin()->first;
+  if (earliest >= wait_timer_at) return;  // the armed timer fires first
+  wait_timer_at = earliest;
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::milliseconds>(earliest - self->clock().now());
+  self->delayed_send(self,
+                     std::max(delay, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1),
+                     wait_timeout_atom_v, ++wait_timer_generation);
+}
+
+void session_actor_state::wait_timer_fired(std::uint64_t generation) {
+  if (generation != wait_timer_generation) return;
+  wait_timer_at = std::chrono::steady_clock::time_point::max();
+  const auto now = self->clock().now();  // the actor clock: virtual in tests
+  std::vector<wait_id> expired;
+  while (!wait_deadlines.empty() && wait_deadlines.begin()->first <= now) {
+    const auto id = wait_deadlines.begin()->second;
+    if (waits.remove(id)) expired.push_back(id);
+    wait_deadlines.erase(wait_deadlines.begin());
+  }
+  complete_waits(expired, wait_outcome{wait_status::timed_out});
+  arm_wait_timer();
 }
 
 void session_actor_state::complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome) {
   for (auto id : ids) {
     auto i = wait_promises.find(id);
     if (i == wait_promises.end()) continue;
+    wait_deadlines.erase({i->second.deadline, id});
     i->second.deliver(outcome);
     wait_promises.erase(i);
   }
@@ -148,8 +193,10 @@ void session_actor_state::set_connection(connection_state next) {
   if (next == connection) return;  // observers never see the same state twice
   auto old = connection;
   connection = next;
+  // Sent as the session, so a subscriber watching many sessions can tell them apart.
+  const auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [token, who] : connection_subscribers)
-    caf::anon_send(who, connection_state_changed{config.realm_path, old, next});
+    caf::send_as(me, who, connection_state_changed{config.realm_path, old, next});
 }
 
 void session_actor_state::forget_subscriber(const caf::actor_addr& who) {

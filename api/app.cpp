@@ -41,7 +41,7 @@ app::impl::impl(app_config cfg)
   mc.linger = config.linger;
   mc.backoff = config.backoff;
   manager = runtime::spawn_connection_manager(system, mc);
-  bridge = spawn_bridge(system);
+  bridge = spawn_bridge(system, tickets);
   storage::database_options options;
   options.commit_durability = config.durability;
   auto db = storage::database::open(config.data_directory, options);
@@ -71,15 +71,18 @@ app::impl::~impl() {
   io->stop();
 }
 
-caf::actor spawn_bridge(caf::actor_system& system) {
-  // Every spawn passes at least one argument: CAF 0.17.6 binds a reference to a null
-  // shared_ptr<tuple<>> when a function actor is spawned without arguments (UBSan reports it).
-  auto behavior = [](caf::event_based_actor* self, const std::string& name) -> caf::behavior {
-    spdlog::debug("{} started", name);
+caf::actor spawn_bridge(caf::actor_system& system, std::shared_ptr<wait_tickets> tickets) {
+  auto behavior = [](caf::event_based_actor* self,
+                     std::shared_ptr<wait_tickets> waits) -> caf::behavior {
+    spdlog::debug("actorsync.api.bridge started");
     self->set_default_handler(caf::drop);
-    return {[self](runtime::deferred_request& job) { job.run(self); }};
+    self->set_down_handler([waits](caf::down_msg& down) { waits->session_down(down.source); });
+    return {
+        [self](runtime::deferred_request& job) { job.run(self); },
+        [self, waits](const runtime::wait_done& done) { waits->complete(self, done); },
+    };
   };
-  return system.spawn(behavior, std::string("actorsync.api.bridge"));
+  return system.spawn(behavior, std::move(tickets));
 }
 
 caf::actor spawn_error_forwarder(caf::actor_system& system,

@@ -19,6 +19,7 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "api/sync_session.hpp"
+#include "api/wait_tickets.hpp"
 
 namespace actorsync::api {
 
@@ -56,6 +57,8 @@ struct app::impl {
   std::unique_ptr<runtime::io_runtime> io;
   caf::actor manager;
   caf::actor bridge;  ///< issues every facade request, in call order
+  /// The bridge's waits in flight; touched only on the bridge actor.
+  std::shared_ptr<wait_tickets> tickets = std::make_shared<wait_tickets>();
   std::shared_ptr<storage::database> database;
   std::shared_ptr<std::atomic<std::uint64_t>> idents =
       std::make_shared<std::atomic<std::uint64_t>>(0);
@@ -110,31 +113,32 @@ struct sync_session::impl {
 
 /// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF
 /// keeps their order), so facade calls reach a session in the order they were made.
-caf::actor spawn_bridge(caf::actor_system& system);
+caf::actor spawn_bridge(caf::actor_system& system, std::shared_ptr<wait_tickets> tickets);
 
 /// The actor that turns session_error_events into calls of the app's error handler.
 caf::actor spawn_error_forwarder(caf::actor_system& system,
                                  std::function<void(const runtime::session_error_event&)> handler);
 
-/// Sends `request` to `target` through the bridge; the reply (or `on_error`'s value) fulfils
-/// the returned future and is passed to `callback` first (on a runtime thread).
-template <class Reply, class Handle, class Request>
-std::future<Reply> ask(const caf::actor& bridge, const Handle& target, Request request,
-                       std::function<void(Reply)> callback, Reply on_error) {
-  auto promise = std::make_shared<std::promise<Reply>>();
+/// An upload (or download) wait through the bridge as a ticketed wait (wait_tickets.hpp): the
+/// outcome (or `gone` when the session ended first) fulfils the future and is passed to
+/// `callback` first (on a runtime thread).
+template <class Handle>
+std::future<runtime::wait_outcome> ask_wait(const app::impl& owner, const Handle& session,
+                                            bool upload, std::chrono::milliseconds timeout,
+                                            std::function<void(runtime::wait_outcome)> callback,
+                                            runtime::wait_outcome gone) {
+  auto promise = std::make_shared<std::promise<runtime::wait_outcome>>();
   auto future = promise->get_future();
-  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
-                   self->request(target, caf::infinite, request)
-                       .then(
-                           [=](Reply reply) {
-                             if (callback) callback(reply);
-                             promise->set_value(reply);
-                           },
-                           [=](caf::error&) {
-                             if (callback) callback(on_error);
-                             promise->set_value(on_error);
-                           });
-                 }});
+  auto done = [callback = std::move(callback), promise](runtime::wait_outcome outcome) {
+    if (callback) callback(outcome);
+    promise->set_value(outcome);
+  };
+  caf::anon_send(owner.bridge,
+                 runtime::deferred_request{
+                     [=, tickets = owner.tickets,
+                      target = caf::actor_cast<caf::actor>(session)](caf::event_based_actor* self) {
+                       tickets->issue(self, target, upload, timeout, done, gone);
+                     }});
   return future;
 }
 

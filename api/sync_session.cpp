@@ -80,17 +80,15 @@ runtime::connection_state sync_session::connection_state() {
 
 std::future<wait_outcome> sync_session::upload_all_local_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
-  return ask<wait_outcome>(impl_->owner->bridge, impl_->actor,
-                           runtime::wait_for_upload{timeout.value_or(std::chrono::milliseconds{0})},
-                           std::move(callback), session_gone);
+  return ask_wait(*impl_->owner, impl_->actor, true, timeout.value_or(std::chrono::milliseconds{0}),
+                  std::move(callback), session_gone);
 }
 
 std::future<wait_outcome> sync_session::download_all_server_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
-  return ask<wait_outcome>(
-      impl_->owner->bridge, impl_->actor,
-      runtime::wait_for_download{timeout.value_or(std::chrono::milliseconds{0})},
-      std::move(callback), session_gone);
+  return ask_wait(*impl_->owner, impl_->actor, false,
+                  timeout.value_or(std::chrono::milliseconds{0}), std::move(callback),
+                  session_gone);
 }
 
 runtime::progress_token sync_session::add_progress_notification(

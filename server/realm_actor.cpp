@@ -121,6 +121,11 @@ void pump(realm_actor* self, const session_key& key) {
     }
     auto& r = range.value();
     if (r.server_version <= s.download_cursor) break;  // the store made no progress
+    // The store can be ahead of our integration_done messages (another upload's group commit
+    // is written, its callback not handled yet). What it returned is committed, so it is the
+    // latest now: otherwise this session's next UPLOAD, based on it, would be refused as
+    // "beyond the latest" (seen in fanout runs with multiplexing).
+    st.latest = std::max(st.latest, r.server_version);
     const auto count = r.changesets.size();
     s.download_cursor = r.server_version;
     s.acknowledged = s.integrated_client_version;

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <random>
+#include <unordered_map>
 
 #include "api/app.hpp"
 #include "api/session_handle.hpp"
@@ -29,17 +30,49 @@ std::filesystem::path fresh_directory() {
   return dir;
 }
 
-// Counts what sessions report to subscriber actors; one per client runtime.
+// The last connection state seen per session (sessions send their changes as themselves);
+// disconnected sessions are left out, so closed ones are forgotten.
+using connection_map = std::unordered_map<caf::actor_addr, runtime::connection_state>;
+
+void note_connection(live_counters* counters, connection_map& known,
+                     const caf::strong_actor_ptr& session, runtime::connection_state next) {
+  if (!session) return;
+  const auto connected = runtime::connection_state::connected;
+  const auto key = caf::actor_cast<caf::actor_addr>(session);
+  auto it = known.find(key);
+  const auto before = it == known.end() ? runtime::connection_state::disconnected : it->second;
+  if (before != connected && next == connected) ++counters->sessions_connected;
+  if (before == connected && next != connected) --counters->sessions_connected;
+  if (next == runtime::connection_state::disconnected) {
+    if (it != known.end()) known.erase(it);
+  } else {
+    known[key] = next;
+  }
+}
+
+// Counts what sessions report to subscriber actors; one per client runtime. A session may be
+// connected before the subscription reaches it and reports changes only, so the counter asks
+// for the current state right after subscribing: the reply follows every change reported before
+// it and precedes every later one (one sender, one receiver: CAF keeps the order).
 caf::behavior event_counter(caf::event_based_actor* self, live_counters* counters) {
   self->set_default_handler(caf::drop);
+  auto known = std::make_shared<connection_map>();
   return {
+      [self, counters, known](const caf::actor& session) {
+        // anon_send: its reply (a token) is not needed; it still precedes the request below.
+        caf::anon_send(session, runtime::subscribe_connection_atom_v,
+                       caf::actor_cast<caf::actor>(self));
+        self->request(session, caf::infinite, runtime::get_state_atom_v)
+            .then(
+                [self, counters, known](const runtime::session_snapshot& s) {
+                  note_connection(counters, *known, self->current_sender(), s.connection);
+                },
+                [](const caf::error&) {});  // the session is gone: nothing to count
+      },
       [counters](const runtime::transfer_progress&) { ++counters->progress_events; },
-      [counters](const runtime::connection_state_changed& change) {
+      [self, counters, known](const runtime::connection_state_changed& change) {
         ++counters->connection_events;
-        if (change.new_state == runtime::connection_state::connected)
-          ++counters->sessions_connected;
-        if (change.old_state == runtime::connection_state::connected)
-          --counters->sessions_connected;
+        note_connection(counters, *known, self->current_sender(), change.new_state);
       },
   };
 }
@@ -123,7 +156,7 @@ void load_run::observe(api::app& owner, api::sync_session& session) {
       caf::anon_send(handle, runtime::subscribe_progress{
                                  direction, runtime::progress_mode::report_indefinitely, counter});
     }
-    caf::anon_send(handle, runtime::subscribe_connection_atom_v, counter);
+    caf::anon_send(counter, caf::actor_cast<caf::actor>(handle));  // connection state
     return;
   }
 }

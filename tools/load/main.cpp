@@ -1,5 +1,6 @@
 // actorsync-load: many realm sessions against a sync server (embedded by default), one
-// bounded workload, a live progress line and a final report. Exit status 0 only on success.
+// bounded workload, a live progress line and a final report. Exit status 0 only on success,
+// 130 when interrupted (partial report), 1 when failed, 2 when it could not start.
 #include <sys/resource.h>
 
 #include <openssl/rand.h>
@@ -18,6 +19,9 @@
 namespace {
 
 using namespace actorsync;
+
+/// Exit status of a run stopped by Ctrl-C or SIGTERM (its report is written, and partial).
+constexpr int interrupted_status = 130;
 using load::load_options;
 
 void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
@@ -143,7 +147,7 @@ int run(load_options options) {
     load::print_table(std::cout, report);
     write_file(options.json_path, load::to_json(report));
     write_file(options.html_path, load::to_html(report));
-    status = report.passed() ? 0 : 1;
+    status = report.passed() ? 0 : report.interrupted ? interrupted_status : 1;
   }
   if (embedded && embedded->stop() != 0) {
     std::cerr << "embedded server did not shut down cleanly\n";
