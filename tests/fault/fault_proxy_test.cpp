@@ -4,10 +4,13 @@
 
 #include "tests/fault/support/eventually.hpp"
 
-#include <utility>  // Boost 1.74 asio uses std::exchange without including it
+// Boost 1.74 asio uses std::exchange without including <utility>: include it before asio.
+#include <utility>
+
 #include <boost/asio.hpp>
 
 #include <atomic>
+#include <list>
 #include <string>
 #include <thread>
 
@@ -17,7 +20,10 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-// A blocking echo server on 127.0.0.1 serving connections one at a time on its own thread.
+// A blocking echo server on 127.0.0.1, one thread per connection. Every connection's socket and
+// thread belong to the server and are ended in its destructor: a socket must not outlive the
+// io_context it was made from (a detached thread closing its socket after ~echo_server freed
+// the reactor corrupted the heap: the "double free detected" abort in RELIABILITY.md).
 class echo_server {
  public:
   echo_server() : acceptor_(io_, tcp::endpoint(asio::ip::address_v4::loopback(), 0)) {
@@ -30,32 +36,48 @@ class echo_server {
     tcp::socket poke(io_);
     poke.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port_), ignored);
     thread_.join();
+    // No new connections now. shutdown() wakes each blocked read_some (it is only a syscall on
+    // the descriptor, which stays open until the socket is destroyed below, after the join).
+    for (auto& c : connections_) {
+      c.socket.shutdown(tcp::socket::shutdown_both, ignored);
+      c.thread.join();
+    }
   }
   std::uint16_t port() const { return port_; }
 
  private:
+  struct connection {
+    explicit connection(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::thread thread;
+  };
+
   void serve() {
     for (;;) {
       tcp::socket socket(io_);
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stopping_) return;
-      std::thread([s = std::move(socket)]() mutable {
-        char data[4096];
-        boost::system::error_code e;
-        for (;;) {
-          auto n = s.read_some(asio::buffer(data), e);
-          if (e) return;
-          asio::write(s, asio::buffer(data, n), e);
-          if (e) return;
-        }
-      }).detach();
+      // Only this thread adds connections and the destructor reads them after joining it.
+      auto& c = connections_.emplace_back(std::move(socket));
+      c.thread = std::thread([&s = c.socket] { echo(s); });
+    }
+  }
+  static void echo(tcp::socket& s) {
+    char data[4096];
+    boost::system::error_code e;
+    for (;;) {
+      auto n = s.read_some(asio::buffer(data), e);
+      if (e) return;
+      asio::write(s, asio::buffer(data, n), e);
+      if (e) return;
     }
   }
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::uint16_t port_ = acceptor_.local_endpoint().port();
   std::atomic<bool> stopping_{false};
+  std::list<connection> connections_;  // destroyed before io_; list nodes never move
   std::thread thread_;
 };
 

@@ -23,6 +23,7 @@ constexpr auto stall_recheck = std::chrono::milliseconds(5);
 struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  std::uint16_t port = 0;  // read by other threads, so not asked of the acceptor
   std::thread thread;
 
   std::atomic<std::uint16_t> upstream_port;
@@ -115,6 +116,9 @@ struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
     acceptor.async_accept(conn->client, [self = shared_from_this(), conn](auto ec) {
       if (ec) return;  // acceptor closed
       ++self->accepted;
+      // A connection accepted just before the destructor's close ran must not start pumps
+      // that nothing would stop (io.run() would never return and the join would hang).
+      if (self->stopping) return conn->close();
       if (self->refusing) {
         conn->close();
       } else {
@@ -157,6 +161,7 @@ fault_proxy::fault_proxy(std::uint16_t upstream_port) : impl_(std::make_shared<i
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind(local);
   impl_->acceptor.listen();
+  impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->accept();
   impl_->thread = std::thread([io = &impl_->io] { io->run(); });
 }
@@ -174,7 +179,7 @@ fault_proxy::~fault_proxy() {
 }
 
 std::uint16_t fault_proxy::port() const {
-  return impl_->acceptor.local_endpoint().port();
+  return impl_->port;
 }
 
 void fault_proxy::cut_all() {
