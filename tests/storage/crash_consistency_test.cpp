@@ -4,19 +4,14 @@
 #include "storage/realm_store.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <random>
 #include <set>
 #include <string>
 
+#include "piped_child.hpp"
 #include "protocol/codec.hpp"
 #include "temp_dir.hpp"
-
-extern char** environ;
 
 namespace actorsync::storage {
 namespace {
@@ -24,50 +19,20 @@ namespace {
 /// A running crash_writer with its stdout on a pipe.
 class writer_process {
  public:
-  explicit writer_process(const std::filesystem::path& dir) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::string program = ACTORSYNC_CRASH_WRITER;
-    std::string dir_arg = dir.string();
-    char* argv[] = {program.data(), dir_arg.data(), nullptr};
-    const int spawned = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    read_fd_ = fds[0];
-    if (spawned != 0) throw std::runtime_error("posix_spawn failed");
-  }
-  ~writer_process() {
-    if (pid_ > 0) kill_and_reap();
-    if (read_fd_ >= 0) ::close(read_fd_);
-  }
+  explicit writer_process(const std::filesystem::path& dir)
+      : child_({ACTORSYNC_CRASH_WRITER, dir.string()}) {}
 
   /// The next reported version, or nullopt at end of stream.
   std::optional<std::uint64_t> next_version() {
-    std::string line;
-    char ch;
-    for (;;) {
-      const auto n = ::read(read_fd_, &ch, 1);
-      if (n <= 0) return std::nullopt;
-      if (ch == '\n') return std::stoull(line);
-      line.push_back(ch);
-    }
+    auto line = child_.next_line();
+    if (!line) return std::nullopt;
+    return std::stoull(*line);
   }
 
-  void kill_and_reap() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  void kill_and_reap() { child_.kill(); }
 
  private:
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
+  storage::testing::piped_child child_;
 };
 
 struct reopened_state {
