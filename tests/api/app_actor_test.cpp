@@ -90,3 +90,22 @@ TEST(AppActor, DrivesASessionWithTypedRequestsAndReplies) {
   EXPECT_TRUE(bool(out->download));
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
+
+// The facade's waits travel to the session and back as messages; if the session actor dies
+// without answering, the facade must still complete them rather than hang.
+TEST(AppActor, FacadeWaitsOnASessionKilledFromOutsideCompleteWithSessionStopped) {
+  live_server server;
+  client a(server);
+  auto r = a.app->open_realm("/killed", user("alice"));
+  r->session().pause();   // waits issued while paused stay pending until resume
+  write_object(*r, "x");  // something to upload, so the upload wait cannot be true at once
+  auto up = r->session().upload_all_local_changes(std::chrono::hours(1));
+  auto down = r->session().download_all_server_changes(std::chrono::hours(1));
+  caf::anon_send_exit(api::handle(r->session()), caf::exit_reason::kill);
+  const auto up_outcome = get(std::move(up));
+  const auto down_outcome = get(std::move(down));
+  EXPECT_EQ(up_outcome.status, wait_status::error);
+  EXPECT_EQ(up_outcome.error, sync_errc::session_stopped);
+  EXPECT_EQ(down_outcome.status, wait_status::error);
+  EXPECT_EQ(down_outcome.error, sync_errc::session_stopped);
+}
