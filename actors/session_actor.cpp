@@ -64,6 +64,7 @@ session_actor_impl::behavior_type session_behavior(self_pointer self, session_co
       [st](wait_timeout_atom, std::uint64_t generation) { st->wait_timer_fired(generation); },
       [st](rebind_atom, std::uint64_t generation) { st->rebind(generation); },
       [st](const ticketed_wait& request) { st->add_wait(request); },
+      [st](persist_atom) { st->persist_acknowledgements(); },
   };
 }
 
@@ -74,12 +75,17 @@ void session_actor_state::init(self_pointer owner, session_config cfg) {
   config = std::move(cfg);
   refresh_metadata();
   // The listener runs on the committing thread: it only sends a message, through a weak address
-  // so that a store outliving the session never keeps it alive.
+  // so that a store outliving the session never keeps it alive. One notice at a time: the
+  // session reads the store's latest version when it handles it, so commits made meanwhile need
+  // none of their own (a message per commit cost a mailbox push and often a worker wake-up).
   caf::actor_addr weak = caf::actor_cast<caf::actor_addr>(self);
-  config.store->set_commit_listener([weak](const storage::commit_event& event) {
-    if (auto session = caf::actor_cast<caf::actor>(weak))
-      caf::anon_send(session, local_commit_atom_v, event.client_version, event.changeset_bytes);
-  });
+  commit_notice_pending = std::make_shared<std::atomic<bool>>(false);
+  config.store->set_commit_listener(
+      [weak, pending = commit_notice_pending](const storage::commit_event& event) {
+        if (pending->exchange(true)) return;  // the session has not read the last one yet
+        if (auto session = caf::actor_cast<caf::actor>(weak))
+          caf::anon_send(session, local_commit_atom_v, event.client_version, event.changeset_bytes);
+      });
   if (config.start_paused) {
     lifecycle = session_state::paused;
   } else {

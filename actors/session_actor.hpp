@@ -32,6 +32,10 @@ struct session_config {
   std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
   /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
   std::size_t upload_batch_bytes = 256 * 1024;
+  /// The store keeps acknowledgements in memory (written with the realm's next commit); the
+  /// session writes them at the latest this long after they arrived, which bounds what a crash
+  /// makes it upload again (the server de-duplicates it).
+  std::chrono::milliseconds persist_acknowledgements_after{500};
   /// Delay before binding again after a retryable session-level ERROR.
   backoff_config rebind_backoff{};
   bool start_paused = false;

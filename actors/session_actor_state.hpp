@@ -61,6 +61,11 @@ struct session_actor_state {
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
   protocol::version_type upload_cursor = 0;
   bool upload_in_outbox = false;
+  bool persist_armed = false;
+  /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
+  /// before it reads the store (see init).
+  std::shared_ptr<std::atomic<bool>>
+      commit_notice_pending;  ///< a persist_atom is on its way (acknowledgements in memory)
   protocol::request_ident next_request = 1;
   std::uint64_t rebind_generation = 0;
   /// Created at the first retryable session ERROR; most sessions never need one.
@@ -111,6 +116,8 @@ struct session_actor_state {
   void send(const protocol::client_message& message, bool is_upload = false);
   void binding_lost();
   void refresh_metadata();
+  void schedule_persist();  ///< arms persist_atom if the store holds unwritten cursors
+  void persist_acknowledgements();
 
   // ---- observers (session_observers.cpp) ----
   void add_upload_wait(std::chrono::milliseconds timeout, wait_responder responder);

@@ -256,6 +256,7 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, connect_timeout_atom, "connt
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, keepalive_atom, "keepalive")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, retry_atom, "retry")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, linger_atom, "linger")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, persist_atom, "persist")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::ticketed_wait))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 
@@ -287,6 +288,6 @@ using session_actor_impl = session_actor::extend<
     caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
     caf::reacts_to<link_event>, caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
     caf::reacts_to<wait_timeout_atom, std::uint64_t>, caf::reacts_to<rebind_atom, std::uint64_t>,
-    caf::reacts_to<ticketed_wait>>;
+    caf::reacts_to<ticketed_wait>, caf::reacts_to<persist_atom>>;
 
 }  // namespace actorsync::runtime

@@ -127,6 +127,8 @@ void session_actor_state::on_frame_sent() {
 }
 
 void session_actor_state::on_local_commit(protocol::version_type) {
+  // Cleared before reading: a commit that the read below misses sends a new notice.
+  commit_notice_pending->store(false);
   refresh_metadata();
   report_progress();
   upload_more();
@@ -134,6 +136,24 @@ void session_actor_state::on_local_commit(protocol::version_type) {
 
 void session_actor_state::refresh_metadata() {
   meta = config.store->metadata();
+}
+
+void session_actor_state::schedule_persist() {
+  if (persist_armed ||
+      meta.persisted_acknowledged_client_version == meta.acknowledged_client_version)
+    return;
+  persist_armed = true;
+  self->delayed_send(self, config.persist_acknowledgements_after, persist_atom_v);
+}
+
+void session_actor_state::persist_acknowledgements() {
+  persist_armed = false;
+  // Often a local commit has written them meanwhile; then this writes nothing.
+  if (auto status = config.store->persist_metadata(); !status) {
+    stop(from_storage(status.error().code), status.error().message);
+    return;
+  }
+  refresh_metadata();
 }
 
 namespace {
@@ -174,6 +194,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
                    }
                    if (rebind_backoff) rebind_backoff->reset();
                    refresh_metadata();
+                   schedule_persist();
                    if (upload_cursor < meta.acknowledged_client_version)
                      upload_cursor = meta.acknowledged_client_version;
                    complete_waits(waits.upload_acknowledged(meta.acknowledged_client_version),

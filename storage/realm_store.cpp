@@ -38,8 +38,14 @@ struct realm_store::impl {
   std::string path;
   std::string prefix;  ///< client_layout::realm_prefix of this realm
 
-  mutable std::mutex mutex;  ///< serialises writes; guards meta and listener
+  mutable std::mutex mutex;  ///< serialises writes; guards everything below
   layout::realm_meta meta;
+  /// meta holds cursors not written yet (integrate_download of a DOWNLOAD without content).
+  bool meta_dirty = false;
+  /// (client version, cumulative uploadable bytes) of local changesets committed since the
+  /// realm was opened and not acknowledged yet: an acknowledgement finds its byte count here
+  /// instead of reading the history record. Empty when everything is acknowledged.
+  std::vector<std::pair<version_type, std::uint64_t>> unacknowledged_bytes;
   std::function<void(const commit_event&)> listener;
 
   impl(std::shared_ptr<database::impl> owner_, std::string path_, std::string prefix_,
@@ -50,16 +56,23 @@ struct realm_store::impl {
         prefix(std::move(prefix_)),
         meta(meta_) {}
 
-  status write(rocksdb::WriteBatch& batch, const char* doing) {
+  /// Writes `batch` with `next` as the realm's metadata record and makes it the current
+  /// metadata (cursors kept in memory are written with it).
+  status write(rocksdb::WriteBatch& batch, layout::realm_meta next, const char* doing) {
+    batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
     auto s = db.Write(owner->write_options, &batch);
     if (!s.ok()) return rocks::to_error(s, doing);
+    next.sync.persisted_acknowledged_client_version = next.sync.acknowledged_client_version;
+    meta = next;
+    meta_dirty = false;
     return done{};
   }
 
   result<version_type> commit(std::vector<protocol::instruction> instructions);
   status integrate(const protocol::download_message& download);
   status restamp(file_ident ident, std::uint64_t salt);
-  result<std::uint64_t> cumulative_bytes_at(version_type client_version) const;
+  status persist_metadata();
+  result<std::uint64_t> cumulative_bytes_at(version_type client_version);
 };
 
 namespace {
@@ -69,6 +82,8 @@ protocol::timestamp_type now_ms() {
   return static_cast<protocol::timestamp_type>(
       duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
 }
+
+constexpr std::size_t max_remembered_unacknowledged = 4096;
 
 storage_error bad_changeset(const std::string& why) {
   return storage_error{storage_errc::bad_changeset, why};
@@ -111,9 +126,11 @@ result<version_type> realm_store::impl::commit(std::vector<protocol::instruction
               layout::encode_history_value(
                   next.sync.uploadable_bytes,
                   std::string(reinterpret_cast<const char*>(encoded.data()), encoded.size())));
-    batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
-    if (auto written = write(batch, "committing a transaction"); !written) return written.error();
-    meta = next;
+    if (auto written = write(batch, next, "committing a transaction"); !written)
+      return written.error();
+    // Bounded: a realm offline for long falls back to reading the history record.
+    if (unacknowledged_bytes.size() < max_remembered_unacknowledged)
+      unacknowledged_bytes.emplace_back(cs.client_version, next.sync.uploadable_bytes);
     notify = listener;
     event = commit_event{cs.client_version, encoded.size()};
   }
@@ -122,8 +139,16 @@ result<version_type> realm_store::impl::commit(std::vector<protocol::instruction
   return event.client_version;
 }
 
-result<std::uint64_t> realm_store::impl::cumulative_bytes_at(version_type client_version) const {
+result<std::uint64_t> realm_store::impl::cumulative_bytes_at(version_type client_version) {
   if (client_version == 0) return std::uint64_t{0};
+  // Versions at or below the acknowledged one are never asked again: forget them.
+  auto acked = std::upper_bound(unacknowledged_bytes.begin(), unacknowledged_bytes.end(),
+                                std::pair{client_version, UINT64_MAX});
+  std::optional<std::uint64_t> known;
+  if (acked != unacknowledged_bytes.begin() && std::prev(acked)->first == client_version)
+    known = std::prev(acked)->second;
+  unacknowledged_bytes.erase(unacknowledged_bytes.begin(), acked);
+  if (known) return *known;
   std::string bytes;
   auto s = db.Get(rocksdb::ReadOptions(), layout::history_key(prefix, client_version), &bytes);
   if (!s.ok()) return rocks::to_error(s, "reading a local changeset");
@@ -152,6 +177,7 @@ status realm_store::impl::integrate(const protocol::download_message& download) 
   rocksdb::WriteBatch batch;
   // Newest integrated client version per origin, as read or changed in this message.
   std::map<file_ident, version_type> last_by_origin;
+  bool content_changed = false;
   for (const auto& cs : download.changesets) {
     next.sync.downloaded_bytes += protocol::encoded_size(cs);
     const auto origin = cs.origin_file_ident;
@@ -170,6 +196,7 @@ status realm_store::impl::integrate(const protocol::download_message& download) 
       }
     }
     if (cs.client_version <= it->second) continue;  // integrated before: exactly once
+    content_changed = true;
     merge::apply_changeset(cs, origin, states);
     it->second = cs.client_version;
     next.last_remote_timestamp = std::max(next.last_remote_timestamp, cs.origin_timestamp);
@@ -182,20 +209,31 @@ status realm_store::impl::integrate(const protocol::download_message& download) 
   next.sync.acknowledged_client_version =
       std::max(old.acknowledged_client_version, download.last_integrated_client_version);
   next.sync.downloadable_bytes = download.downloadable_bytes;
-  auto uploaded = cumulative_bytes_at(next.sync.acknowledged_client_version);
-  if (!uploaded) return uploaded.error();
-  next.sync.uploaded_bytes = uploaded.value();
+  if (next.sync.acknowledged_client_version != old.acknowledged_client_version) {
+    auto uploaded = cumulative_bytes_at(next.sync.acknowledged_client_version);
+    if (!uploaded) return uploaded.error();
+    next.sync.uploaded_bytes = uploaded.value();
+  }
 
+  if (!content_changed) {  // cursors only: kept in memory, written later (see the header)
+    meta = next;
+    meta_dirty = true;
+    return done{};
+  }
   states.write_to(batch);
   for (const auto& [origin, version] : last_by_origin) {
     std::string bytes;
     codec::put_varint(bytes, version);
     batch.Put(layout::origin_key(prefix, origin), bytes);
   }
-  batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
-  if (auto written = write(batch, "integrating a download"); !written) return written;
-  meta = next;
-  return done{};
+  return write(batch, next, "integrating a download");
+}
+
+status realm_store::impl::persist_metadata() {
+  std::lock_guard lock(mutex);
+  if (!meta_dirty) return done{};
+  rocksdb::WriteBatch batch;
+  return write(batch, meta, "storing acknowledged cursors");
 }
 
 namespace {
@@ -242,14 +280,13 @@ status realm_store::impl::restamp(file_ident ident, std::uint64_t salt) {
   layout::realm_meta next = meta;
   next.sync.client_file_ident = ident;
   next.sync.file_ident_salt = salt;
-  batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
-  if (auto written = write(batch, "recording the client file ident"); !written) return written;
-  meta = next;
-  return done{};
+  return write(batch, next, "recording the client file ident");
 }
 
 realm_store::realm_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 realm_store::~realm_store() {
+  // Best effort: a failure here is what a crash would leave (older cursors, see the header).
+  (void)impl_->persist_metadata();
   // Forget the closed realm, so a database that opens and closes realms for months does not
   // grow (a reopen that already replaced the entry leaves it alone).
   auto& owner = *impl_->owner;
@@ -413,6 +450,10 @@ status realm_store::integrate_download(const protocol::download_message& downloa
   return impl_->integrate(download);
 }
 
+status realm_store::persist_metadata() {
+  return impl_->persist_metadata();
+}
+
 // ---- write_transaction ------------------------------------------------------------------------
 
 write_transaction::write_transaction(realm_store* store) : store_(store) {}
@@ -488,6 +529,7 @@ result<std::shared_ptr<realm_store>> database::open_realm(const std::string& rea
       if (!decoded)
         return storage_error{storage_errc::corruption, "realm metadata does not decode"};
       meta = *decoded;
+      meta.sync.persisted_acknowledged_client_version = meta.sync.acknowledged_client_version;
     } else if (!m.IsNotFound()) {
       return rocks::to_error(m, "reading realm metadata");
     }

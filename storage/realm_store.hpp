@@ -49,6 +49,10 @@ struct sync_metadata {
   std::uint64_t uploaded_bytes = 0;      ///< of those, acknowledged by the server
   std::uint64_t downloaded_bytes = 0;    ///< every changeset received, re-deliveries included
   std::uint64_t downloadable_bytes = 0;  ///< server's figure from the last DOWNLOAD
+  /// The acknowledged_client_version stored on disk (what a crash leaves). An acknowledgement
+  /// that changes nothing but cursors is kept in memory and stored with the realm's next write
+  /// or persist_metadata(); until then this lags acknowledged_client_version. Not stored itself.
+  version_type persisted_acknowledged_client_version = 0;
   friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
 };
 
@@ -133,7 +137,14 @@ class realm_store {
   /// going backwards or an acknowledgement beyond latest_client_version is bad_progress;
   /// nothing is applied either way. Changesets of an origin already integrated up to their
   /// client version, and our own, are skipped (exactly once).
+  /// A DOWNLOAD that changes no content (an acknowledgement, or only changesets integrated
+  /// before) is not written: its cursors stay in memory until the next write of this realm,
+  /// persist_metadata() or the store's destruction (an ack-only DOWNLOAD per UPLOAD cost a
+  /// RocksDB write each). A crash meanwhile loses only cursors: the session then re-uploads
+  /// from the older acknowledgement, which the server de-duplicates.
   status integrate_download(const protocol::download_message& download);
+  /// Writes cursors that integrate_download kept in memory; nothing if there are none.
+  status persist_metadata();
 
  private:
   friend class database;

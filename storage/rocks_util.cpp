@@ -1,6 +1,7 @@
 #include "storage/rocks_util.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
 #include "storage/client_layout.hpp"
@@ -15,8 +16,14 @@ result<catalog_db> open_catalog_db(const std::filesystem::path& directory,
   // File descriptors depend on the amount of data, never on the number of realms; cap them.
   db_options.max_open_files = options.max_open_files;
   db_options.keep_log_file_num = 2;
+  // Commits read every record they change first (batch_states), mostly records that do not
+  // exist yet: bloom filters, in the memtable and in the tables, answer those reads without
+  // walking the skiplist or reading blocks.
+  db_options.memtable_whole_key_filtering = true;
+  db_options.memtable_prefix_bloom_size_ratio = 0.05;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   rocksdb::DB* raw = nullptr;

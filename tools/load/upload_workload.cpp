@@ -1,5 +1,8 @@
 #include <algorithm>
+#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
@@ -11,7 +14,7 @@ namespace actorsync::load {
 
 namespace {
 
-constexpr std::size_t writer_threads = 2;
+constexpr std::size_t writer_threads = 6;
 const std::string payload(64, 'x');  // the ~64-byte value every write sets
 
 std::uint64_t changeset_bytes() {
@@ -22,9 +25,60 @@ std::uint64_t changeset_bytes() {
   return protocol::encoded_size(c);
 }
 
-// Commits one write and waits for its acknowledgement; latency runs from `start`.
-void write_once(load_run& run, api::realm& realm, std::uint64_t index,
+// The writes of one realm waiting for their acknowledgement. One upload wait per realm is in
+// flight at a time and covers every write committed before it was issued; writes committed
+// meanwhile wait for the next one, issued when it completes. A write's latency runs from its
+// own start to the completion of the wait covering it, which is at or after its
+// acknowledgement (never earlier), while a wait per write cost two runtime messages per write.
+struct realm_acks {
+  std::mutex mutex;
+  bool waiting = false;
+  std::vector<load_run::clock::time_point> pending;  ///< committed, not covered by a wait yet
+};
+
+/// Starts a wait for the pending writes unless one is in flight. Called with `from_wait` by a
+/// completing wait, which hands over its in-flight role: `waiting` only turns false once nothing
+/// is pending, and after that no callback touches the realm (the run then may drop it).
+std::vector<load_run::clock::time_point> take_pending(realm_acks& acks, bool from_wait) {
+  std::lock_guard lock(acks.mutex);
+  if (acks.waiting && !from_wait) return {};
+  acks.waiting = !acks.pending.empty();
+  return std::exchange(acks.pending, {});
+}
+
+bool in_flight(realm_acks& acks) {
+  std::lock_guard lock(acks.mutex);
+  return acks.waiting;
+}
+
+void issue_wait(load_run& run, const std::weak_ptr<api::realm>& weak_realm,
+                const std::shared_ptr<realm_acks>& acks, std::uint64_t bytes, bool from_wait) {
+  auto covered = take_pending(*acks, from_wait);
+  if (covered.empty()) return;
+  auto realm = weak_realm.lock();  // alive while `waiting` is set, unless the run was stopped
+  if (!realm) return;
+  realm->session().upload_all_local_changes(
+      std::nullopt, [&run, weak_realm, acks, bytes, covered = std::move(covered),
+                     path = realm->path()](runtime::wait_outcome outcome) {
+        const auto now = load_run::clock::now();
+        for (const auto start : covered) {
+          if (outcome) {
+            run.record_latency(std::chrono::duration_cast<std::chrono::microseconds>(now - start));
+            ++run.counters().writes_acked;
+            run.counters().bytes_acked += bytes;
+          } else {
+            run.record_error(path + ": upload wait: " + describe(outcome));
+          }
+        }
+        issue_wait(run, weak_realm, acks, bytes, true);  // for the writes committed meanwhile
+      });
+}
+
+// Commits one write; its acknowledgement is awaited by the realm's wait (see realm_acks).
+void write_once(load_run& run, const std::shared_ptr<api::realm>& shared_realm,
+                const std::shared_ptr<realm_acks>& acks, std::uint64_t index,
                 load_run::clock::time_point start, std::uint64_t bytes) {
+  auto& realm = *shared_realm;
   const auto id = "item-" + std::to_string(index);
   auto tx = realm.begin_write();
   tx.create_object("items", id).set_field("items", id, "payload", payload);
@@ -34,23 +88,18 @@ void write_once(load_run& run, api::realm& realm, std::uint64_t index,
     return;
   }
   ++run.counters().writes_committed;
-  realm.session().upload_all_local_changes(
-      std::nullopt, [&run, start, bytes, path = realm.path()](runtime::wait_outcome outcome) {
-        if (outcome) {
-          run.record_latency(std::chrono::duration_cast<std::chrono::microseconds>(
-              load_run::clock::now() - start));
-          ++run.counters().writes_acked;
-          run.counters().bytes_acked += bytes;
-        } else {
-          run.record_error(path + ": upload wait: " + describe(outcome));
-        }
-      });
+  {
+    std::lock_guard lock(acks->mutex);
+    acks->pending.push_back(start);
+  }
+  issue_wait(run, shared_realm, acks, bytes, false);
 }
 
 // Each writer owns every writer_threads-th realm and writes to them round-robin. With a rate,
 // write i of the run is due at t0 + i/rate and its latency counts from then, so a stalled
 // writer's backlog shows in the figures (no coordinated omission).
-void writer(load_run& run, std::vector<std::shared_ptr<api::realm>>& realms, std::size_t slot,
+void writer(load_run& run, std::vector<std::shared_ptr<api::realm>>& realms,
+            const std::vector<std::shared_ptr<realm_acks>>& acks, std::size_t slot,
             load_run::clock::time_point t0, std::uint64_t bytes) {
   const auto rate = run.options().rate;
   for (std::uint64_t w = 0; w < run.options().writes; ++w) {
@@ -65,7 +114,7 @@ void writer(load_run& run, std::vector<std::shared_ptr<api::realm>>& realms, std
         std::this_thread::sleep_until(due);
         start = due;
       }
-      write_once(run, *realms[r], w, start, bytes);
+      write_once(run, realms[r], acks[r], w, start, bytes);
     }
   }
 }
@@ -89,16 +138,24 @@ void run_upload(load_run& run, pid_t server_pid) {
   measure_footprint(run, realms.size(), base_client, base_server, server_pid);
 
   const auto bytes = changeset_bytes();
+  std::vector<std::shared_ptr<realm_acks>> acks;
+  for (std::size_t r = 0; r < realms.size(); ++r) acks.push_back(std::make_shared<realm_acks>());
   const auto t0 = load_run::clock::now();
   std::vector<std::thread> writers;
   for (std::size_t slot = 0; slot < writer_threads; ++slot) {
-    writers.emplace_back([&, slot] { writer(run, realms, slot, t0, bytes); });
+    writers.emplace_back([&, slot] { writer(run, realms, acks, slot, t0, bytes); });
   }
   for (auto& t : writers) t.join();
   // Every committed write must be acknowledged or reported as an error.
   while (!run.should_stop() &&
          counters.writes_acked + counters.errors < counters.writes_committed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The last completions may still be running their callbacks: the realms stay until they
+  // are done (see take_pending).
+  for (const auto& a : acks) {
+    while (!run.should_stop() && in_flight(*a))
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   report.duration_s = std::chrono::duration<double>(load_run::clock::now() - t0).count();
   report.writes_committed = counters.writes_committed;
