@@ -459,5 +459,100 @@ TEST(RealmStore, ConcurrentCommitsFromManyThreadsAllLand) {
   EXPECT_EQ(realm->metadata().latest_client_version, threads * per_thread + 1u);
 }
 
+/// The acknowledged version as stored on disk for the first realm of the database in `dir`,
+/// read through a read-only RocksDB handle (it replays the WAL) while the store is open.
+version_type stored_acknowledgement(const testing::temp_dir& dir) {
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::OpenForReadOnly(rocksdb::Options(), dir.path().string(), &raw);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return 0;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string bytes;
+  s = db->Get(rocksdb::ReadOptions(), client_layout::meta_key(client_layout::realm_prefix(1)),
+              &bytes);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  auto meta = client_layout::decode_meta(bytes);
+  EXPECT_TRUE(meta.has_value());
+  return meta ? meta->sync.acknowledged_client_version : 0;
+}
+
+protocol::download_message acknowledgement(version_type client_version,
+                                           version_type server_version) {
+  auto d = download_of({}, server_version);
+  d.last_integrated_client_version = client_version;
+  return d;
+}
+
+/// Cumulative encoded bytes of local changesets 1..version.
+std::uint64_t bytes_up_to(realm_store& realm, version_type version) {
+  auto history = realm.local_changesets_after(0, std::size_t{1} << 30);
+  EXPECT_TRUE(history.ok());
+  std::uint64_t bytes = 0;
+  for (const auto& cs : history.value())
+    if (cs.client_version <= version) bytes += protocol::encoded_size(cs);
+  return bytes;
+}
+
+TEST(RealmStore, AcknowledgementOnlyDownloadsAreWrittenWithTheNextWriteOrPersist) {
+  testing::temp_dir dir;
+  {
+    auto db = open_db(dir);
+    auto realm = open_realm(*db, "/r");
+    ASSERT_TRUE(realm->set_client_file_ident(1, 77).ok());
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE(realm->begin_write().add_integer("c", "x", "n", 1).commit().ok());
+
+    // In memory at once (what the session reports), on disk not yet.
+    ASSERT_TRUE(realm->integrate_download(acknowledgement(2, 3)).ok());
+    auto meta = realm->metadata();
+    EXPECT_EQ(meta.acknowledged_client_version, 2u);
+    EXPECT_EQ(meta.download_server_version, 3u);
+    EXPECT_EQ(meta.persisted_acknowledged_client_version, 0u);
+    EXPECT_EQ(meta.uploaded_bytes, bytes_up_to(*realm, 2));
+    EXPECT_EQ(stored_acknowledgement(dir), 0u);
+
+    // A local commit writes the metadata record, cursors included.
+    ASSERT_TRUE(realm->begin_write().add_integer("c", "x", "n", 1).commit().ok());
+    EXPECT_EQ(realm->metadata().persisted_acknowledged_client_version, 2u);
+    EXPECT_EQ(stored_acknowledgement(dir), 2u);
+
+    // persist_metadata writes what is pending, and only then.
+    ASSERT_TRUE(realm->integrate_download(acknowledgement(4, 5)).ok());
+    EXPECT_EQ(stored_acknowledgement(dir), 2u);
+    ASSERT_TRUE(realm->persist_metadata().ok());
+    EXPECT_EQ(realm->metadata().persisted_acknowledged_client_version, 4u);
+    EXPECT_EQ(stored_acknowledgement(dir), 4u);
+
+    // Closing the store writes the last one.
+    ASSERT_TRUE(realm->integrate_download(acknowledgement(5, 6)).ok());
+    EXPECT_EQ(stored_acknowledgement(dir), 4u);
+  }
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  auto meta = realm->metadata();
+  EXPECT_EQ(meta.acknowledged_client_version, 5u);
+  EXPECT_EQ(meta.persisted_acknowledged_client_version, 5u);
+  EXPECT_EQ(meta.download_server_version, 6u);
+  EXPECT_EQ(meta.uploaded_bytes, bytes_up_to(*realm, 5));
+  // After a reopen the byte count of an acknowledgement comes from the history record.
+  ASSERT_TRUE(realm->integrate_download(acknowledgement(6, 7)).ok());
+  EXPECT_EQ(realm->metadata().uploaded_bytes, realm->metadata().uploadable_bytes);
+}
+
+TEST(RealmStore, DownloadWithContentIsWrittenAtOnceWithThePendingCursors) {
+  testing::temp_dir dir;
+  auto db = open_db(dir);
+  auto realm = open_realm(*db, "/r");
+  ASSERT_TRUE(realm->set_client_file_ident(1, 77).ok());
+  ASSERT_TRUE(realm->begin_write().create_object("c", "x").commit().ok());
+  ASSERT_TRUE(realm->integrate_download(acknowledgement(1, 2)).ok());
+  EXPECT_EQ(stored_acknowledgement(dir), 0u);
+  auto d = download_of({remote(2, 1, 1000, {protocol::add_integer{"c", "x", "n", 5}})}, 3);
+  d.last_integrated_client_version = 1;
+  ASSERT_TRUE(realm->integrate_download(d).ok());
+  EXPECT_EQ(stored_acknowledgement(dir), 1u);
+  EXPECT_EQ(realm->metadata().persisted_acknowledged_client_version, 1u);
+}
+
 }  // namespace
 }  // namespace actorsync::storage
