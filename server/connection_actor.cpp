@@ -437,13 +437,22 @@ void on_wrote(connection_actor* self) {
   maybe_read(self);
 }
 
+// Drops the actor's reference to its socket, then terminates. CAF counts an actor as done before
+// it destroys its state, so a socket released only with the state could be closed while the
+// server, done waiting for the actors, destroys the io_context (a race TSan reported). Released
+// here, inside a handler, it is gone before the actor counts as done.
+void quit_releasing_socket(connection_actor* self, caf::error reason = caf::none) {
+  self->state.socket.reset();
+  self->quit(std::move(reason));
+}
+
 void on_closed(connection_actor* self, const link_closed& m) {
   auto& st = self->state;
   spdlog::debug("{} closed: {}", st.tag, m.reason);
   end_all_sessions(self);
   for (auto& promise : st.goodbye_waiters) promise.deliver(shutdown_done{});
   st.goodbye_waiters.clear();
-  self->quit();
+  quit_releasing_socket(self);
 }
 
 caf::behavior connection_behavior(connection_actor* self, context_ptr context, caf::actor directory,
@@ -463,6 +472,9 @@ caf::behavior connection_behavior(connection_actor* self, context_ptr context, c
     spdlog::warn("{} error: {}", self->state.tag, self->system().render(e));
   });
   self->set_default_handler(log_and_drop);
+  self->set_exit_handler([self](caf::exit_msg& exit) {
+    if (exit.reason) quit_releasing_socket(self, std::move(exit.reason));  // as CAF's default
+  });
   self->send(st.directory, register_connection{caf::actor_cast<caf::actor>(self)});
   spdlog::info("{} open from {} user={}", st.tag, st.socket->peer(), st.upgrade_claims.user_id);
   maybe_read(self);

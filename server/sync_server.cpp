@@ -89,10 +89,13 @@ struct sync_server::impl {
     if (io) io->stop();
     for (auto& t : io_threads) t.join();
     io_threads.clear();
-    io.reset();
     // Every actor got its exit; once they are gone the store may close (draining what is still
-    // queued: its callbacks only message actors, which needs the system alive).
+    // queued: its callbacks only message actors, which needs the system alive). Wait for them
+    // before destroying the io_context: a terminating connection actor may drop the last
+    // reference to its socket, and closing a socket while ~io_context tears the reactor down
+    // is a data race (ThreadSanitizer caught it; a use-after-free once the reactor is gone).
     if (system) system->await_all_actors_done();
+    io.reset();
     context.reset();
     system.reset();
     config.reset();
