@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/connection_manager_state.hpp"
+#include "actors/memory_release.hpp"
 #include "protocol/codec.hpp"
 
 namespace actorsync::runtime {
@@ -48,6 +49,7 @@ caf::behavior manager_behavior(self_pointer self, connection_manager_config conf
         st->linger_expired(id, generation);
       },
       [st](reconnect_atom) { st->reconnect_all(); },
+      [st](release_atom) { st->release_check(); },
       [st](stats_atom) { return st->statistics(); },
       [self, st](shutdown_atom) {
         // The reply tells the embedder every socket was handed back to the I/O thread, so it
@@ -81,6 +83,7 @@ void connection_manager_state::attach(const std::string& key, const std::string&
   if (!link.sessions.emplace(session.id(), session).second) return;  // already attached
   session_links[session.id()] = attachment{link.id, 0};
   self->monitor(session);
+  session_churn();
   ++link.linger_generation;  // a pending linger no longer applies
   link.close_when_flushed = false;
   switch (link.status) {
@@ -110,6 +113,7 @@ void connection_manager_state::detach(const caf::actor_addr& session) {
   if (i == session_links.end()) return;
   const auto [link_id, ident] = i->second;
   session_links.erase(i);
+  session_churn();
   auto l = links.find(link_id);
   if (l == links.end()) return;
   auto& link = l->second;
@@ -140,6 +144,7 @@ void connection_manager_state::enqueue(outgoing_frame frame) {
   }
   auto size = frame.bytes ? frame.bytes->size() : 0;
   auto owner = frame.owner.id();
+  release.last_traffic = clock::now();
   link.outbox.push(owner, std::move(frame), size);
   pump(link);
 }
@@ -192,7 +197,8 @@ void connection_manager_state::received(const link_frame& event) {
   auto* link = find(event.link, event.generation);
   if (!link) return;
   link->last_activity = clock::now();  // any traffic counts as liveness, not only PONG
-  if (!event.message) return;          // part of a large frame: liveness only
+  release.last_traffic = link->last_activity;
+  if (!event.message) return;  // part of a large frame: liveness only
   const auto& message = *event.message;
   if (auto* error = std::get_if<protocol::error_message>(&message); error && error->session == 0) {
     failed(*link, from_protocol(static_cast<protocol::error_code>(error->code)), error->message);
@@ -303,9 +309,36 @@ void connection_manager_state::tell_sessions(link_entry& link, const link_event&
   for (auto& [id, session] : link.sessions) caf::anon_send(session, event);
 }
 
+void connection_manager_state::session_churn() {
+  ++release.churn;
+  if (config.release_after_sessions == 0 || release.timer_armed ||
+      release.churn < config.release_after_sessions)
+    return;
+  release.timer_armed = true;
+  self->delayed_send(self, config.release_quiet, release_atom_v);
+}
+
+void connection_manager_state::release_check() {
+  release.timer_armed = false;
+  const auto quiet_for = clock::now() - release.last_traffic;
+  if (quiet_for < config.release_quiet) {  // the burst goes on: look again once it may be over
+    release.timer_armed = true;
+    self->delayed_send(
+        self,
+        std::chrono::duration_cast<std::chrono::milliseconds>(config.release_quiet - quiet_for) +
+            std::chrono::milliseconds(1),
+        release_atom_v);
+    return;
+  }
+  release.churn = 0;
+  if (release_free_memory()) ++release.releases;
+  spdlog::debug("connection manager: free memory released after a burst");
+}
+
 link_statistics connection_manager_state::statistics() const {
   link_statistics s;
   s.connects = connects;
+  s.memory_releases = release.releases;
   for (auto& [id, link] : links) {
     if (link.io) ++s.sockets_open;
     s.sessions_attached += link.sessions.size();

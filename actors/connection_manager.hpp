@@ -9,6 +9,8 @@
 //   outgoing_frame                            queue a frame; its ident routes replies to `owner`
 //   (reconnect_atom)                          reconnect now every link waiting for a retry
 //   (stats_atom) -> link_statistics
+//   (release_atom)                            its own timer: free memory back to the OS after a
+//                                             burst of attaches/detaches (memory_release.hpp)
 //   (shutdown_atom) -> bool                   retire every link and quit; reply when done
 #pragma once
 
@@ -34,6 +36,11 @@ struct connection_manager_config {
   /// How long a link stays open after its last session left; 0 closes it at once.
   std::chrono::milliseconds linger{30 * 1000};
   backoff_config backoff{};
+  /// After at least this many sessions attached or left, the manager gives the heap's free
+  /// pages back to the OS once no frame moved for release_quiet (a burst of binds leaves ~1 KB
+  /// per session of freed memory resident otherwise). 0: never.
+  std::size_t release_after_sessions = 1000;
+  std::chrono::milliseconds release_quiet{500};
 };
 
 caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config);

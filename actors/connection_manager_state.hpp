@@ -68,6 +68,15 @@ struct connection_manager_state {
   std::uint64_t next_link = 1;
   std::uint64_t connects = 0;
 
+  /// Burst release (memory_release.hpp): sessions attached or left since the last release,
+  /// when a frame last moved, whether the release timer runs, releases so far.
+  struct burst_release {
+    std::size_t churn = 0;
+    clock::time_point last_traffic{};
+    bool timer_armed = false;
+    std::uint64_t releases = 0;
+  } release;
+
   static inline const char* name = "actorsync.connection_manager";
 
   link_entry* find(std::uint64_t id, std::uint64_t generation);
@@ -85,6 +94,8 @@ struct connection_manager_state {
   void close(link_entry& link);
   void pump(link_entry& link);
   void tell_sessions(link_entry& link, const link_event& event);
+  void session_churn();  ///< a session attached or left: arm the release timer after a burst
+  void release_check();  ///< the timer: release if no frame moved for release_quiet
   link_statistics statistics() const;
   void shutdown();
 };

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <cassert>
+#include <utility>
 
 #include "actors/session_actor_state.hpp"
 
@@ -11,68 +13,103 @@ namespace actorsync::runtime {
 
 namespace {
 
-using self_pointer = session_actor_impl::stateful_pointer<session_actor_state>;
+/// The session whose handlers run on this thread: set by session_object::resume(), the only
+/// place CAF invokes an actor's behavior (and its down and exit handlers) from.
+thread_local session_actor_state* current_session = nullptr;
 
-session_actor_impl::behavior_type session_behavior(self_pointer self, session_config config) {
-  self->state.init(self, std::move(config));
-  self->set_down_handler([self](caf::down_msg& msg) { self->state.forget_subscriber(msg.source); });
-  self->set_exit_handler([self](caf::exit_msg& msg) {
-    self->state.shutdown_now();
-    self->quit(msg.reason);
-  });
-  auto* st = &self->state;
+session_actor_state& current() {
+  assert(current_session != nullptr);
+  return *current_session;
+}
+
+/// The behavior of every session: handlers without captures, reaching their session through
+/// current(). CAF 0.17 allocates a behavior (one object per handler, ~42 B each) per actor that
+/// builds one; 100,000 sessions sharing this one save ~800 B each (docs/BENCHMARKS.md).
+session_actor_impl::behavior_type make_session_behavior() {
   return {
-      [st](pause_atom) { return st->pause(); },
-      [st](resume_atom) { return st->resume(); },
-      [self, st](wait_for_upload request) {
-        auto promise = self->make_response_promise<wait_outcome>();
-        st->add_upload_wait(request.timeout, {promise, {}, 0, {}});
+      [](pause_atom) { return current().pause(); },
+      [](resume_atom) { return current().resume(); },
+      [](wait_for_upload request) {
+        auto& st = current();
+        auto promise = st.self->make_response_promise<wait_outcome>();
+        st.add_upload_wait(request.timeout, {promise, {}, 0, {}});
         return promise;
       },
-      [self, st](wait_for_download request) {
-        auto promise = self->make_response_promise<wait_outcome>();
-        st->add_download_wait(request.timeout, {promise, {}, 0, {}});
+      [](wait_for_download request) {
+        auto& st = current();
+        auto promise = st.self->make_response_promise<wait_outcome>();
+        st.add_download_wait(request.timeout, {promise, {}, 0, {}});
         return promise;
       },
-      [st](subscribe_progress request) { return st->subscribe_progress(request); },
-      [st](unsubscribe_progress_atom, progress_token token) {
-        return st->unsubscribe_progress(token);
+      [](subscribe_progress request) { return current().subscribe_progress(request); },
+      [](unsubscribe_progress_atom, progress_token token) {
+        return current().unsubscribe_progress(token);
       },
-      [st](subscribe_connection_atom, caf::actor who) { return st->subscribe_connection(who); },
-      [st](unsubscribe_connection_atom, subscription_token token) {
-        return st->connection_subscribers.erase(token) > 0;
+      [](subscribe_connection_atom, caf::actor who) { return current().subscribe_connection(who); },
+      [](unsubscribe_connection_atom, subscription_token token) {
+        return current().connection_subscribers.erase(token) > 0;
       },
-      [st](subscribe_errors_atom, caf::actor who) { return st->subscribe_errors(who); },
-      [st](get_state_atom) { return st->snapshot(); },
-      [st](reconnect_atom) {
-        caf::anon_send(st->config.connection_manager, reconnect_atom_v);
+      [](subscribe_errors_atom, caf::actor who) { return current().subscribe_errors(who); },
+      [](get_state_atom) { return current().snapshot(); },
+      [](reconnect_atom) {
+        caf::anon_send(current().config.connection_manager, reconnect_atom_v);
         return true;
       },
-      [self, st](close_session request) {
-        auto promise = self->make_response_promise<bool>();
-        st->close(request, promise);
+      [](close_session request) {
+        auto& st = current();
+        auto promise = st.self->make_response_promise<bool>();
+        st.close(request, promise);
         return promise;
       },
-      [st](local_commit_atom, protocol::version_type version, std::uint64_t) {
-        st->on_local_commit(version);
+      [](local_commit_atom, protocol::version_type version, std::uint64_t) {
+        current().on_local_commit(version);
       },
-      [st](const link_event& event) { st->on_link_event(event); },
-      [st](const incoming_message& in) {
-        if (in.message) st->on_message(*in.message);
+      [](const link_event& event) { current().on_link_event(event); },
+      [](const incoming_message& in) {
+        if (in.message) current().on_message(*in.message);
       },
-      [st](frame_sent_atom) { st->on_frame_sent(); },
-      [st](wait_timeout_atom, std::uint64_t generation) { st->wait_timer_fired(generation); },
-      [st](rebind_atom, std::uint64_t generation) { st->rebind(generation); },
-      [st](const ticketed_wait& request) { st->add_wait(request); },
-      [st](persist_atom) { st->persist_acknowledgements(); },
+      [](frame_sent_atom) { current().on_frame_sent(); },
+      [](wait_timeout_atom, std::uint64_t generation) { current().wait_timer_fired(generation); },
+      [](rebind_atom, std::uint64_t generation) { current().rebind(generation); },
+      [](const ticketed_wait& request) { current().add_wait(request); },
+      [](persist_atom) { current().persist_acknowledgements(); },
   };
 }
 
+/// The session actor: its state, the shared behavior, and the thread-local pointer its
+/// handlers use.
+class session_object : public caf::stateful_actor<session_actor_state, session_actor_impl::base> {
+ public:
+  using super = caf::stateful_actor<session_actor_state, session_actor_impl::base>;
+
+  session_object(caf::actor_config& cfg, session_config config) : super(cfg) {
+    state.config = std::move(config);
+  }
+
+  behavior_type make_behavior() override {
+    static const behavior_type shared = make_session_behavior();
+    set_down_handler(
+        [](caf::scheduled_actor*, caf::down_msg& msg) { current().forget_subscriber(msg.source); });
+    set_exit_handler([](caf::scheduled_actor* self, caf::exit_msg& msg) {
+      current().shutdown_now();
+      self->quit(msg.reason);
+    });
+    state.init(this);
+    return shared;
+  }
+
+  caf::resumable::resume_result resume(caf::execution_unit* unit, std::size_t max) override {
+    auto* previous = std::exchange(current_session, &state);
+    auto result = super::resume(unit, max);
+    current_session = previous;
+    return result;
+  }
+};
+
 }  // namespace
 
-void session_actor_state::init(self_pointer owner, session_config cfg) {
+void session_actor_state::init(self_pointer owner) {
   self = owner;
-  config = std::move(cfg);
   refresh_metadata();
   // The listener runs on the committing thread: it only sends a message, through a weak address
   // so that a store outliving the session never keeps it alive. One notice at a time: the
@@ -165,7 +202,7 @@ void session_actor_state::shutdown_now() {
 }
 
 session_actor spawn_session(caf::actor_system& system, session_config config) {
-  return system.spawn(session_behavior, std::move(config));
+  return system.spawn<session_object>(std::move(config));
 }
 
 }  // namespace actorsync::runtime

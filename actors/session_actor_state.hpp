@@ -90,8 +90,8 @@ struct session_actor_state {
 
   static inline const char* name = "actorsync.session";
 
-  void init(self_pointer owner, session_config cfg);
-  std::string describe() const;  ///< "session[42] realm=/orders" for logs
+  void init(self_pointer owner);  ///< config is set; starts the session
+  std::string describe() const;   ///< "session[42] realm=/orders" for logs
 
   // ---- life cycle (session_actor.cpp) ----
   session_state pause();

@@ -112,8 +112,9 @@ struct link_written {
 struct link_statistics {
   std::uint64_t sockets_open = 0;  ///< links connected or connecting
   std::uint64_t sessions_attached = 0;
-  std::uint64_t bytes_pending = 0;  ///< queued in outboxes, not yet written
-  std::uint64_t connects = 0;       ///< connection attempts so far
+  std::uint64_t bytes_pending = 0;    ///< queued in outboxes, not yet written
+  std::uint64_t connects = 0;         ///< connection attempts so far
+  std::uint64_t memory_releases = 0;  ///< free heap returned to the OS after a burst
 };
 
 // ---- internal: the api/ facade's request bridge ------------------------------------------------
@@ -185,7 +186,7 @@ typename Inspector::result_type inspect(Inspector& f, close_session& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
   return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
-           x.bytes_pending, x.connects);
+           x.bytes_pending, x.connects, x.memory_releases);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ticketed_wait& x) {
@@ -259,6 +260,7 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, linger_atom, "linger")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, persist_atom, "persist")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::ticketed_wait))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, release_atom, "release")
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on

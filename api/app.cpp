@@ -39,6 +39,7 @@ app::impl::impl(app_config cfg)
   mc.ping_interval = config.ping_interval;
   mc.pong_timeout = config.pong_timeout;
   mc.linger = config.linger;
+  mc.release_after_sessions = config.release_memory_after_sessions;
   mc.backoff = config.backoff;
   manager = runtime::spawn_connection_manager(system, mc);
   bridge = spawn_bridge(system, tickets);
@@ -268,6 +269,7 @@ runtime_statistics app::statistics() {
   out.sockets_open = links.sockets_open;
   out.bytes_pending = links.bytes_pending;
   out.connects = links.connects;
+  out.memory_releases = links.memory_releases;
   return out;
 }
 

@@ -40,6 +40,10 @@ struct app_config {
   std::chrono::milliseconds pong_timeout{60 * 1000};
   /// How long a connection stays after its last session left (0: closes at once).
   std::chrono::milliseconds linger{30 * 1000};
+  /// After this many sessions opened or closed, the runtime gives the heap's freed memory back
+  /// to the OS once its connections have been quiet for half a second (a burst of binds leaves
+  /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
+  std::size_t release_memory_after_sessions = 1000;
   runtime::backoff_config backoff{};
   bool cancel_waits_on_nonfatal_error = false;
   /// One connection per (server, user) when on (the default); one per session when off.
@@ -79,6 +83,9 @@ struct runtime_statistics {
   std::uint64_t sockets_open = 0;
   std::uint64_t bytes_pending = 0;  ///< queued in connection outboxes, not yet written
   std::uint64_t connects = 0;       ///< connection attempts so far
+  /// Times the runtime gave free heap memory back to the OS after a burst of sessions opening
+  /// or closing (docs/sessions.md).
+  std::uint64_t memory_releases = 0;
 };
 
 class app {

@@ -2,10 +2,10 @@
 // client and server memory are measured apart): open and bind them, and time until every
 // session's download wait is true. Reports sockets and memory per session beyond a fixed base.
 //
-// Memory per session = (RSS with the N sessions bound - RSS with a warm-up of 100 sessions
-// bound) / N, for this process (the client) and for the server process. The warm-up sets the
-// base: threads, RocksDB memtables and the connection exist before it is taken. RSS never
-// shrinks back after a peak, so run one size per process (--benchmark_filter), as
+// Memory per session = (RSS with the N sessions bound and held idle for 2 s - RSS with a
+// warm-up of 100 sessions bound) / N, for this process (the client) and for the server process. The
+// warm-up sets the base: threads, RocksDB memtables and the connection exist before it is taken.
+// RSS never shrinks back after a peak, so run one size per process (--benchmark_filter), as
 // docs/BENCHMARKS.md does. `client_heap_B_per_session` is the client's live heap (mallinfo2)
 // per session, without memory freed after the binding burst.
 //
@@ -20,6 +20,7 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "api/app.hpp"
@@ -32,6 +33,7 @@ using namespace actorsync;
 namespace {
 
 constexpr int warm_up_sessions = 100;
+constexpr auto idle_hold = std::chrono::seconds(2);
 
 std::int64_t rss_bytes(pid_t pid = 0) {
   std::ifstream statm(pid == 0 ? std::string("/proc/self/statm")
@@ -122,6 +124,9 @@ void BM_SessionsToOneServer(benchmark::State& state) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     state.PauseTiming();
+    // Idle: the sessions are held a moment before measuring, as an app holding them would be
+    // (the runtime gives the burst's freed memory back to the OS once its links are quiet).
+    std::this_thread::sleep_for(idle_hold);
     const auto per_session = [count](std::int64_t now, std::int64_t base) {
       return static_cast<double>(now - base) / count;
     };

@@ -157,3 +157,15 @@ TEST(ConnectionManager, ReconnectSkipsAPendingBackoffDelay) {
   r->session().reconnect();
   EXPECT_TRUE(wait_for([&] { return c.app->statistics().connects == 2; }));
 }
+
+TEST(ConnectionManager, FreeMemoryIsReleasedOnceABurstOfSessionsIsOver) {
+  scripted_peer silent;  // no traffic at all: the burst is over as soon as the sessions attached
+  client_app c(silent.port(), [](api::app_config& cfg) { cfg.release_memory_after_sessions = 20; });
+  std::vector<std::shared_ptr<api::realm>> realms;
+  for (int i = 0; i < 20; ++i)
+    realms.push_back(c.app->open_realm("/burst/" + std::to_string(i), {"alice", "token"}));
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (c.app->statistics().memory_releases == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(c.app->statistics().memory_releases, 1u);
+}
