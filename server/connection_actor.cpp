@@ -27,6 +27,12 @@ constexpr std::uint16_t close_too_big = 1009;
 /// How long a closing connection may take to flush its goodbye before the socket is dropped.
 constexpr auto close_grace = std::chrono::seconds(5);
 
+/// Frames handed to the socket before their writes are reported: the link writes them back to
+/// back instead of waiting for a round trip through the actor per frame.
+constexpr std::size_t write_window = 16;
+/// Frames the link may read ahead of the actor; bounds what arrives after reading stops.
+constexpr std::size_t read_window = 4;
+
 struct conn_session {
   session_ident ident = 0;
   bind_id_type bind_id = 0;
@@ -56,13 +62,13 @@ struct connection_state {
   bind_id_type next_bind_id = 1;
 
   std::deque<queued_frame> outbox;
-  std::optional<queued_frame> in_flight;
-  std::size_t queued_bytes = 0;  ///< outbox plus the frame being written
+  std::deque<queued_frame> in_flight;  ///< handed to the socket, oldest first (write_window)
+  std::size_t queued_bytes = 0;        ///< outbox plus the frames being written
   bool over_limit = false;
   std::uint64_t overflow_generation = 0;
 
-  bool read_outstanding = false;
-  bool reading_stopped = false;  ///< server shutdown: no new work
+  std::size_t reads_outstanding = 0;  ///< frames asked of the link, not yet arrived
+  bool reading_stopped = false;       ///< server shutdown: no new work
   bool closing = false;
   bool close_requested = false;
   std::uint16_t close_code = close_protocol_error;
@@ -77,17 +83,16 @@ void dispatch(connection_actor* self, protocol::client_message&& message);
 
 void flush(connection_actor* self) {
   auto& st = self->state;
-  if (st.in_flight) return;
-  if (!st.outbox.empty()) {
-    st.in_flight = std::move(st.outbox.front());
+  while (st.in_flight.size() < write_window && !st.outbox.empty()) {
+    auto& next = st.in_flight.emplace_back(std::move(st.outbox.front()));
     st.outbox.pop_front();
     // Counted when handed to the socket: a peer may read the frame before the write completes.
     auto& metrics = *st.context->metrics;
-    metrics.bytes_sent.fetch_add(st.in_flight->frame->size(), std::memory_order_relaxed);
-    metrics.changesets_sent.fetch_add(st.in_flight->changesets, std::memory_order_relaxed);
-    st.socket->write(st.in_flight->frame);
-    return;
+    metrics.bytes_sent.fetch_add(next.frame->size(), std::memory_order_relaxed);
+    metrics.changesets_sent.fetch_add(next.changesets, std::memory_order_relaxed);
+    st.socket->write(next.frame);
   }
+  if (!st.in_flight.empty()) return;
   if (st.closing && !st.close_requested) {
     st.close_requested = true;
     st.socket->close(st.close_code, "");
@@ -96,10 +101,12 @@ void flush(connection_actor* self) {
 
 void maybe_read(connection_actor* self) {
   auto& st = self->state;
-  if (st.closing || st.reading_stopped || st.read_outstanding) return;
-  if (st.queued_bytes > st.context->options.send_queue_bytes) return;  // backpressure
-  st.read_outstanding = true;
-  st.socket->read_next();
+  if (st.closing || st.reading_stopped) return;
+  while (st.reads_outstanding < read_window) {
+    if (st.queued_bytes > st.context->options.send_queue_bytes) return;  // backpressure
+    ++st.reads_outstanding;
+    st.socket->read_next();
+  }
 }
 
 void connection_error(connection_actor* self, error_code code, std::string why,
@@ -358,7 +365,7 @@ void dispatch(connection_actor* self, protocol::client_message&& message) {
 
 void on_frame(connection_actor* self, const link_frame& f) {
   auto& st = self->state;
-  st.read_outstanding = false;
+  --st.reads_outstanding;
   st.context->metrics->bytes_received.fetch_add(f.bytes->size(), std::memory_order_relaxed);
   if (st.closing || st.reading_stopped) return;
   auto decoded = protocol::decode_client_message(*f.bytes);
@@ -417,9 +424,9 @@ void on_session_failed(connection_actor* self, const session_failed& m) {
 
 void on_wrote(connection_actor* self) {
   auto& st = self->state;
-  if (!st.in_flight) return;
-  auto done = std::move(*st.in_flight);
-  st.in_flight.reset();
+  if (st.in_flight.empty()) return;
+  auto done = std::move(st.in_flight.front());
+  st.in_flight.pop_front();
   const auto size = done.frame->size();
   st.queued_bytes -= size;
   if (done.credit_for != 0) {
@@ -481,7 +488,7 @@ caf::behavior connection_behavior(connection_actor* self, context_ptr context, c
   return {
       [self](const link_frame& m) { on_frame(self, m); },
       [self](const link_oversized& m) {
-        self->state.read_outstanding = false;
+        --self->state.reads_outstanding;
         connection_error(self, error_code::limits_exceeded,
                          "frame larger than " +
                              std::to_string(self->state.context->options.max_frame_bytes) +

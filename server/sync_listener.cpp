@@ -13,6 +13,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
+#include <deque>
 #include <optional>
 
 #include "protocol/codec.hpp"
@@ -92,16 +93,14 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   // ---- link (called by the connection actor from any thread) ----
   void read_next() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
-      self->frame_.clear();
-      self->read_some();
+      ++self->read_credit_;
+      if (!self->reading_) self->start_read();
     });
   }
   void write(frame_ptr frame) override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this(), frame] {
-      self->ws_.async_write(net::buffer(*frame), [self, frame](beast::error_code ec, std::size_t) {
-        if (ec) return self->report_closed("write failed: " + ec.message());
-        self->notify(link_wrote{});
-      });
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), frame = std::move(frame)] {
+      self->writes_.push_back(std::move(frame));
+      if (self->writes_.size() == 1) self->write_front();
     });
   }
   void close(std::uint16_t code, std::string reason) override {
@@ -138,6 +137,27 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     notify(link_closed{std::move(reason)});
   }
 
+  // Frames are read while the actor has granted credit, so a frame already in the socket buffer
+  // is read without waiting for the actor to ask (a round trip through a busy scheduler).
+  void start_read() {
+    reading_ = true;
+    frame_.clear();
+    read_some();
+  }
+
+  // Writes the queued frames back to back on the strand: the next write does not wait for the
+  // actor to hear about the previous one. Each completion is still reported, in order.
+  void write_front() {
+    const auto& frame = writes_.front();
+    ws_.async_write(net::buffer(*frame),
+                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                      if (ec) return self->report_closed("write failed: " + ec.message());
+                      self->writes_.pop_front();
+                      self->notify(link_wrote{});
+                      if (!self->writes_.empty()) self->write_front();
+                    });
+  }
+
   // Reads the next message piece by piece so that an oversized frame is noticed at the limit
   // and answered with a typed ERROR instead of Beast's bare close.
   void read_some() {
@@ -152,7 +172,10 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                           auto bytes = std::make_shared<std::vector<std::uint8_t>>(
                               net::buffers_begin(data), net::buffers_end(data));
                           self->frame_.clear();
+                          self->reading_ = false;
+                          --self->read_credit_;
                           self->notify(link_frame{std::move(bytes)});
+                          if (self->read_credit_ > 0) self->start_read();
                         });
   }
 
@@ -259,6 +282,9 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   beast::flat_buffer frame_;
+  std::size_t read_credit_ = 0;   ///< frames the actor asked for and has not received (strand)
+  bool reading_ = false;          ///< a frame is being read (strand)
+  std::deque<frame_ptr> writes_;  ///< the front one is being written (strand)
   caf::actor_addr actor_;
   bool closed_reported_ = false;
 };

@@ -1,8 +1,8 @@
 // Runs actorsync-load (with its embedded server child process) on small workloads and checks
 // that the figures of its JSON report are consistent.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,8 +19,8 @@ struct load_result {
 load_result run_load(const std::string& arguments) {
   const auto json = std::filesystem::temp_directory_path() /
                     ("actorsync-load-test-" + std::to_string(getpid()) + ".json");
-  const auto command = std::string(ACTORSYNC_LOAD_BINARY) + " " + arguments + " --json " + json.string() +
-                       " > /dev/null";
+  const auto command = std::string(ACTORSYNC_LOAD_BINARY) + " " + arguments + " --json " +
+                       json.string() + " > /dev/null";
   load_result result;
   const int status = std::system(command.c_str());
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -39,6 +39,7 @@ TEST(LoadWorkloads, UploadAcknowledgesEveryWriteOverOneSocket) {
   EXPECT_EQ(r.report["sockets"], 1);
   EXPECT_EQ(r.report["latency_ms"]["count"], 1000);
   EXPECT_GT(r.report["progress_events"].get<int>(), 0);
+  EXPECT_TRUE(r.report["server_fsync"].get<bool>());
 }
 
 TEST(LoadWorkloads, UploadWithoutMultiplexingUsesOneSocketPerSession) {
@@ -62,6 +63,15 @@ TEST(LoadWorkloads, FanoutDeliversEveryWriteToEveryReader) {
   EXPECT_EQ(r.report["writes_acked"], 40);
   // Every write is seen by each of the 3 readers: one latency sample per (write, reader).
   EXPECT_EQ(r.report["latency_ms"]["count"], 120);
+}
+
+// The benchmark mode that separates the runtime from the disk: still delivers everything, and
+// the report says it was not durable.
+TEST(LoadWorkloads, FanoutWithoutServerFsyncIsReportedAsSuch) {
+  auto r = run_load("--workload fanout --realms 1 --readers 2 --writes 10 --no-server-fsync");
+  ASSERT_EQ(r.exit_status, 0);
+  EXPECT_EQ(r.report["latency_ms"]["count"], 20);
+  EXPECT_FALSE(r.report["server_fsync"].get<bool>());
 }
 
 TEST(LoadWorkloads, ChurnConvergesEveryRealm) {

@@ -146,6 +146,17 @@ TEST(SyncServer, PingIsAnsweredWithPongEchoingTheTimestamp) {
   EXPECT_EQ(client->expect<protocol::pong_message>().timestamp, 987654321u);
 }
 
+// The link reads ahead of the connection actor and writes queued frames back to back: a burst
+// of requests sent without waiting is answered completely and in order.
+TEST(SyncServer, ABurstOfPipelinedFramesIsAnsweredInOrder) {
+  test_server server;
+  auto client = server.connect();
+  constexpr std::uint64_t burst = 200;
+  for (std::uint64_t i = 1; i <= burst; ++i) client->send(protocol::ping_message{i});
+  for (std::uint64_t i = 1; i <= burst; ++i)
+    ASSERT_EQ(client->expect<protocol::pong_message>().timestamp, i);
+}
+
 TEST(SyncServer, ReuploadAfterReconnectIsIntegratedOnce) {
   test_server server;
   bound_session first;

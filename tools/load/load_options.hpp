@@ -31,6 +31,7 @@ struct load_options {
   bool keep_data = false;
   std::string server_binary;
   bool client_fsync = false;  ///< fsync every local commit (Realm's default) or only WAL
+  bool server_fsync = true;   ///< embedded server: fsync before acknowledging and sending on
 };
 
 }  // namespace actorsync::load

@@ -102,6 +102,7 @@ std::string to_json(const load_report& r) {
       {"connections_configured", r.connections_configured},
       {"tls", r.tls},
       {"seed", r.seed},
+      {"server_fsync", r.server_fsync},
       {"duration_s", r.duration_s},
       {"bind_all_s", r.bind_all_s},
       {"writes_committed", r.writes_committed},
@@ -179,6 +180,7 @@ void print_table(std::ostream& out, const load_report& r) {
   out << "actorsync-load report: " << r.workload << '\n';
   line("realms / sessions", std::to_string(r.realms) + " / " + std::to_string(r.sessions));
   line("multiplexing", r.multiplexing ? "on" : "off");
+  if (!r.server_fsync) line("server fsync", "OFF (not durable)");
   line("duration (s)", std::to_string(r.duration_s));
   line("bind + catch up all (s)", std::to_string(r.bind_all_s));
   line("writes acked / committed",

@@ -27,6 +27,7 @@ struct load_report {
   std::uint64_t connections_configured = 0;
   bool tls = false;
   std::uint64_t seed = 0;
+  bool server_fsync = true;  ///< false: embedded server run with --no-fsync
 
   double duration_s = 0;
   double bind_all_s = 0;  ///< time until every session was bound and caught up

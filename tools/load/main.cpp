@@ -60,6 +60,8 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
   cli.add_option("--server-binary", o.server_binary,
                  "actorsync-server executable for the embedded server");
   cli.add_flag("--client-fsync", o.client_fsync, "fsync every local commit (default: WAL only)");
+  cli.add_flag("--no-server-fsync{false}", o.server_fsync,
+               "Embedded server without fsync (measures the runtime apart from the disk)");
 }
 
 std::string random_secret() {
@@ -99,6 +101,7 @@ int run(load_options options) {
     so.binary = load::find_server_binary(options.server_binary);
     so.token_secret = secret->bytes();
     so.tls = options.tls;
+    so.durable = options.server_fsync;
     so.tls_certificate_file = options.tls_certificate_file;
     so.tls_private_key_file = options.tls_private_key_file;
     std::random_device random;
@@ -134,6 +137,7 @@ int run(load_options options) {
     report.connections_configured = options.multiplexing ? options.connections : options.realms;
     report.tls = options.tls;
     report.seed = options.seed;
+    report.server_fsync = embedded ? options.server_fsync : true;
     const pid_t server_pid = embedded ? embedded->pid() : 0;
     if (options.workload == "upload") load::run_upload(run, server_pid);
     if (options.workload == "idle") load::run_idle(run, server_pid);
