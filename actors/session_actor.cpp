@@ -52,7 +52,7 @@ session_actor_impl::behavior_type make_session_behavior() {
       [](subscribe_errors_atom, caf::actor who) { return current().subscribe_errors(who); },
       [](get_state_atom) { return current().snapshot(); },
       [](reconnect_atom) {
-        caf::anon_send(current().config.connection_manager, reconnect_atom_v);
+        caf::anon_send(current().config.settings->connection_manager, reconnect_atom_v);
         return true;
       },
       [](close_session request) {

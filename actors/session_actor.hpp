@@ -16,10 +16,10 @@
 
 namespace actorsync::runtime {
 
-struct session_config {
-  std::string realm_path;
-  std::shared_ptr<storage::realm_store> store;
-  /// The connection manager (connection_manager.hpp) that carries this session's frames.
+/// What every session of one app (and, with multiplexing, of one user) has in common. Built
+/// once and shared, immutable, by those sessions: a copy per session cost ~200 B each.
+struct session_settings {
+  /// The connection manager (connection_manager.hpp) that carries the sessions' frames.
   caf::actor connection_manager;
   /// Sessions with the same link key share one connection (multiplexing); a unique key gives
   /// the session a connection of its own.
@@ -38,6 +38,13 @@ struct session_config {
   std::chrono::milliseconds persist_acknowledgements_after{500};
   /// Delay before binding again after a retryable session-level ERROR.
   backoff_config rebind_backoff{};
+};
+
+/// What is a session's own; the rest is shared through `settings` (never null).
+struct session_config {
+  std::string realm_path;
+  std::shared_ptr<storage::realm_store> store;
+  std::shared_ptr<const session_settings> settings;
   bool start_paused = false;
 };
 

@@ -63,7 +63,8 @@ void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
 
 void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeout,
                                      wait_responder responder) {
-  responder.deadline = self->clock().now() + effective(timeout, config.default_wait_timeout);
+  responder.deadline =
+      self->clock().now() + effective(timeout, config.settings->default_wait_timeout);
   wait_deadlines.emplace(responder.deadline, id);
   wait_promises.emplace(id, std::move(responder));
   arm_wait_timer();
@@ -116,7 +117,7 @@ void session_actor_state::on_error(sync_errc code, const std::string& message) {
     caf::anon_send(who, session_error_event{config.realm_path, code, fatal, message});
   if (fatal) {
     stop(code, message);
-  } else if (config.cancel_waits_on_nonfatal_error) {
+  } else if (config.settings->cancel_waits_on_nonfatal_error) {
     complete_all_waits({wait_status::error, code});
   }
 }

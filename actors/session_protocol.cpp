@@ -12,14 +12,16 @@ void session_actor_state::attach() {
   if (phase != session_phase::detached) return;
   phase = session_phase::awaiting_link;
   set_connection(connection_state::connecting);
-  std::string token = config.token_provider ? config.token_provider() : std::string{};
-  caf::anon_send(config.connection_manager, attach_atom_v, config.link_key, std::move(token),
-                 caf::actor_cast<caf::actor>(self));
+  std::string token =
+      config.settings->token_provider ? config.settings->token_provider() : std::string{};
+  caf::anon_send(config.settings->connection_manager, attach_atom_v, config.settings->link_key,
+                 std::move(token), caf::actor_cast<caf::actor>(self));
 }
 
 void session_actor_state::detach() {
   if (phase == session_phase::detached || phase == session_phase::stopped) return;
-  caf::anon_send(config.connection_manager, detach_atom_v, caf::actor_cast<caf::actor>(self));
+  caf::anon_send(config.settings->connection_manager, detach_atom_v,
+                 caf::actor_cast<caf::actor>(self));
   phase = session_phase::detached;
   binding_lost();
 }
@@ -54,9 +56,10 @@ void session_actor_state::on_link_event(const link_event& event) {
 }
 
 void session_actor_state::send_bind() {
-  ident = config.ident_source->fetch_add(1) + 1;
+  ident = config.settings->ident_source->fetch_add(1) + 1;
   refresh_metadata();
-  std::string token = config.token_provider ? config.token_provider() : std::string{};
+  std::string token =
+      config.settings->token_provider ? config.settings->token_provider() : std::string{};
   send(protocol::bind_message{ident, config.realm_path, std::move(token)});
   send(protocol::client_ident_message{ident, meta.client_file_ident, meta.file_ident_salt,
                                       meta.download_server_version,
@@ -85,8 +88,8 @@ void session_actor_state::session_ended(sync_errc code, const std::string& messa
   phase = session_phase::awaiting_link;
   binding_lost();
   if (!rebind_backoff)
-    rebind_backoff =
-        std::make_unique<reconnect_backoff>(config.rebind_backoff, default_random_source());
+    rebind_backoff = std::make_unique<reconnect_backoff>(config.settings->rebind_backoff,
+                                                         default_random_source());
   self->delayed_send(self, rebind_backoff->next_delay(), rebind_atom_v, ++rebind_generation);
 }
 
@@ -98,7 +101,8 @@ void session_actor_state::send_marks() {
 void session_actor_state::upload_more() {
   if (phase != session_phase::bound || upload_in_outbox) return;
   if (upload_cursor >= meta.latest_client_version) return;
-  auto batch = config.store->local_changesets_after(upload_cursor, config.upload_batch_bytes);
+  auto batch =
+      config.store->local_changesets_after(upload_cursor, config.settings->upload_batch_bytes);
   if (!batch) {
     stop(from_storage(batch.error().code), batch.error().message);
     return;
@@ -117,8 +121,9 @@ void session_actor_state::upload_more() {
 void session_actor_state::send(const protocol::client_message& message, bool is_upload) {
   auto bytes = std::make_shared<std::vector<std::uint8_t>>();
   protocol::encode(message, *bytes);
-  caf::anon_send(config.connection_manager, outgoing_frame{ident, std::move(bytes), is_upload,
-                                                           caf::actor_cast<caf::actor>(self)});
+  caf::anon_send(
+      config.settings->connection_manager,
+      outgoing_frame{ident, std::move(bytes), is_upload, caf::actor_cast<caf::actor>(self)});
 }
 
 void session_actor_state::on_frame_sent() {
@@ -143,7 +148,7 @@ void session_actor_state::schedule_persist() {
       meta.persisted_acknowledged_client_version == meta.acknowledged_client_version)
     return;
   persist_armed = true;
-  self->delayed_send(self, config.persist_acknowledgements_after, persist_atom_v);
+  self->delayed_send(self, config.settings->persist_acknowledgements_after, persist_atom_v);
 }
 
 void session_actor_state::persist_acknowledgements() {

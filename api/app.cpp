@@ -204,6 +204,36 @@ std::shared_ptr<const std::function<std::string()>> token_provider_for(
   return cached;
 }
 
+std::shared_ptr<const runtime::session_settings> make_session_settings(
+    app::impl& st, std::string link_key,
+    std::shared_ptr<const std::function<std::string()>> provider) {
+  auto settings = std::make_shared<runtime::session_settings>();
+  settings->connection_manager = st.manager;
+  settings->link_key = std::move(link_key);
+  settings->token_provider = [provider = std::move(provider)] { return (*provider)(); };
+  settings->default_wait_timeout = st.config.request_timeout;
+  settings->cancel_waits_on_nonfatal_error = st.config.cancel_waits_on_nonfatal_error;
+  settings->ident_source = st.idents;
+  return settings;
+}
+
+// With multiplexing a user's sessions share one link key and so one settings object; without,
+// each session has a link (and settings) of its own.
+std::shared_ptr<const runtime::session_settings> session_settings_for(
+    app::impl& st, const user_credentials& user) {
+  auto provider = token_provider_for(st, user);
+  if (!st.multiplexing) {
+    return make_session_settings(st, "session:" + std::to_string(st.next_private_link++),
+                                 std::move(provider));
+  }
+  auto& cached = st.session_settings[user.user_id];
+  if (!cached.settings || cached.provider != provider) {
+    cached.provider = provider;
+    cached.settings = make_session_settings(st, "user:" + user.user_id, std::move(provider));
+  }
+  return cached.settings;
+}
+
 }  // namespace
 
 std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user) {
@@ -219,13 +249,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   runtime::session_config sc;
   sc.realm_path = path;
   sc.store = store.value();
-  sc.connection_manager = st.manager;
-  sc.link_key = st.multiplexing ? "user:" + user.user_id
-                                : "session:" + std::to_string(st.next_private_link++);
-  sc.token_provider = [provider = token_provider_for(st, user)] { return (*provider)(); };
-  sc.default_wait_timeout = st.config.request_timeout;
-  sc.cancel_waits_on_nonfatal_error = st.config.cancel_waits_on_nonfatal_error;
-  sc.ident_source = st.idents;
+  sc.settings = session_settings_for(st, user);
   sc.start_paused = st.paused_paths.contains(path);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;

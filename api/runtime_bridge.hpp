@@ -73,6 +73,13 @@ struct app::impl {
   /// Token provider per user id, shared by that user's sessions (see open_realm).
   std::unordered_map<std::string, std::shared_ptr<const std::function<std::string()>>>
       token_providers;
+  /// Session settings per user with multiplexing, shared by that user's sessions; rebuilt when
+  /// the user's token provider changes (see open_realm).
+  struct user_settings {
+    std::shared_ptr<const std::function<std::string()>> provider;
+    std::shared_ptr<const runtime::session_settings> settings;
+  };
+  std::unordered_map<std::string, user_settings> session_settings;
   /// Live sessions (not guarded by `mutex`: it has its own).
   std::shared_ptr<session_registry> sessions = std::make_shared<session_registry>();
   /// One actor forwarding every session's errors to config.error_handler (none without one).

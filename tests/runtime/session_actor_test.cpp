@@ -62,15 +62,17 @@ class SessionActor : public ::testing::Test {
   }
 
   void start(bool cancel_on_nonfatal = false, bool paused = false) {
+    auto settings = std::make_shared<session_settings>();
+    settings->connection_manager = link_;
+    settings->link_key = "alice";
+    settings->token_provider = [] { return std::string("token"); };
+    settings->default_wait_timeout = 10s;
+    settings->cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
+    settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
     session_config config;
     config.realm_path = "/orders";
     config.store = store_;
-    config.connection_manager = link_;
-    config.link_key = "alice";
-    config.token_provider = [] { return std::string("token"); };
-    config.default_wait_timeout = 10s;
-    config.cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
-    config.ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
+    config.settings = std::move(settings);
     config.start_paused = paused;
     session_ = spawn_session(sys_, config);
     impl_ = caf::actor_cast<session_actor_impl>(session_);
@@ -450,13 +452,15 @@ TEST_F(SessionActor, StartingPausedSendsNothingUntilResumed) {
 // state, and a paused session costs well under what a behavior of its own would add.
 TEST_F(SessionActor, ManySessionsShareOneBehaviorAndEachActsOnItsOwnState) {
   constexpr int count = 2000;
-  auto make = [this](int i) {
+  auto settings = std::make_shared<session_settings>();  // shared by all, as api/app does
+  settings->connection_manager = link_;
+  settings->link_key = "alice";
+  settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto make = [this, &settings](int i) {
     session_config config;
     config.realm_path = "/many/" + std::to_string(i);
     config.store = store_;  // never written to here; a store per session would dwarf the rest
-    config.connection_manager = link_;
-    config.link_key = "alice";
-    config.ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
+    config.settings = settings;
     config.start_paused = true;
     return spawn_session(sys_, config);
   };
