@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <cassert>
+#include <stdexcept>
 #include <utility>
 
 #include "actors/session_actor_state.hpp"
@@ -202,6 +203,11 @@ void session_actor_state::shutdown_now() {
 }
 
 session_actor spawn_session(caf::actor_system& system, session_config config) {
+  // Misuse fails here, at the caller, instead of as a null dereference inside a handler later.
+  if (!config.store) throw std::invalid_argument("spawn_session: config.store is null");
+  if (!config.settings) throw std::invalid_argument("spawn_session: config.settings is null");
+  if (!config.settings->ident_source)
+    throw std::invalid_argument("spawn_session: config.settings->ident_source is null");
   return system.spawn<session_object>(std::move(config));
 }
 

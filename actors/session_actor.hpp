@@ -49,6 +49,7 @@ struct session_config {
 };
 
 /// Spawns a session. It sets the store's commit listener (the listener only sends a message).
+/// Throws std::invalid_argument when the store, the settings or their ident source is missing.
 session_actor spawn_session(caf::actor_system& system, session_config config);
 
 }  // namespace actorsync::runtime

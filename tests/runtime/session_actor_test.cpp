@@ -447,6 +447,19 @@ TEST_F(SessionActor, StartingPausedSendsNothingUntilResumed) {
   EXPECT_EQ(script_->attaches, 1);
 }
 
+TEST_F(SessionActor, SpawningWithoutStoreOrSettingsIsAUsageError) {
+  session_config no_settings;
+  no_settings.realm_path = "/orders";
+  no_settings.store = store_;
+  EXPECT_THROW(spawn_session(sys_, no_settings), std::invalid_argument);
+  session_config no_store = no_settings;
+  no_store.store = nullptr;
+  auto settings = std::make_shared<session_settings>();
+  settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
+  no_store.settings = settings;
+  EXPECT_THROW(spawn_session(sys_, no_store), std::invalid_argument);
+}
+
 // Every session shares one behavior (CAF 0.17 allocates a behavior per actor that builds one,
 // ~800 B for the session's 19 handlers): many sessions on the scheduler each act on their own
 // state, and a paused session costs well under what a behavior of its own would add.

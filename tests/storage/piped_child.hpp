@@ -1,5 +1,5 @@
 // Test support: a child process whose stdout the test reads line by line, and kills with
-// SIGKILL (crash tests in tests/storage and tests/fault).
+// SIGKILL (crash tests in tests/storage and tests/fault, the load tester's interrupt test).
 #pragma once
 
 #include <poll.h>
@@ -62,6 +62,16 @@ class piped_child {
       if (n <= 0) return std::nullopt;
       buffer_.append(chunk, static_cast<std::size_t>(n));
     }
+  }
+
+  void signal(int number) const { ::kill(pid_, number); }
+
+  /// Reaps the child once it has exited by itself; its exit code, -1 unless it exited normally.
+  int wait_exit() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   /// SIGKILLs and reaps the child; returns its wait status.
