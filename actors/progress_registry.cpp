@@ -33,10 +33,11 @@ progress_report progress_registry::report_for(const entry& e, progress_figures c
 progress_delivery progress_registry::add(progress_token token, progress_direction direction,
                                          progress_mode mode, progress_figures current) {
   entry e{direction, mode, current.transferable, {}};
-  e.last_report = report_for(e, current);
-  bool last = mode == progress_mode::for_currently_outstanding_work && e.last_report.complete;
+  const auto report = report_for(e, current);
+  e.last = {report.transferred, report.transferable};
+  bool last = mode == progress_mode::for_currently_outstanding_work && report.complete;
   if (!last) entries_.insert_or_assign(token, e);
-  return {token, e.last_report, last};
+  return {token, report, last};
 }
 
 bool progress_registry::remove(progress_token token) {
@@ -53,11 +54,12 @@ std::vector<progress_delivery> progress_registry::update(progress_direction dire
       continue;
     }
     auto report = report_for(e, current);
-    if (report == e.last_report) {
+    const progress_figures figures{report.transferred, report.transferable};
+    if (figures == e.last) {  // the same figures make the same report
       ++i;
       continue;
     }
-    e.last_report = report;
+    e.last = figures;
     bool last = e.mode == progress_mode::for_currently_outstanding_work && report.complete;
     out.push_back({i->first, report, last});
     i = last ? entries_.erase(i) : std::next(i);

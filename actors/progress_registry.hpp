@@ -68,11 +68,13 @@ class progress_registry {
   std::size_t size() const { return entries_.size(); }
 
  private:
+  /// 32 B: the last report is kept as its two figures (the rest of a report follows from them),
+  /// as every session of a busy app carries a few registrations.
   struct entry {
     progress_direction direction;
     progress_mode mode;
     std::uint64_t captured_transferable;  ///< outstanding-work mode only
-    progress_report last_report;
+    progress_figures last;                ///< of the last report sent
   };
   static progress_report report_for(const entry& e, progress_figures current);
   flat_map<progress_token, entry> entries_;

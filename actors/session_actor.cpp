@@ -46,11 +46,15 @@ session_actor_impl::behavior_type make_session_behavior() {
       [](unsubscribe_progress_atom, progress_token token) {
         return current().unsubscribe_progress(token);
       },
-      [](subscribe_connection_atom, caf::actor who) { return current().subscribe_connection(who); },
-      [](unsubscribe_connection_atom, subscription_token token) {
-        return current().connection_subscribers.erase(token) > 0;
+      [](subscribe_connection_atom, caf::actor who) {
+        return current().subscribe(std::move(who), subscription_kind::connection);
       },
-      [](subscribe_errors_atom, caf::actor who) { return current().subscribe_errors(who); },
+      [](unsubscribe_connection_atom, subscription_token token) {
+        return current().unsubscribe(token, subscription_kind::connection);
+      },
+      [](subscribe_errors_atom, caf::actor who) {
+        return current().subscribe(std::move(who), subscription_kind::errors);
+      },
       [](get_state_atom) { return current().snapshot(); },
       [](reconnect_atom) {
         caf::anon_send(current().config.settings->connection_manager, reconnect_atom_v);
@@ -70,7 +74,6 @@ session_actor_impl::behavior_type make_session_behavior() {
         if (in.message) current().on_message(*in.message);
       },
       [](frame_sent_atom) { current().on_frame_sent(); },
-      [](wait_timeout_atom, std::uint64_t generation) { current().wait_timer_fired(generation); },
       [](rebind_atom, std::uint64_t generation) { current().rebind(generation); },
       [](const ticketed_wait& request) { current().add_wait(request); },
       [](persist_atom) { current().persist_acknowledgements(); },
@@ -99,6 +102,19 @@ class session_object : public caf::stateful_actor<session_actor_state, session_a
     return shared;
   }
 
+  /// The wait timer arrives as a CAF timeout message, which CAF would drop as an unknown
+  /// timeout type before the behavior sees it.
+  caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    if (x.content().match_elements<caf::timeout_msg>()) {
+      const auto& timeout = x.content().get_as<caf::timeout_msg>(0);
+      if (timeout.type == wait_timer_type) {
+        state.wait_timer_fired(timeout.timeout_id);
+        return caf::invoke_message_result::consumed;
+      }
+    }
+    return super::consume(x);
+  }
+
   caf::resumable::resume_result resume(caf::execution_unit* unit, std::size_t max) override {
     auto* previous = std::exchange(current_session, &state);
     auto result = super::resume(unit, max);
@@ -111,7 +127,6 @@ class session_object : public caf::stateful_actor<session_actor_state, session_a
 
 void session_actor_state::init(self_pointer owner) {
   self = owner;
-  refresh_metadata();
   // The listener runs on the committing thread: it only sends a message, through a weak address
   // so that a store outliving the session never keeps it alive. One notice at a time: the
   // session reads the store's latest version when it handles it, so commits made meanwhile need
@@ -152,7 +167,6 @@ session_state session_actor_state::pause() {
 session_state session_actor_state::resume() {
   if (lifecycle != session_state::paused) return lifecycle;
   lifecycle = session_state::active;
-  refresh_metadata();
   attach();
   spdlog::debug("{} resumed", describe());
   return lifecycle;
@@ -171,6 +185,7 @@ void session_actor_state::close(close_session request, caf::typed_response_promi
 
 bool session_actor_state::finish_close_if_done() {
   if (!closing) return false;
+  const auto meta = config.store->metadata();
   bool uploaded = meta.acknowledged_client_version >= meta.latest_client_version;
   // A paused or stopped session cannot upload: closing it does not wait (Realm does the same).
   if (!uploaded && lifecycle == session_state::active) return false;

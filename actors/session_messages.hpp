@@ -247,7 +247,6 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::deferred_request))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, frame_sent_atom, "framesent")
-CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, wait_timeout_atom, "waittmo")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, attach_atom, "attach")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, detach_atom, "detach")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, stats_atom, "stats")
@@ -286,10 +285,11 @@ using session_actor = caf::typed_actor<
 
 /// The full interface: the public one plus what storage, the connection manager and the
 /// session's own timers send. Not for app actors.
-using session_actor_impl = session_actor::extend<
-    caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
-    caf::reacts_to<link_event>, caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
-    caf::reacts_to<wait_timeout_atom, std::uint64_t>, caf::reacts_to<rebind_atom, std::uint64_t>,
-    caf::reacts_to<ticketed_wait>, caf::reacts_to<persist_atom>>;
+using session_actor_impl =
+    session_actor::extend<caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
+                          caf::reacts_to<link_event>, caf::reacts_to<incoming_message>,
+                          caf::reacts_to<frame_sent_atom>,
+                          caf::reacts_to<rebind_atom, std::uint64_t>, caf::reacts_to<ticketed_wait>,
+                          caf::reacts_to<persist_atom>>;
 
 }  // namespace actorsync::runtime

@@ -40,10 +40,13 @@ void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
     responder.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
-  refresh_metadata();
+  const auto meta = config.store->metadata();
   auto id = next_wait++;
-  if (waits.add_upload(id, meta.latest_client_version, meta.acknowledged_client_version)) {
+  if (!waits) waits = std::make_unique<pending_waits>();
+  if (waits->registry.add_upload(id, meta.latest_client_version,
+                                 meta.acknowledged_client_version)) {
     responder.deliver(wait_outcome{});
+    release_waits_if_done();
     return;
   }
   store_wait(id, timeout, std::move(responder));
@@ -56,7 +59,8 @@ void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
     return;
   }
   auto id = next_wait++;
-  waits.add_download(id);
+  if (!waits) waits = std::make_unique<pending_waits>();
+  waits->registry.add_download(id);
   store_wait(id, timeout, std::move(responder));
   send_marks();  // no-op unless bound: a paused session's wait waits for resume()
 }
@@ -65,56 +69,71 @@ void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeo
                                      wait_responder responder) {
   responder.deadline =
       self->clock().now() + effective(timeout, config.settings->default_wait_timeout);
-  wait_deadlines.emplace(responder.deadline, id);
-  wait_promises.emplace(id, std::move(responder));
+  waits->deadlines.emplace(responder.deadline, id);
+  waits->responders.emplace(id, std::move(responder));
   arm_wait_timer();
 }
 
-// Keeps one timer, due at the earliest deadline; a later timer of an older generation is stale.
+// Keeps one timer, due at the earliest deadline. It is a CAF "ordinary timeout" (one per actor
+// and type; setting it again moves it), so it can be cancelled once no wait is pending: a
+// delayed message could not, and stayed in the clock until the wait's timeout (~120 B per idle
+// session). A timeout of an older generation, already on its way, is ignored.
 void session_actor_state::arm_wait_timer() {
-  if (wait_deadlines.empty()) return;
-  const auto earliest = wait_deadlines.begin()->first;
-  if (earliest >= wait_timer_at) return;  // the armed timer fires first
-  wait_timer_at = earliest;
-  const auto delay =
-      std::chrono::duration_cast<std::chrono::milliseconds>(earliest - self->clock().now());
-  self->delayed_send(self,
-                     std::max(delay, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1),
-                     wait_timeout_atom_v, ++wait_timer_generation);
+  if (!waits || waits->deadlines.empty()) return;
+  const auto earliest = waits->deadlines.begin()->first;
+  if (earliest >= waits->timer_at) return;  // the armed timer fires first
+  waits->timer_at = earliest;
+  self->clock().set_ordinary_timeout(earliest + std::chrono::milliseconds(1), self, wait_timer_type,
+                                     ++wait_timer_generation);
 }
 
 void session_actor_state::wait_timer_fired(std::uint64_t generation) {
-  if (generation != wait_timer_generation) return;
-  wait_timer_at = std::chrono::steady_clock::time_point::max();
+  if (generation != wait_timer_generation || !waits) return;
+  waits->timer_at = std::chrono::steady_clock::time_point::max();
   const auto now = self->clock().now();  // the actor clock: virtual in tests
   std::vector<wait_id> expired;
-  while (!wait_deadlines.empty() && wait_deadlines.begin()->first <= now) {
-    const auto id = wait_deadlines.begin()->second;
-    if (waits.remove(id)) expired.push_back(id);
-    wait_deadlines.erase(wait_deadlines.begin());
+  auto& deadlines = waits->deadlines;
+  while (!deadlines.empty() && deadlines.begin()->first <= now) {
+    const auto id = deadlines.begin()->second;
+    if (waits->registry.remove(id)) expired.push_back(id);
+    deadlines.erase(deadlines.begin());
   }
   complete_waits(expired, wait_outcome{wait_status::timed_out});
   arm_wait_timer();
 }
 
 void session_actor_state::complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome) {
+  if (!waits) return;
   for (auto id : ids) {
-    auto i = wait_promises.find(id);
-    if (i == wait_promises.end()) continue;
-    wait_deadlines.erase({i->second.deadline, id});
-    i->second.deliver(outcome);
-    wait_promises.erase(i);
+    auto i = waits->responders.find(id);
+    if (i == waits->responders.end()) continue;
+    waits->deadlines.erase({i->second.deadline, id});
+    // Moved out first: delivering may not re-enter, but the entry must be gone before
+    // release_waits_if_done() looks at the registry.
+    auto responder = std::move(i->second);
+    waits->responders.erase(i);
+    responder.deliver(outcome);
   }
+  release_waits_if_done();
+}
+
+void session_actor_state::release_waits_if_done() {
+  if (!waits || !waits->empty()) return;
+  if (waits->timer_at != std::chrono::steady_clock::time_point::max())
+    self->clock().cancel_ordinary_timeout(self, wait_timer_type);
+  ++wait_timer_generation;  // a timeout already on its way finds nothing to do
+  waits.reset();
 }
 
 void session_actor_state::complete_all_waits(wait_outcome outcome) {
-  complete_waits(waits.take_all(), outcome);
+  if (waits) complete_waits(waits->registry.take_all(), outcome);
 }
 
 void session_actor_state::on_error(sync_errc code, const std::string& message) {
   bool fatal = is_fatal(code);
-  for (auto& [token, who] : error_subscribers)
-    caf::anon_send(who, session_error_event{config.realm_path, code, fatal, message});
+  for (auto& [token, entry] : subscribers)
+    if (entry.kind == subscription_kind::errors)
+      caf::anon_send(entry.who, session_error_event{config.realm_path, code, fatal, message});
   if (fatal) {
     stop(code, message);
   } else if (config.settings->cancel_waits_on_nonfatal_error) {
@@ -124,13 +143,14 @@ void session_actor_state::on_error(sync_errc code, const std::string& message) {
 
 progress_token session_actor_state::subscribe_progress(const runtime::subscribe_progress& request) {
   auto token = next_token++;
+  const auto meta = config.store->metadata();
   auto figures = request.direction == progress_direction::upload ? upload_figures(meta)
                                                                  : download_figures(meta);
   auto delivery = progress.add(token, request.direction, request.mode, figures);
   if (request.subscriber) {
     if (!delivery.last) {
       watch(request.subscriber);
-      progress_subscribers.emplace(token, request.subscriber);
+      subscribers.emplace(token, subscriber_entry{request.subscriber, subscription_kind::progress});
     }
     caf::anon_send(
         request.subscriber,
@@ -142,12 +162,13 @@ progress_token session_actor_state::subscribe_progress(const runtime::subscribe_
 }
 
 bool session_actor_state::unsubscribe_progress(progress_token token) {
-  progress_subscribers.erase(token);
+  unsubscribe(token, subscription_kind::progress);
   return progress.remove(token);
 }
 
 void session_actor_state::report_progress() {
   if (progress.size() == 0) return;
+  const auto meta = config.store->metadata();
   for (auto& d : progress.update(progress_direction::upload, upload_figures(meta)))
     deliver_progress(d);
   for (auto& d : progress.update(progress_direction::download, download_figures(meta)))
@@ -155,37 +176,34 @@ void session_actor_state::report_progress() {
 }
 
 void session_actor_state::deliver_progress(const progress_delivery& d) {
-  auto i = progress_subscribers.find(d.token);
-  if (i == progress_subscribers.end()) return;
-  caf::anon_send(i->second,
+  auto i = subscribers.find(d.token);
+  if (i == subscribers.end() || i->second.kind != subscription_kind::progress) return;
+  caf::anon_send(i->second.who,
                  transfer_progress{config.realm_path, d.report.direction, d.report.transferred,
                                    d.report.transferable, d.report.estimate, d.report.complete,
                                    d.token, d.last});
-  if (d.last) progress_subscribers.erase(i);
+  if (d.last) subscribers.erase(i);
 }
 
-subscription_token session_actor_state::subscribe_connection(caf::actor subscriber) {
+subscription_token session_actor_state::subscribe(caf::actor subscriber, subscription_kind kind) {
   auto token = next_token++;
   watch(subscriber);
-  connection_subscribers.emplace(token, std::move(subscriber));
+  subscribers.emplace(token, subscriber_entry{std::move(subscriber), kind});
   return token;
 }
 
-subscription_token session_actor_state::subscribe_errors(caf::actor subscriber) {
-  auto token = next_token++;
-  watch(subscriber);
-  error_subscribers.emplace(token, std::move(subscriber));
-  return token;
+bool session_actor_state::unsubscribe(subscription_token token, subscription_kind kind) {
+  auto i = subscribers.find(token);
+  if (i == subscribers.end() || i->second.kind != kind) return false;
+  subscribers.erase(i);
+  return true;
 }
 
 void session_actor_state::watch(const caf::actor& subscriber) {
   // One monitor per subscriber, however many subscriptions it holds: each monitor is a node in
   // the subscriber's own list, and one app actor often observes thousands of sessions.
-  auto holds = [&subscriber](const auto& subscribers) {
-    return std::any_of(subscribers.begin(), subscribers.end(),
-                       [&subscriber](const auto& entry) { return entry.second == subscriber; });
-  };
-  if (holds(progress_subscribers) || holds(connection_subscribers) || holds(error_subscribers))
+  if (std::any_of(subscribers.begin(), subscribers.end(),
+                  [&subscriber](const auto& entry) { return entry.second.who == subscriber; }))
     return;
   self->monitor(subscriber);
 }
@@ -196,22 +214,20 @@ void session_actor_state::set_connection(connection_state next) {
   connection = next;
   // Sent as the session, so a subscriber watching many sessions can tell them apart.
   const auto me = caf::actor_cast<caf::actor>(self);
-  for (auto& [token, who] : connection_subscribers)
-    caf::send_as(me, who, connection_state_changed{config.realm_path, old, next});
+  for (auto& [token, entry] : subscribers)
+    if (entry.kind == subscription_kind::connection)
+      caf::send_as(me, entry.who, connection_state_changed{config.realm_path, old, next});
 }
 
 void session_actor_state::forget_subscriber(const caf::actor_addr& who) {
-  auto drop = [&who](auto& subscribers) {
-    erase_if(subscribers, [&who](const auto& entry) { return entry.second.address() == who; });
-  };
-  for (auto& [token, actor] : progress_subscribers)
-    if (actor.address() == who) progress.remove(token);
-  drop(progress_subscribers);
-  drop(connection_subscribers);
-  drop(error_subscribers);
+  for (auto& [token, entry] : subscribers)
+    if (entry.kind == subscription_kind::progress && entry.who.address() == who)
+      progress.remove(token);
+  erase_if(subscribers, [&who](const auto& entry) { return entry.second.who.address() == who; });
 }
 
 session_snapshot session_actor_state::snapshot() const {
+  const auto meta = config.store->metadata();
   session_snapshot s;
   s.realm = config.realm_path;
   s.state = lifecycle;

@@ -29,7 +29,7 @@ void session_actor_state::detach() {
 void session_actor_state::binding_lost() {
   ident = 0;
   upload_in_outbox = false;
-  waits.binding_lost();
+  if (waits) waits->registry.binding_lost();
 }
 
 void session_actor_state::on_link_event(const link_event& event) {
@@ -57,7 +57,7 @@ void session_actor_state::on_link_event(const link_event& event) {
 
 void session_actor_state::send_bind() {
   ident = config.settings->ident_source->fetch_add(1) + 1;
-  refresh_metadata();
+  const auto meta = config.store->metadata();
   std::string token =
       config.settings->token_provider ? config.settings->token_provider() : std::string{};
   send(protocol::bind_message{ident, config.realm_path, std::move(token)});
@@ -95,11 +95,13 @@ void session_actor_state::session_ended(sync_errc code, const std::string& messa
 
 void session_actor_state::send_marks() {
   if (phase != session_phase::bound) return;
-  if (waits.assign_mark(next_request)) send(protocol::client_mark_message{ident, next_request++});
+  if (waits && waits->registry.assign_mark(next_request))
+    send(protocol::client_mark_message{ident, next_request++});
 }
 
 void session_actor_state::upload_more() {
   if (phase != session_phase::bound || upload_in_outbox) return;
+  const auto meta = config.store->metadata();
   if (upload_cursor >= meta.latest_client_version) return;
   auto batch =
       config.store->local_changesets_after(upload_cursor, config.settings->upload_batch_bytes);
@@ -134,19 +136,14 @@ void session_actor_state::on_frame_sent() {
 void session_actor_state::on_local_commit(protocol::version_type) {
   // Cleared before reading: a commit that the read below misses sends a new notice.
   commit_notice_pending->store(false);
-  refresh_metadata();
   report_progress();
   upload_more();
 }
 
-void session_actor_state::refresh_metadata() {
-  meta = config.store->metadata();
-}
-
 void session_actor_state::schedule_persist() {
-  if (persist_armed ||
-      meta.persisted_acknowledged_client_version == meta.acknowledged_client_version)
-    return;
+  if (persist_armed) return;
+  const auto meta = config.store->metadata();
+  if (meta.persisted_acknowledged_client_version == meta.acknowledged_client_version) return;
   persist_armed = true;
   self->delayed_send(self, config.settings->persist_acknowledgements_after, persist_atom_v);
 }
@@ -156,9 +153,7 @@ void session_actor_state::persist_acknowledgements() {
   // Often a local commit has written them meanwhile; then this writes nothing.
   if (auto status = config.store->persist_metadata(); !status) {
     stop(from_storage(status.error().code), status.error().message);
-    return;
   }
-  refresh_metadata();
 }
 
 namespace {
@@ -174,53 +169,51 @@ overloaded(Fs...) -> overloaded<Fs...>;
 
 void session_actor_state::on_message(const protocol::server_message& message) {
   if (phase != session_phase::binding && phase != session_phase::bound) return;  // stale
-  std::visit(overloaded{
-                 [this](const protocol::server_ident_message& m) {
-                   if (phase != session_phase::binding) {
-                     stop(sync_errc::protocol_violation, "IDENT from the server while identified");
-                     return;
-                   }
-                   auto status =
-                       config.store->set_client_file_ident(m.client_file_ident, m.file_ident_salt);
-                   if (!status) {
-                     stop(from_storage(status.error().code), status.error().message);
-                     return;
-                   }
-                   refresh_metadata();
-                   phase = session_phase::bound;
-                   upload_more();
-                   send_marks();
-                 },
-                 [this](const protocol::download_message& m) {
-                   auto status = config.store->integrate_download(m);
-                   if (!status) {
-                     stop(from_storage(status.error().code), status.error().message);
-                     return;
-                   }
-                   if (rebind_backoff) rebind_backoff->reset();
-                   refresh_metadata();
-                   schedule_persist();
-                   if (upload_cursor < meta.acknowledged_client_version)
-                     upload_cursor = meta.acknowledged_client_version;
-                   complete_waits(waits.upload_acknowledged(meta.acknowledged_client_version),
-                                  wait_outcome{});
-                   report_progress();
-                   if (!finish_close_if_done()) upload_more();
-                 },
-                 [this](const protocol::server_mark_message& m) {
-                   complete_waits(waits.mark_received(m.request), wait_outcome{});
-                 },
-                 [this](const protocol::unbound_message&) {
-                   // Unsolicited: the server ended the session; bind again after a delay.
-                   session_ended(sync_errc::session_closed, "UNBOUND from the server");
-                 },
-                 [this](const protocol::error_message& m) {
-                   session_ended(from_protocol(static_cast<protocol::error_code>(m.code)),
-                                 m.message);
-                 },
-                 [](const protocol::pong_message&) {},  // connection level, handled by the manager
-             },
-             message);
+  std::visit(
+      overloaded{
+          [this](const protocol::server_ident_message& m) {
+            if (phase != session_phase::binding) {
+              stop(sync_errc::protocol_violation, "IDENT from the server while identified");
+              return;
+            }
+            auto status =
+                config.store->set_client_file_ident(m.client_file_ident, m.file_ident_salt);
+            if (!status) {
+              stop(from_storage(status.error().code), status.error().message);
+              return;
+            }
+            phase = session_phase::bound;
+            upload_more();
+            send_marks();
+          },
+          [this](const protocol::download_message& m) {
+            auto status = config.store->integrate_download(m);
+            if (!status) {
+              stop(from_storage(status.error().code), status.error().message);
+              return;
+            }
+            if (rebind_backoff) rebind_backoff->reset();
+            schedule_persist();
+            const auto acknowledged = config.store->metadata().acknowledged_client_version;
+            if (upload_cursor < acknowledged) upload_cursor = acknowledged;
+            if (waits)
+              complete_waits(waits->registry.upload_acknowledged(acknowledged), wait_outcome{});
+            report_progress();
+            if (!finish_close_if_done()) upload_more();
+          },
+          [this](const protocol::server_mark_message& m) {
+            if (waits) complete_waits(waits->registry.mark_received(m.request), wait_outcome{});
+          },
+          [this](const protocol::unbound_message&) {
+            // Unsolicited: the server ended the session; bind again after a delay.
+            session_ended(sync_errc::session_closed, "UNBOUND from the server");
+          },
+          [this](const protocol::error_message& m) {
+            session_ended(from_protocol(static_cast<protocol::error_code>(m.code)), m.message);
+          },
+          [](const protocol::pong_message&) {},  // connection level, handled by the manager
+      },
+      message);
 }
 
 }  // namespace actorsync::runtime

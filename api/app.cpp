@@ -259,10 +259,9 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
 
   auto state = std::make_unique<sync_session::impl>();
   state->owner = &st;
-  state->path = path;
+  state->store = store.value();
   state->actor = actor;
-  auto opened = std::shared_ptr<realm>(
-      new realm(store.value(), std::unique_ptr<sync_session>(new sync_session(std::move(state)))));
+  auto opened = std::shared_ptr<realm>(new realm(store.value(), std::move(state)));
   st.realms[path] = opened;
   return opened;
 }
@@ -270,7 +269,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
 runtime_statistics app::statistics() {
   auto& st = *impl_;
   auto sessions = st.sessions->all();
-  runtime_statistics out;
+  runtime_statistics out = connection_statistics();
   for (auto& session : sessions) {
     runtime::session_snapshot none;
     none.state = runtime::session_state::inactive;
@@ -288,8 +287,14 @@ runtime_statistics app::statistics() {
         break;
     }
   }
+  return out;
+}
+
+runtime_statistics app::connection_statistics() {
+  auto& st = *impl_;
   auto links = ask_now<runtime::link_statistics>(st.bridge, st.manager, runtime::link_statistics{},
                                                  runtime::stats_atom_v);
+  runtime_statistics out;
   out.sockets_open = links.sockets_open;
   out.bytes_pending = links.bytes_pending;
   out.connects = links.connects;

@@ -109,6 +109,9 @@ class app {
   /// once when closed with stop_now); a session stopped by a fatal error counts as inactive
   /// until its realm is closed.
   runtime_statistics statistics();
+  /// Only the connection manager's counters (sockets, bytes pending, connects, memory releases;
+  /// the session counts stay 0): one request, cheap at any number of sessions.
+  runtime_statistics connection_statistics();
 
   struct impl;
   impl& internals() { return *impl_; }

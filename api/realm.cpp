@@ -4,13 +4,14 @@
 
 namespace actorsync::api {
 
-realm::realm(std::shared_ptr<storage::realm_store> store, std::unique_ptr<sync_session> session)
+realm::realm(std::shared_ptr<storage::realm_store> store,
+             std::unique_ptr<sync_session::impl> session)
     : store_(std::move(store)), session_(std::move(session)) {}
 
 realm::~realm() {
   close(false);
   // Forget this realm in the app (a reopen has not replaced the entry yet if it is expired).
-  auto& owner = *session_->internals().owner;
+  auto& owner = *session_.internals().owner;
   std::lock_guard lock(owner.mutex);
   if (auto i = owner.realms.find(path()); i != owner.realms.end() && i->second.expired())
     owner.realms.erase(i);
@@ -29,14 +30,14 @@ const storage::realm_store& realm::read() const {
 }
 
 sync_session& realm::session() {
-  return *session_;
+  return session_;
 }
 
 void realm::close(bool stop_now) {
   if (closed_) return;
   closed_ = true;
   // Fire and forget: without stop_now the session lives on until its last acknowledgement.
-  caf::anon_send(session_->internals().actor, runtime::close_session{stop_now});
+  caf::anon_send(session_.internals().actor, runtime::close_session{stop_now});
 }
 
 }  // namespace actorsync::api

@@ -30,9 +30,9 @@ class realm {
 
  private:
   friend class app;
-  realm(std::shared_ptr<storage::realm_store> store, std::unique_ptr<sync_session> session);
+  realm(std::shared_ptr<storage::realm_store> store, std::unique_ptr<sync_session::impl> session);
   std::shared_ptr<storage::realm_store> store_;
-  std::unique_ptr<sync_session> session_;
+  sync_session session_;  ///< held in place: a separate allocation cost 32 B per realm
   bool closed_ = false;
 };
 

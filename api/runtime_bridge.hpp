@@ -82,6 +82,8 @@ struct app::impl {
   std::unordered_map<std::string, user_settings> session_settings;
   /// Live sessions (not guarded by `mutex`: it has its own).
   std::shared_ptr<session_registry> sessions = std::make_shared<session_registry>();
+  /// Guards every session's sync_session::impl::callbacks.
+  std::mutex callbacks_mutex;
   /// One actor forwarding every session's errors to config.error_handler (none without one).
   caf::actor error_forwarder;
 
@@ -108,14 +110,21 @@ struct callback_registration {
   std::uint64_t session_token = 0;  ///< the session's own token for this subscription
 };
 
+/// A session's callback registrations: created at the first, as most sessions never have one.
+struct session_callbacks {
+  std::map<runtime::progress_token, callback_registration> progress;
+  std::map<std::uint64_t, callback_registration> connection;
+  std::uint64_t next_connection_token = 1;
+};
+
 struct sync_session::impl {
   app::impl* owner = nullptr;
-  std::string path;
+  /// The realm's store, for its path (a copy of the path cost 32 B, more when it is long).
+  std::shared_ptr<const storage::realm_store> store;
   runtime::session_actor actor;
-  std::mutex mutex;
-  std::map<runtime::progress_token, callback_registration> progress_callbacks;
-  std::map<std::uint64_t, callback_registration> connection_callbacks;
-  std::uint64_t next_connection_token = 1;
+  /// Guarded by owner->callbacks_mutex: registrations are rare and short, and a mutex and two
+  /// empty maps per session cost ~140 B of every idle session (docs/BENCHMARKS.md, `mem2`).
+  std::unique_ptr<session_callbacks> callbacks;
 };
 
 /// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF

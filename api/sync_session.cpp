@@ -26,6 +26,12 @@ caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_ga
   return system.spawn(behavior, std::move(gate));
 }
 
+/// The session's registrations, created at the first. Call with owner->callbacks_mutex held.
+session_callbacks& callbacks(sync_session::impl& session) {
+  if (!session.callbacks) session.callbacks = std::make_unique<session_callbacks>();
+  return *session.callbacks;
+}
+
 void retire(callback_registration& r) {
   r.gate->close();
   caf::anon_send_exit(r.forwarder, caf::exit_reason::user_shutdown);
@@ -36,19 +42,26 @@ void retire(callback_registration& r) {
 sync_session::sync_session(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 sync_session::~sync_session() {
-  std::lock_guard lock(impl_->mutex);
-  for (auto& entry : impl_->progress_callbacks) retire(entry.second);
-  for (auto& entry : impl_->connection_callbacks) retire(entry.second);
+  std::unique_ptr<session_callbacks> registered;
+  {
+    std::lock_guard lock(impl_->owner->callbacks_mutex);
+    registered = std::move(impl_->callbacks);
+  }
+  // Retired outside the app-wide lock: closing a gate waits for a running callback, which may
+  // itself be registering a callback on another session.
+  if (!registered) return;
+  for (auto& entry : registered->progress) retire(entry.second);
+  for (auto& entry : registered->connection) retire(entry.second);
 }
 
 const std::string& sync_session::path() const {
-  return impl_->path;
+  return impl_->store->path();
 }
 
 void sync_session::pause() {
   {
     std::lock_guard lock(impl_->owner->mutex);
-    impl_->owner->paused_paths.insert(impl_->path);
+    impl_->owner->paused_paths.insert(path());
   }
   ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
                                   runtime::session_state::inactive, runtime::pause_atom_v);
@@ -57,7 +70,7 @@ void sync_session::pause() {
 void sync_session::resume() {
   {
     std::lock_guard lock(impl_->owner->mutex);
-    impl_->owner->paused_paths.erase(impl_->path);
+    impl_->owner->paused_paths.erase(path());
   }
   ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
                                   runtime::session_state::inactive, runtime::resume_atom_v);
@@ -109,19 +122,21 @@ runtime::progress_token sync_session::add_progress_notification(
     return 0;
   }
   r.session_token = token;
-  std::lock_guard lock(impl_->mutex);
-  impl_->progress_callbacks.emplace(token, std::move(r));
+  std::lock_guard lock(impl_->owner->callbacks_mutex);
+  callbacks(*impl_).progress.emplace(token, std::move(r));
   return token;
 }
 
 bool sync_session::remove_progress_notification(runtime::progress_token token) {
   callback_registration r;
   {
-    std::lock_guard lock(impl_->mutex);
-    auto i = impl_->progress_callbacks.find(token);
-    if (i == impl_->progress_callbacks.end()) return false;
+    std::lock_guard lock(impl_->owner->callbacks_mutex);
+    if (!impl_->callbacks) return false;
+    auto& progress = impl_->callbacks->progress;
+    auto i = progress.find(token);
+    if (i == progress.end()) return false;
     r = std::move(i->second);
-    impl_->progress_callbacks.erase(i);
+    progress.erase(i);
   }
   retire(r);
   return ask_now<bool>(impl_->owner->bridge, impl_->actor, false,
@@ -139,20 +154,23 @@ std::uint64_t sync_session::add_connection_notification(connection_callback call
   r.session_token = ask_now<runtime::subscription_token>(
       impl_->owner->bridge, impl_->actor, runtime::subscription_token{0},
       runtime::subscribe_connection_atom_v, r.forwarder);
-  std::lock_guard lock(impl_->mutex);
-  auto token = impl_->next_connection_token++;
-  impl_->connection_callbacks.emplace(token, std::move(r));
+  std::lock_guard lock(impl_->owner->callbacks_mutex);
+  auto& registered = callbacks(*impl_);
+  auto token = registered.next_connection_token++;
+  registered.connection.emplace(token, std::move(r));
   return token;
 }
 
 bool sync_session::remove_connection_notification(std::uint64_t token) {
   callback_registration r;
   {
-    std::lock_guard lock(impl_->mutex);
-    auto i = impl_->connection_callbacks.find(token);
-    if (i == impl_->connection_callbacks.end()) return false;
+    std::lock_guard lock(impl_->owner->callbacks_mutex);
+    if (!impl_->callbacks) return false;
+    auto& connection = impl_->callbacks->connection;
+    auto i = connection.find(token);
+    if (i == connection.end()) return false;
     r = std::move(i->second);
-    impl_->connection_callbacks.erase(i);
+    connection.erase(i);
   }
   retire(r);
   ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::unsubscribe_connection_atom_v,

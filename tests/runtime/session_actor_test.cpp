@@ -241,6 +241,29 @@ TEST_F(SessionActor, DownloadWaitNeedsAMarkRoundTripAndSurvivesReconnect) {
   EXPECT_TRUE(bool(outcome->value()));
 }
 
+TEST_F(SessionActor, ACompletedWaitLeavesNoTimerBehindAndLaterWaitsStillTimeOut) {
+  start();
+  bind_fresh();
+  const auto timers_before = sched_.clock().schedule().size();
+  auto outcome = ask<wait_outcome>(wait_for_download{});
+  EXPECT_EQ(sched_.clock().schedule().size(), timers_before + 1);  // the wait's timeout
+  auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_EQ(marks.size(), 1u);
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  ASSERT_TRUE(outcome->has_value());
+  EXPECT_TRUE(bool(outcome->value()));
+  // A delayed message stayed in the clock until the wait's timeout: ~120 B of every idle session.
+  EXPECT_EQ(sched_.clock().schedule().size(), timers_before);
+
+  auto late = ask<wait_outcome>(wait_for_download{50ms});
+  EXPECT_FALSE(late->has_value());
+  sched_.trigger_timeouts();
+  sched_.run();
+  ASSERT_TRUE(late->has_value());
+  EXPECT_EQ(late->value().status, wait_status::timed_out);
+  EXPECT_EQ(sched_.clock().schedule().size(), timers_before);
+}
+
 TEST_F(SessionActor, WaitTimesOutWithFalseAndTheTransferGoesOn) {
   start();
   bind_fresh();

@@ -115,6 +115,8 @@ std::string to_json(const load_report& r) {
       {"client_rss_base_bytes", r.client_rss_base_bytes},
       {"sockets", r.sockets},
       {"cpu_idle_percent", r.cpu_idle_percent},
+      {"measured_after_memory_release", r.measured_after_memory_release},
+      {"memory_releases", r.memory_releases},
       {"progress_events", r.progress_events},
       {"connection_events", r.connection_events},
       {"errors", r.errors},
@@ -190,6 +192,8 @@ void print_table(std::ostream& out, const load_report& r) {
   line("latency ms p50/p90/p99/max", ms.str());
   line("client RSS per session (B)", std::to_string(r.client_rss_bytes_per_session));
   line("server RSS per session (B)", std::to_string(r.server_rss_bytes_per_session));
+  if (r.workload == "idle")
+    line("measured after memory release", r.measured_after_memory_release ? "yes" : "no");
   line("sockets", std::to_string(r.sockets));
   line("progress / connection events",
        std::to_string(r.progress_events) + " / " + std::to_string(r.connection_events));

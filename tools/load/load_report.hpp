@@ -42,6 +42,10 @@ struct load_report {
   std::uint64_t client_rss_base_bytes = 0;
   std::uint64_t sockets = 0;
   double cpu_idle_percent = 0;  ///< process CPU while holding idle sessions
+  /// idle: the client's memory was measured after the runtime released the binding burst's
+  /// free memory (false: no release was seen within the deadline, or too few sessions for one).
+  bool measured_after_memory_release = false;
+  std::uint64_t memory_releases = 0;  ///< idle: the client runtime's count when measured
 
   std::uint64_t progress_events = 0;
   std::uint64_t connection_events = 0;
