@@ -139,7 +139,9 @@ void connection_manager_state::enqueue(outgoing_frame frame) {
   auto& link = links.at(s->second.link);
   if (link.status != link_status::connected) return;  // the session rebinds after reconnect
   if (frame.session != 0) {
-    link.routes.try_emplace(frame.session, frame.owner);
+    // A new route is a new binding: a burst of binds (reconnects, or sessions that attached
+    // long before they could bind) is a burst too, and may outlast a release made meanwhile.
+    if (link.routes.try_emplace(frame.session, frame.owner).second) session_churn();
     s->second.ident = frame.session;
   }
   auto size = frame.bytes ? frame.bytes->size() : 0;

@@ -94,7 +94,7 @@ struct connection_manager_state {
   void close(link_entry& link);
   void pump(link_entry& link);
   void tell_sessions(link_entry& link, const link_event& event);
-  void session_churn();  ///< a session attached or left: arm the release timer after a burst
+  void session_churn();  ///< a session attached, bound or left: arm the release after a burst
   void release_check();  ///< the timer: release if no frame moved for release_quiet
   link_statistics statistics() const;
   void shutdown();

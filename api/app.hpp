@@ -40,8 +40,8 @@ struct app_config {
   std::chrono::milliseconds pong_timeout{60 * 1000};
   /// How long a connection stays after its last session left (0: closes at once).
   std::chrono::milliseconds linger{30 * 1000};
-  /// After this many sessions opened or closed, the runtime gives the heap's freed memory back
-  /// to the OS once its connections have been quiet for half a second (a burst of binds leaves
+  /// After this many sessions opened, bound or closed, the runtime gives the heap's freed memory
+  /// back to the OS once its connections have been quiet for half a second (a burst of binds leaves
   /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
   std::size_t release_memory_after_sessions = 1000;
   runtime::backoff_config backoff{};

@@ -525,8 +525,11 @@ TEST_F(SessionActor, ManySessionsShareOneBehaviorAndEachActsOnItsOwnState) {
   }
 #if !defined(__SANITIZE_ADDRESS__)  // ASan's allocator does not keep mallinfo's figures
   const double per_session = static_cast<double>(heap_after - heap_before) / (count - 1);
-  // Measured: ~1,700 B with the shared behavior, ~2,500 B with a behavior per session.
-  EXPECT_LT(per_session, 2100.0);
+  RecordProperty("heap_bytes_per_session", static_cast<int>(per_session));
+  // Measured: ~2,500 B with a behavior per session, ~1,700 B with the shared behavior, ~1,350 B
+  // since the wait bookkeeping is allocated only while a wait is pending, the subscriptions share
+  // one map and the session reads metadata from its store instead of caching a copy.
+  EXPECT_LT(per_session, 1600.0);
 #else
   (void)heap_before;
   (void)heap_after;
