@@ -108,8 +108,6 @@ void session_actor_state::complete_waits(const std::vector<wait_id>& ids, wait_o
     auto i = waits->responders.find(id);
     if (i == waits->responders.end()) continue;
     waits->deadlines.erase({i->second.deadline, id});
-    // Moved out first: delivering may not re-enter, but the entry must be gone before
-    // release_waits_if_done() looks at the registry.
     auto responder = std::move(i->second);
     waits->responders.erase(i);
     responder.deliver(outcome);
