@@ -365,20 +365,25 @@ void history_store::impl::enqueue(pending_write item) {
 }
 
 void history_store::impl::writer_loop() {
+  const auto window = options.group_commit_window;
+  auto last_write_done = std::chrono::steady_clock::now();
   std::unique_lock lock(queue_mutex);
   for (;;) {
     queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
     if (queue.empty()) return;  // stopping and drained
-    if (!stopping && options.group_commit_window.count() > 0) {
-      // Gather: more integrations arriving within the window share this batch's fsync.
-      const auto deadline = queue.front().queued_at + options.group_commit_window;
-      queue_changed.wait_until(lock, deadline,
+    // Gather only when busy: more writes arriving within the window share this batch's fsync.
+    // A write reaching a writer that has been idle for a whole window goes out at once: under
+    // load the next writes queue up while this one is written, and they are gathered then.
+    const bool idle = queue.front().queued_at - last_write_done >= window;
+    if (!stopping && window.count() > 0 && !idle) {
+      queue_changed.wait_until(lock, queue.front().queued_at + window,
                                [&] { return stopping || queue.size() >= options.full_group; });
     }
     std::deque<pending_write> group;
     group.swap(queue);
     lock.unlock();
     commit_group(group);
+    last_write_done = std::chrono::steady_clock::now();
     lock.lock();
   }
 }

@@ -19,7 +19,8 @@ namespace actorsync::storage {
 
 struct history_options {
   bool durable = true;  ///< fsync before acknowledging (default); false: WAL without fsync
-  /// How long the group-commit writer waits to gather more integrations into one batch.
+  /// How long the group-commit writer waits to gather more writes into one batch. Not waited
+  /// by a write reaching a writer idle for at least this long (since its last write or open).
   std::chrono::microseconds group_commit_window{200};
   /// A queue this long is written at once, without waiting out the window.
   std::size_t full_group = 4096;
