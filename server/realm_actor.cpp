@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <map>
+#include <unordered_map>
 
 #include "protocol/codec.hpp"
 #include "server/server_messages.hpp"
@@ -430,21 +431,54 @@ caf::actor spawn_realm_actor(caf::actor_system& system, context_ptr context, caf
                       std::move(allocator), std::move(realm_path));
 }
 
+namespace {
+
+/// Allocations handed to the store, answered when its group commit made them durable.
+struct ident_allocator_state {
+  std::uint64_t next_request = 0;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<allocated_ident>> waiting;
+};
+
+using ident_allocator = caf::stateful_actor<ident_allocator_state>;
+
+allocated_ident to_allocated(const storage::result<storage::file_ident_grant>& grant) {
+  if (!grant) return allocated_ident{false, {}, grant.error().message};
+  return allocated_ident{true, grant.value(), {}};
+}
+
 // Spawned with its context as an argument: CAF 0.17's init_fun_factory dereferences a null
 // argument tuple (undefined behaviour UBSan reports) when a function actor takes none.
-caf::behavior ident_allocator_behavior(caf::event_based_actor* self, context_ptr context) {
+caf::behavior ident_allocator_behavior(ident_allocator* self, context_ptr context) {
   self->set_default_handler(log_and_drop);
+  self->set_error_handler([self](caf::error& e) {
+    spdlog::warn("ident allocator error: {}", self->system().render(e));
+  });
   return {
-      [context](const allocate_ident& m) -> allocated_ident {
-        auto grant = context->store->allocate_client_file_ident(m.realm_path);
-        if (!grant) return allocated_ident{false, {}, grant.error().message};
-        return allocated_ident{true, grant.value(), {}};
+      [self, context](const allocate_ident& m) -> caf::result<allocated_ident> {
+        auto& st = self->state;
+        const auto request = st.next_request++;
+        auto promise = self->make_response_promise<allocated_ident>();
+        st.waiting.emplace(request, promise);
+        auto me = caf::actor_cast<caf::actor>(self);
+        // The callback runs on the store's writer thread: only a message comes back here.
+        context->store->allocate_client_file_ident_async(
+            m.realm_path, [me, request](storage::result<storage::file_ident_grant> grant) {
+              caf::anon_send(me, ident_written{request, to_allocated(grant)});
+            });
+        return promise;
+      },
+      [self](const ident_written& m) {
+        auto node = self->state.waiting.extract(m.request);
+        if (!node.empty()) node.mapped().deliver(m.outcome);
       },
   };
 }
 
+}  // namespace
+
 caf::actor spawn_ident_allocator(caf::actor_system& system, context_ptr context) {
-  return system.spawn<caf::detached>(ident_allocator_behavior, std::move(context));
+  // Event-based: it never blocks, the store's writer thread does the (group) write and fsync.
+  return system.spawn(ident_allocator_behavior, std::move(context));
 }
 
 }  // namespace actorsync::server

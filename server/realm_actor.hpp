@@ -1,6 +1,6 @@
 // Internal (CAF). One actor per active realm: allocates client file idents (through the
-// detached ident allocator), integrates uploads in arrival order through the history store's
-// group commit, and keeps every bound session's download cursor moving.
+// ident allocator, into the history store's group commit), integrates uploads in arrival order
+// through the history store's group commit, and keeps every bound session's download cursor moving.
 //
 // Per session:   bound --IDENT--> ready --(UPLOAD | MARK | download_written)*--> (unbind | error)
 // A session has at most one history DOWNLOAD in flight (the connection answers
@@ -22,7 +22,8 @@ namespace actorsync::server {
 caf::actor spawn_realm_actor(caf::actor_system& system, context_ptr context, caf::actor directory,
                              caf::actor allocator, std::string realm_path);
 
-/// Detached actor answering allocate_ident with allocated_ident (one durable write each).
+/// Actor answering allocate_ident with allocated_ident once the grant is durable. Concurrent
+/// allocations (of different realms) share the history store's group write and fsync.
 caf::actor spawn_ident_allocator(caf::actor_system& system, context_ptr context);
 
 }  // namespace actorsync::server

@@ -110,7 +110,7 @@ struct integration_done {
   std::shared_ptr<storage::result<storage::integration_result>> outcome;
 };
 
-// ---- realm -> ident allocator (a detached actor: allocation is an fsync) ---------------------
+// ---- realm -> ident allocator -> history store's group commit -------------------------------
 struct allocate_ident {
   std::string realm_path;
 };
@@ -118,6 +118,11 @@ struct allocated_ident {
   bool ok = false;
   storage::file_ident_grant grant;
   std::string error;
+};
+/// Store writer thread -> ident allocator: the allocation for `request` is durable (or failed).
+struct ident_written {
+  std::uint64_t request = 0;
+  allocated_ident outcome;
 };
 
 // ---- connection bookkeeping and shutdown -----------------------------------------------------
@@ -162,6 +167,7 @@ CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::goodbye))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::shutdown_done))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::overflow_check))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::close_deadline))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::ident_written))
 CAF_END_TYPE_ID_BLOCK(actorsync_server)
 
 // Local-only messages: they hold actor handles and shared pointers and never cross a network.
@@ -191,3 +197,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::goodbye)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::shutdown_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::overflow_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::close_deadline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::ident_written)

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -68,8 +69,11 @@ std::optional<client_progress> decode_client(std::string_view bytes) {
 /// One realm's in-memory view. `assigned_*` include integrations queued but not yet durable;
 /// `durable_*` only what readers may see.
 struct realm_state {
+  std::uint32_t id = 0;
   std::string prefix;
   std::mutex mutex;
+  /// False for a new realm until its catalog entry is queued, with its first ident allocation.
+  bool catalog_queued = true;
   version_type assigned_version = 0;
   std::uint64_t assigned_bytes = 0;
   version_type durable_version = 0;
@@ -77,15 +81,36 @@ struct realm_state {
   std::unordered_map<file_ident, client_progress> clients;  ///< assigned view, cached
 };
 
-/// One integrate_async call on its way to the writer thread.
-struct pending_integration {
+/// One integration or ident allocation on its way to the writer thread.
+struct pending_write {
   std::shared_ptr<realm_state> realm;
   std::optional<storage_error> refused;
   std::vector<std::pair<std::string, std::string>> puts;
-  integration_result outcome;
+  std::uint32_t new_realm_id = 0;  ///< a catalog entry is among the puts; the writer adds 'N'
   std::chrono::steady_clock::time_point queued_at;
-  history_store::integrate_callback done;
+  integration_result outcome;
+  history_store::integrate_callback integrated;  ///< set for an integration
+  file_ident_grant grant;
+  history_store::allocate_callback allocated;  ///< set for an allocation
 };
+
+/// Runs the item's callback with its outcome, its refusal or the group's failure.
+void complete(pending_write& item, const std::optional<storage_error>& failed) {
+  const auto& error = item.refused ? item.refused : failed;
+  if (item.integrated) {
+    if (error) {
+      item.integrated(*error);
+    } else {
+      item.integrated(item.outcome);
+    }
+  } else if (item.allocated) {
+    if (error) {
+      item.allocated(*error);
+    } else {
+      item.allocated(item.grant);
+    }
+  }
+}
 
 std::uint64_t random_salt() {
   std::uint64_t salt = 0;
@@ -111,25 +136,35 @@ struct history_store::impl {
 
   std::mutex queue_mutex;  ///< guards queue, stopping, failure
   std::condition_variable queue_changed;
-  std::deque<pending_integration> queue;
+  std::deque<pending_write> queue;
   bool stopping = false;
   std::optional<storage_error> failure;  ///< set once a group write failed; the store is done
   std::thread writer;
 
+  std::uint32_t written_next_realm_id = 1;  ///< the 'N' on disk; writer thread only
+  std::atomic<std::uint64_t> group_writes{0};
+  std::atomic<std::uint64_t> idents_allocated{0};
+  std::atomic<std::uint64_t> integrations{0};
+
   result<std::shared_ptr<realm_state>> find_realm(const std::string& path, bool create);
   result<std::shared_ptr<realm_state>> load_realm(std::uint32_t id);
-  void enqueue(pending_integration item);
+  void enqueue(pending_write item);
+  /// After a failed group write: queues `item` refused with that failure and returns true.
+  bool refuse_if_failed(pending_write& item);
   /// Validates, assigns server versions and queues; refusals are queued too, so that every
   /// callback runs on the writer thread in submission order.
   void submit(const std::string& path, file_ident_grant client,
               std::vector<protocol::changeset>& changesets, history_store::integrate_callback done);
+  /// Assigns the realm's next ident and queues its records (and a new realm's catalog entry).
+  void allocate(const std::string& path, history_store::allocate_callback done);
   void writer_loop();
-  void commit_group(std::deque<pending_integration>& group);
+  void commit_group(std::deque<pending_write>& group);
   bool grant_is_valid(realm_state& realm, file_ident_grant grant) const;
 };
 
 result<std::shared_ptr<realm_state>> history_store::impl::load_realm(std::uint32_t id) {
   auto realm = std::make_shared<realm_state>();
+  realm->id = id;
   realm->prefix = client_layout::realm_prefix(id);
   std::string bytes;
   auto s = db->Get(rocksdb::ReadOptions(), realm_key(realm->prefix, meta_tag), &bytes);
@@ -168,18 +203,12 @@ result<std::shared_ptr<realm_state>> history_store::impl::find_realm(const std::
   }
   if (!s.IsNotFound()) return rocks::to_error(s, "reading the realm catalog");
   if (!create) return std::shared_ptr<realm_state>();
-  const std::uint32_t id = next_realm_id;
-  std::string id_bytes, next_bytes;
-  codec::put_fixed32_be(id_bytes, id);
-  codec::put_fixed32_be(next_bytes, id + 1);
-  rocksdb::WriteBatch batch;
-  batch.Put(client_layout::catalog_key(path), id_bytes);
-  batch.Put(client_layout::next_realm_key(), next_bytes);
-  s = db->Write(write_options, &batch);
-  if (!s.ok()) return rocks::to_error(s, "adding a realm to the catalog");
-  next_realm_id = id + 1;
+  // Nothing is written here: the catalog entry goes into the group write of the realm's first
+  // ident allocation, so a realm reaches the disk with (never after) the first grant naming it.
   auto realm = std::make_shared<realm_state>();
-  realm->prefix = client_layout::realm_prefix(id);
+  realm->id = next_realm_id++;
+  realm->prefix = client_layout::realm_prefix(realm->id);
+  realm->catalog_queued = false;
   realms.emplace(path, realm);
   return realm;
 }
@@ -197,8 +226,8 @@ bool history_store::impl::grant_is_valid(realm_state& realm, file_ident_grant gr
 void history_store::impl::submit(const std::string& path, file_ident_grant client,
                                  std::vector<protocol::changeset>& changesets,
                                  history_store::integrate_callback done) {
-  pending_integration item;
-  item.done = std::move(done);
+  pending_write item;
+  item.integrated = std::move(done);
   auto refuse = [&](storage_errc code, std::string why) {
     item.refused = storage_error{code, std::move(why)};
     enqueue(std::move(item));
@@ -283,37 +312,83 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   enqueue(std::move(item));  // still under the realm's lock: queue order is version order
 }
 
-// Enough to fill one fsync well; a longer queue is written without waiting out the window.
-constexpr std::size_t full_group = 4096;
+void history_store::impl::allocate(const std::string& path, history_store::allocate_callback done) {
+  pending_write item;
+  item.allocated = std::move(done);
+  if (refuse_if_failed(item)) return;
+  if (auto why = protocol::validate_realm_path(path); !why.empty()) {
+    item.refused = storage_error{storage_errc::invalid_argument, why};
+    return enqueue(std::move(item));
+  }
+  auto found = find_realm(path, true);
+  if (!found) {
+    item.refused = found.error();
+    return enqueue(std::move(item));
+  }
+  item.realm = found.value();
+  auto& realm = *item.realm;
+  const auto salt = random_salt();
+  std::lock_guard lock(realm.mutex);
+  if (!realm.catalog_queued) {
+    std::string id_bytes;
+    codec::put_fixed32_be(id_bytes, realm.id);
+    item.puts.emplace_back(client_layout::catalog_key(path), std::move(id_bytes));
+    item.new_realm_id = realm.id;
+    realm.catalog_queued = true;
+  }
+  // Counted up now: an ident whose write fails is skipped, never handed out again.
+  item.grant = {++realm.last_ident, salt};
+  std::string salt_bytes;
+  codec::put_fixed64_be(salt_bytes, salt);
+  item.puts.emplace_back(realm_key(realm.prefix, idents_tag), varints({item.grant.ident}));
+  item.puts.emplace_back(realm_key(realm.prefix, grant_tag, item.grant.ident),
+                         std::move(salt_bytes));
+  enqueue(std::move(item));  // under the realm's lock: the catalog entry is queued first
+}
 
-void history_store::impl::enqueue(pending_integration item) {
+bool history_store::impl::refuse_if_failed(pending_write& item) {
+  std::lock_guard lock(queue_mutex);
+  if (!failure) return false;
+  item.refused = *failure;
+  item.queued_at = std::chrono::steady_clock::now();
+  queue.push_back(std::move(item));
+  queue_changed.notify_one();
+  return true;
+}
+
+void history_store::impl::enqueue(pending_write item) {
   item.queued_at = std::chrono::steady_clock::now();
   std::lock_guard lock(queue_mutex);
   queue.push_back(std::move(item));
   // Wake the writer when work appears and when a waiting group is full.
-  if (queue.size() == 1 || queue.size() == full_group) queue_changed.notify_one();
+  if (queue.size() == 1 || queue.size() == options.full_group) queue_changed.notify_one();
 }
 
 void history_store::impl::writer_loop() {
+  const auto window = options.group_commit_window;
+  auto last_write_done = std::chrono::steady_clock::now();
   std::unique_lock lock(queue_mutex);
   for (;;) {
     queue_changed.wait(lock, [&] { return stopping || !queue.empty(); });
     if (queue.empty()) return;  // stopping and drained
-    if (!stopping && options.group_commit_window.count() > 0) {
-      // Gather: more integrations arriving within the window share this batch's fsync.
-      const auto deadline = queue.front().queued_at + options.group_commit_window;
-      queue_changed.wait_until(lock, deadline,
-                               [&] { return stopping || queue.size() >= full_group; });
+    // Gather only when busy: more writes arriving within the window share this batch's fsync.
+    // A write reaching a writer that has been idle for a whole window goes out at once: under
+    // load the next writes queue up while this one is written, and they are gathered then.
+    const bool idle = queue.front().queued_at - last_write_done >= window;
+    if (!stopping && window.count() > 0 && !idle) {
+      queue_changed.wait_until(lock, queue.front().queued_at + window,
+                               [&] { return stopping || queue.size() >= options.full_group; });
     }
-    std::deque<pending_integration> group;
+    std::deque<pending_write> group;
     group.swap(queue);
     lock.unlock();
     commit_group(group);
+    last_write_done = std::chrono::steady_clock::now();
     lock.lock();
   }
 }
 
-void history_store::impl::commit_group(std::deque<pending_integration>& group) {
+void history_store::impl::commit_group(std::deque<pending_write>& group) {
   std::optional<storage_error> failed;
   {
     std::lock_guard lock(queue_mutex);
@@ -321,38 +396,46 @@ void history_store::impl::commit_group(std::deque<pending_integration>& group) {
   }
   rocksdb::WriteBatch batch;
   bool anything = false;
+  std::uint32_t newest_realm = 0;
+  std::uint64_t idents = 0, integrated = 0;
   for (const auto& item : group) {
     if (item.refused) continue;
     for (const auto& [key, value] : item.puts) {
       batch.Put(key, value);
       anything = true;
     }
+    newest_realm = std::max(newest_realm, item.new_realm_id);
+    idents += item.allocated ? 1 : 0;
+    integrated += item.integrated ? 1 : 0;
+  }
+  // Realm ids are assigned in one order and queued in another: 'N' only ever grows.
+  const bool next_realm_grows = newest_realm >= written_next_realm_id;
+  if (next_realm_grows) {
+    std::string next_bytes;
+    codec::put_fixed32_be(next_bytes, newest_realm + 1);
+    batch.Put(client_layout::next_realm_key(), next_bytes);
   }
   if (anything && !failed) {
     auto s = db->Write(write_options, &batch);
     if (!s.ok()) {
-      failed = rocks::to_error(s, "writing integrated changesets");
+      failed = rocks::to_error(s, "writing integrated changesets and file idents");
       std::lock_guard lock(queue_mutex);
       failure = failed;  // assigned versions are now lost; refuse everything after this
+    } else {
+      if (next_realm_grows) written_next_realm_id = newest_realm + 1;
+      group_writes.fetch_add(1, std::memory_order_relaxed);
+      idents_allocated.fetch_add(idents, std::memory_order_relaxed);
+      integrations.fetch_add(integrated, std::memory_order_relaxed);
     }
   }
   for (auto& item : group) {
-    if (!item.refused && !failed) {
+    if (item.integrated && !item.refused && !failed) {
       std::lock_guard lock(item.realm->mutex);
       item.realm->durable_version =
           std::max(item.realm->durable_version, item.outcome.server_version);
     }
   }
-  for (auto& item : group) {
-    if (!item.done) continue;
-    if (item.refused) {
-      item.done(*item.refused);
-    } else if (failed) {
-      item.done(*failed);
-    } else {
-      item.done(item.outcome);
-    }
-  }
+  for (auto& item : group) complete(item, failed);
 }
 
 history_store::history_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
@@ -374,6 +457,7 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   auto state = std::make_unique<impl>();
   state->db = std::move(opened->db);
   state->next_realm_id = opened->next_realm_id;
+  state->written_next_realm_id = opened->next_realm_id;
   state->options = options;
   state->write_options.sync = options.durable;
   auto* raw_state = state.get();
@@ -381,24 +465,23 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   return std::shared_ptr<history_store>(new history_store(std::move(state)));
 }
 
+void history_store::allocate_client_file_ident_async(const std::string& realm_path,
+                                                     allocate_callback done) {
+  impl_->allocate(realm_path, std::move(done));
+}
+
 result<file_ident_grant> history_store::allocate_client_file_ident(const std::string& realm_path) {
-  if (auto why = protocol::validate_realm_path(realm_path); !why.empty()) {
-    return storage_error{storage_errc::invalid_argument, why};
-  }
-  auto found = impl_->find_realm(realm_path, true);
-  if (!found) return found.error();
-  auto& realm = *found.value();
-  std::lock_guard lock(realm.mutex);
-  file_ident_grant grant{realm.last_ident + 1, random_salt()};
-  std::string salt;
-  codec::put_fixed64_be(salt, grant.salt);
-  rocksdb::WriteBatch batch;
-  batch.Put(realm_key(realm.prefix, idents_tag), varints({grant.ident}));
-  batch.Put(realm_key(realm.prefix, grant_tag, grant.ident), salt);
-  auto s = impl_->db->Write(impl_->write_options, &batch);
-  if (!s.ok()) return rocks::to_error(s, "allocating a client file ident");
-  realm.last_ident = grant.ident;
-  return grant;
+  std::promise<result<file_ident_grant>> promise;
+  auto future = promise.get_future();
+  allocate_client_file_ident_async(
+      realm_path, [&promise](result<file_ident_grant> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+history_store_stats history_store::stats() const {
+  return {impl_->group_writes.load(std::memory_order_relaxed),
+          impl_->idents_allocated.load(std::memory_order_relaxed),
+          impl_->integrations.load(std::memory_order_relaxed)};
 }
 
 bool history_store::is_valid_client_file_ident(const std::string& realm_path,
@@ -410,19 +493,10 @@ bool history_store::is_valid_client_file_ident(const std::string& realm_path,
 void history_store::integrate_async(const std::string& realm_path, file_ident_grant client,
                                     std::vector<protocol::changeset> changesets,
                                     integrate_callback done) {
-  {
-    std::lock_guard lock(impl_->queue_mutex);
-    if (impl_->failure) {
-      pending_integration item;
-      item.refused = *impl_->failure;
-      item.done = std::move(done);
-      item.queued_at = std::chrono::steady_clock::now();
-      impl_->queue.push_back(std::move(item));
-      impl_->queue_changed.notify_one();
-      return;
-    }
-  }
-  impl_->submit(realm_path, client, changesets, std::move(done));
+  pending_write refused;
+  refused.integrated = std::move(done);
+  if (impl_->refuse_if_failed(refused)) return;
+  impl_->submit(realm_path, client, changesets, std::move(refused.integrated));
 }
 
 result<integration_result> history_store::integrate(const std::string& realm_path,

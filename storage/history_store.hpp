@@ -1,6 +1,7 @@
 // Server-side storage: the history of every realm (changesets by server version), per-client
 // last integrated client versions, and client file ident allocation. Durable before
-// acknowledged, with group commit: concurrent integrations share one fsync.
+// acknowledged, with group commit: concurrent integrations and ident allocations (with the
+// catalog entries of new realms) share one write and one fsync.
 #pragma once
 
 #include <chrono>
@@ -18,14 +19,24 @@ namespace actorsync::storage {
 
 struct history_options {
   bool durable = true;  ///< fsync before acknowledging (default); false: WAL without fsync
-  /// How long the group-commit writer waits to gather more integrations into one batch.
+  /// How long the group-commit writer waits to gather more writes into one batch. Not waited
+  /// by a write reaching a writer idle for at least this long (since its last write or open).
   std::chrono::microseconds group_commit_window{200};
+  /// A queue this long is written at once, without waiting out the window.
+  std::size_t full_group = 4096;
   std::size_t block_cache_bytes = 64 * 1024 * 1024;
 };
 
 struct file_ident_grant {
   protocol::file_ident ident = 0;
   std::uint64_t salt = 0;
+};
+
+/// What the group-commit writer has made durable since open (metrics, tests).
+struct history_store_stats {
+  std::uint64_t group_writes = 0;      ///< batches written: one fsync each when durable
+  std::uint64_t idents_allocated = 0;  ///< client file idents granted
+  std::uint64_t integrations = 0;      ///< integrations written (refusals not counted)
 };
 
 /// Outcome of integrating one UPLOAD.
@@ -49,7 +60,15 @@ class history_store {
                                                      history_options options = {});
   ~history_store();  ///< drains pending integrations, then closes
 
-  /// Allocates a client file ident unique in this realm, across restarts. Durable.
+  using allocate_callback = std::function<void(result<file_ident_grant>)>;
+  /// Allocates a client file ident unique in this realm, across restarts and crashes (a new
+  /// realm gets its catalog entry in the same write). The callback runs on the writer thread
+  /// once the grant is durable: concurrent allocations and integrations share one group write.
+  /// Refusals: invalid_argument (path); after a failed group write, io_error (as integrations).
+  /// An ident is never handed out twice, even when its write failed. Same callback rules as
+  /// integrate_async.
+  void allocate_client_file_ident_async(const std::string& realm_path, allocate_callback done);
+  /// Blocking convenience wrapper (tests, tools). Never call it from a store callback.
   result<file_ident_grant> allocate_client_file_ident(const std::string& realm_path);
   bool is_valid_client_file_ident(const std::string& realm_path, file_ident_grant grant) const;
 
@@ -81,6 +100,7 @@ class history_store {
   protocol::version_type latest_server_version(const std::string& realm_path) const;
   protocol::version_type last_integrated_client_version(const std::string& realm_path,
                                                         protocol::file_ident client) const;
+  history_store_stats stats() const;
 
  private:
   struct impl;
