@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "actors/session_actor_state.hpp"
+#include "actors/tsan_annotations.hpp"
 
 namespace actorsync::runtime {
 
@@ -105,10 +106,16 @@ class session_object : public caf::stateful_actor<session_actor_state, session_a
   /// The wait timer arrives as a CAF timeout message, which CAF would drop as an unknown
   /// timeout type before the behavior sees it.
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
+    // What the TSan build's hook on CAF's consume states (tools/tsan/): this override reads the
+    // message, and may run a handler, before CAF's consume does.
+    tsan_acquire(&x);
     if (x.content().match_elements<caf::timeout_msg>()) {
       const auto& timeout = x.content().get_as<caf::timeout_msg>(0);
       if (timeout.type == wait_timer_type) {
+        const auto* actor = static_cast<caf::scheduled_actor*>(this);
+        tsan_acquire(actor);
         state.wait_timer_fired(timeout.timeout_id);
+        tsan_release(actor);
         return caf::invoke_message_result::consumed;
       }
     }
