@@ -121,7 +121,7 @@ TEST(CodecRoundTrip, TenThousandSmallChangesetsInOneUploadAndOneDownload) {
                              0,
                              0,
                              1700000000000 + v,
-                             {set_field{"items", "i" + std::to_string(v), "text",
+                             {set_field{"items", std::string("i").append(std::to_string(v)), "text",
                                         std::string(64, static_cast<char>('a' + v % 26))}}});
   }
   expect_client_round_trip(upload_message{1, 10000, 5000, many});
