@@ -25,17 +25,25 @@ progress_report make_report(progress_direction direction, progress_figures figur
 }
 
 progress_report progress_registry::report_for(const entry& e, progress_figures current) {
-  if (e.mode == progress_mode::report_indefinitely) return make_report(e.direction, current);
+  if (e.mode == progress_mode::report_indefinitely || e.awaiting_current_figures)
+    return make_report(e.direction, current);
   // Outstanding work: the target is fixed at registration; later work does not extend it.
   return make_report(e.direction, {current.transferred, e.captured_transferable});
 }
 
+bool progress_registry::completes(const entry& e, const progress_report& report) {
+  return e.mode == progress_mode::for_currently_outstanding_work && !e.awaiting_current_figures &&
+         report.complete;
+}
+
 progress_delivery progress_registry::add(progress_token token, progress_direction direction,
-                                         progress_mode mode, progress_figures current) {
-  entry e{direction, mode, current.transferable, {}};
+                                         progress_mode mode, progress_figures current,
+                                         bool figures_current) {
+  const bool awaiting = mode == progress_mode::for_currently_outstanding_work && !figures_current;
+  entry e{direction, mode, awaiting, current.transferable, {}};
   const auto report = report_for(e, current);
   e.last = {report.transferred, report.transferable};
-  bool last = mode == progress_mode::for_currently_outstanding_work && report.complete;
+  bool last = completes(e, report);
   if (!last) entries_.insert_or_assign(token, e);
   return {token, report, last};
 }
@@ -45,7 +53,8 @@ bool progress_registry::remove(progress_token token) {
 }
 
 std::vector<progress_delivery> progress_registry::update(progress_direction direction,
-                                                         progress_figures current) {
+                                                         progress_figures current,
+                                                         bool figures_current) {
   std::vector<progress_delivery> out;
   for (auto i = entries_.begin(); i != entries_.end();) {
     auto& e = i->second;
@@ -53,14 +62,19 @@ std::vector<progress_delivery> progress_registry::update(progress_direction dire
       ++i;
       continue;
     }
+    if (e.awaiting_current_figures && figures_current) {
+      e.awaiting_current_figures = false;
+      e.captured_transferable = current.transferable;
+    }
     auto report = report_for(e, current);
     const progress_figures figures{report.transferred, report.transferable};
-    if (figures == e.last) {  // the same figures make the same report
+    const bool last = completes(e, report);
+    // The same figures make the same report, unless they complete a target captured just now.
+    if (figures == e.last && !last) {
       ++i;
       continue;
     }
     e.last = figures;
-    bool last = e.mode == progress_mode::for_currently_outstanding_work && report.complete;
     out.push_back({i->first, report, last});
     i = last ? entries_.erase(i) : std::next(i);
   }

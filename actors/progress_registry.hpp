@@ -6,7 +6,10 @@
 // transferable = transferred + the server's downloadable_bytes.
 // Modes: report_indefinitely reports every change until removed; for_currently_outstanding_work
 // captures transferable at registration, reports until transferred reaches it, then sends a
-// final report (complete = true) and removes itself.
+// final report (complete = true) and removes itself. Download figures are current only once the
+// server sent a DOWNLOAD on the current binding (as in realm-core): an outstanding-work
+// registration made before that reports the stored figures and captures its target from the
+// first current ones.
 #pragma once
 
 #include <cstdint>
@@ -57,12 +60,15 @@ class progress_registry {
   /// Registers and returns the initial delivery (sent at once). An outstanding-work
   /// registration with nothing outstanding is complete at once: the delivery is `last` and
   /// nothing stays registered.
+  /// `figures_current`: false when the figures are stored ones the server has not confirmed on
+  /// this binding (an outstanding-work registration then waits for current ones).
   progress_delivery add(progress_token token, progress_direction direction, progress_mode mode,
-                        progress_figures current);
+                        progress_figures current, bool figures_current = true);
   /// False when the token is unknown (already removed or never issued).
   bool remove(progress_token token);
   /// New figures for one direction: a delivery per registration whose report changed.
-  std::vector<progress_delivery> update(progress_direction direction, progress_figures current);
+  std::vector<progress_delivery> update(progress_direction direction, progress_figures current,
+                                        bool figures_current = true);
 
   bool contains(progress_token token) const { return entries_.contains(token); }
   std::size_t size() const { return entries_.size(); }
@@ -73,10 +79,12 @@ class progress_registry {
   struct entry {
     progress_direction direction;
     progress_mode mode;
+    bool awaiting_current_figures;        ///< outstanding work: no target captured yet
     std::uint64_t captured_transferable;  ///< outstanding-work mode only
     progress_figures last;                ///< of the last report sent
   };
   static progress_report report_for(const entry& e, progress_figures current);
+  static bool completes(const entry& e, const progress_report& report);
   flat_map<progress_token, entry> entries_;
 };
 

@@ -34,7 +34,7 @@ session_actor_impl::behavior_type make_session_behavior() {
       [](wait_for_upload request) {
         auto& st = current();
         auto promise = st.self->make_response_promise<wait_outcome>();
-        st.add_upload_wait(request.timeout, {promise, {}, 0, {}});
+        st.add_upload_wait(request.timeout, request.target, {promise, {}, 0, {}});
         return promise;
       },
       [](wait_for_download request) {
@@ -146,9 +146,11 @@ void session_actor_state::init(self_pointer owner) {
         if (auto session = caf::actor_cast<caf::actor>(weak))
           caf::anon_send(session, local_commit_atom_v, event.client_version, event.changeset_bytes);
       });
-  if (config.start_paused) {
-    lifecycle = session_state::paused;
+  if (config.start_paused) record_pause(true);
+  if (config.start_paused || config.store->metadata().sync_paused) {
+    set_lifecycle(session_state::paused);
   } else {
+    set_lifecycle(session_state::active);
     attach();
   }
   spdlog::debug("{} started ({})", describe(), to_string(lifecycle));
@@ -158,9 +160,23 @@ std::string session_actor_state::describe() const {
   return "session[" + std::to_string(self ? self->id() : 0) + "] realm=" + config.realm_path;
 }
 
+void session_actor_state::set_lifecycle(session_state next) {
+  lifecycle = next;
+  if (config.status) config.status->state.store(next);
+}
+
+void session_actor_state::record_pause(bool paused) {
+  // A failed write leaves the pause in force for this session only; it is not worth stopping
+  // the session for.
+  if (auto status = config.store->set_sync_paused(paused); !status)
+    spdlog::warn("{} could not record {}: {}", describe(), paused ? "its pause" : "its resume",
+                 status.error().message);
+}
+
 session_state session_actor_state::pause() {
-  if (lifecycle != session_state::active) return lifecycle;
-  lifecycle = session_state::paused;
+  if (lifecycle != session_state::active) return publish_lifecycle();
+  record_pause(true);
+  set_lifecycle(session_state::paused);
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();
@@ -172,8 +188,9 @@ session_state session_actor_state::pause() {
 }
 
 session_state session_actor_state::resume() {
-  if (lifecycle != session_state::paused) return lifecycle;
-  lifecycle = session_state::active;
+  if (lifecycle != session_state::paused) return publish_lifecycle();
+  record_pause(false);
+  set_lifecycle(session_state::active);
   attach();
   spdlog::debug("{} resumed", describe());
   return lifecycle;
@@ -206,7 +223,7 @@ void session_actor_state::stop(sync_errc code, std::string message) {
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();
-  lifecycle = session_state::inactive;
+  set_lifecycle(session_state::inactive);
   stop_reason = code;
   phase = session_phase::stopped;
   set_connection(connection_state::disconnected);
@@ -218,7 +235,7 @@ void session_actor_state::shutdown_now() {
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();
-  lifecycle = session_state::inactive;
+  set_lifecycle(session_state::inactive);
   set_connection(connection_state::disconnected);
   complete_all_waits({wait_status::error, sync_errc::session_stopped});
   if (close_promise && close_promise->pending()) close_promise->deliver(true);

@@ -26,8 +26,11 @@ struct session_settings {
   std::string link_key;
   /// Returns the user's current token; called at every BIND so a refreshed token is used.
   std::function<std::string()> token_provider;
+  /// Whose sessions these are (the facade's sync_session::user_id()).
+  std::string user_id;
+  /// The app's request timeout: ends waits given no timeout of their own, in realms that cancel
+  /// waits on non-fatal errors (session_config).
   std::chrono::milliseconds default_wait_timeout{60 * 1000};
-  bool cancel_waits_on_nonfatal_error = false;
   /// Session idents are unique per process, so they are unique per connection too.
   std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
   /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
@@ -45,7 +48,15 @@ struct session_config {
   std::string realm_path;
   std::shared_ptr<storage::realm_store> store;
   std::shared_ptr<const session_settings> settings;
+  /// Where the session publishes its state and connection for other threads; may be null.
+  std::shared_ptr<published_status> status;
+  /// Starts paused (recorded in the realm's metadata like a pause). A realm whose metadata
+  /// records a pause starts paused either way.
   bool start_paused = false;
+  /// The seed's cancelWaitsOnNonFatalErrors, per realm. True: the app's request timeout and
+  /// non-fatal errors (a lost connection, a retryable session error) complete pending waits.
+  /// False: waits keep waiting through them, until done, a fatal error, pause or close.
+  bool cancel_waits_on_nonfatal_error = false;
 };
 
 /// Spawns a session. It sets the store's commit listener (the listener only sends a message).

@@ -80,6 +80,11 @@ struct session_actor_state {
   sync_errc stop_reason = sync_errc::session_stopped;  ///< told to waits issued once inactive
 
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
+  /// The token fetched at attach, kept for the BIND that follows it so the token provider is
+  /// called once per BIND; null otherwise.
+  std::unique_ptr<std::string> attach_token;
+  /// A DOWNLOAD arrived on the current binding: the server's downloadable figure is current.
+  bool download_figures_current = false;
   protocol::version_type upload_cursor = 0;
   bool upload_in_outbox = false;
   bool persist_armed = false;
@@ -115,12 +120,21 @@ struct session_actor_state {
   session_state resume();
   void close(close_session request, caf::typed_response_promise<bool> promise);
   bool finish_close_if_done();
+  void set_lifecycle(session_state next);  ///< and publishes it
+  /// Publishes the lifecycle again (the facade's pause()/resume() publish ahead of the session
+  /// and may have guessed wrong) and returns it.
+  session_state publish_lifecycle() {
+    set_lifecycle(lifecycle);
+    return lifecycle;
+  }
+  void record_pause(bool paused);  ///< in the realm's metadata (sticky across restarts)
   void stop(sync_errc code, std::string message);  ///< fatal: waits fail, session inactive
   void shutdown_now();                             ///< delivers every promise, then quits
 
   // ---- protocol (session_protocol.cpp) ----
   void attach();
   void detach();
+  std::string fresh_token() const;  ///< from the settings' provider (empty without one)
   void on_link_event(const link_event& event);
   void on_message(const protocol::server_message& message);
   void on_local_commit(protocol::version_type version);
@@ -136,10 +150,14 @@ struct session_actor_state {
   void persist_acknowledgements();
 
   // ---- observers (session_observers.cpp) ----
-  void add_upload_wait(std::chrono::milliseconds timeout, wait_responder responder);
+  void add_upload_wait(std::chrono::milliseconds timeout, protocol::version_type target,
+                       wait_responder responder);
   void add_download_wait(std::chrono::milliseconds timeout, wait_responder responder);
   void add_wait(const ticketed_wait& request);
   void store_wait(wait_id id, std::chrono::milliseconds timeout, wait_responder responder);
+  /// A wait's deadline: its own timeout, else the app's request timeout when this realm cancels
+  /// waits on non-fatal errors, else none (time_point::max()).
+  std::chrono::steady_clock::time_point deadline_for(std::chrono::milliseconds timeout) const;
   void arm_wait_timer();
   void wait_timer_fired(std::uint64_t generation);
   void release_waits_if_done();  ///< frees `waits` and cancels its timer once none is pending

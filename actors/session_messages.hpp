@@ -27,14 +27,26 @@ namespace actorsync::runtime {
 
 // ---- requests from app actors (public) ---------------------------------------------------------
 
-/// Waits until the server acknowledged every local change that existed at the call.
+/// A wait's client version when the caller did not capture one: the newest local version when
+/// the session handles the request.
+inline constexpr protocol::version_type newest_at_handling = ~protocol::version_type{0};
+
+/// Waits until the server acknowledged every local change up to `target`. Capture the target
+/// where the caller commits (realm_store::metadata().latest_client_version), so writes made
+/// after the call are not waited for; the default takes the newest version when the session
+/// handles the request.
+/// `timeout` > 0 ends this wait after it, whatever the realm's settings (an extension of the
+/// seed's API); <= 0 applies the app's request timeout only when the realm cancels waits on
+/// non-fatal errors, and otherwise waits until done, a fatal error, pause or close.
 struct wait_for_upload {
-  std::chrono::milliseconds timeout{0};  ///< <= 0: the runtime's default request timeout
+  std::chrono::milliseconds timeout{0};
+  protocol::version_type target = newest_at_handling;
 };
 
 /// Waits for a MARK round trip: everything the server held at the MARK is integrated locally.
+/// `timeout` as for wait_for_upload.
 struct wait_for_download {
-  std::chrono::milliseconds timeout{0};  ///< <= 0: the runtime's default request timeout
+  std::chrono::milliseconds timeout{0};
 };
 
 /// Registers `subscriber` for transfer_progress messages; replies with the token.
@@ -132,6 +144,7 @@ struct deferred_request {
 struct ticketed_wait {
   bool upload = true;  ///< false: a download wait
   std::chrono::milliseconds timeout{0};
+  protocol::version_type target = newest_at_handling;  ///< upload waits (see wait_for_upload)
   caf::actor reply_to;
   std::uint64_t ticket = 0;
 };
@@ -169,7 +182,7 @@ typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wait_for_upload& x) {
-  return f(caf::meta::type_name("wait_for_upload"), x.timeout);
+  return f(caf::meta::type_name("wait_for_upload"), x.timeout, x.target);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wait_for_download& x) {
@@ -190,7 +203,8 @@ typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ticketed_wait& x) {
-  return f(caf::meta::type_name("ticketed_wait"), x.upload, x.timeout, x.reply_to, x.ticket);
+  return f(caf::meta::type_name("ticketed_wait"), x.upload, x.timeout, x.target, x.reply_to,
+           x.ticket);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wait_done& x) {

@@ -8,15 +8,6 @@
 
 namespace actorsync::runtime {
 
-namespace {
-
-std::chrono::milliseconds effective(std::chrono::milliseconds requested,
-                                    std::chrono::milliseconds fallback) {
-  return requested.count() > 0 ? requested : fallback;
-}
-
-}  // namespace
-
 void wait_responder::deliver(const wait_outcome& outcome) {
   if (reply_to) {
     caf::anon_send(reply_to, wait_done{ticket, outcome});
@@ -28,22 +19,23 @@ void wait_responder::deliver(const wait_outcome& outcome) {
 void session_actor_state::add_wait(const ticketed_wait& request) {
   wait_responder responder{{}, request.reply_to, request.ticket, {}};
   if (request.upload) {
-    add_upload_wait(request.timeout, std::move(responder));
+    add_upload_wait(request.timeout, request.target, std::move(responder));
   } else {
     add_download_wait(request.timeout, std::move(responder));
   }
 }
 
 void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
-                                          wait_responder responder) {
+                                          protocol::version_type target, wait_responder responder) {
   if (lifecycle == session_state::inactive) {
     responder.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
   const auto meta = config.store->metadata();
+  if (target == newest_at_handling) target = meta.latest_client_version;
   auto id = next_wait++;
   if (!waits) waits = std::make_unique<pending_waits>();
-  if (waits->registry.add_upload(id, meta.latest_client_version,
+  if (waits->registry.add_upload(id, std::min(target, meta.latest_client_version),
                                  meta.acknowledged_client_version)) {
     responder.deliver(wait_outcome{});
     release_waits_if_done();
@@ -65,11 +57,19 @@ void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
   send_marks();  // no-op unless bound: a paused session's wait waits for resume()
 }
 
+std::chrono::steady_clock::time_point session_actor_state::deadline_for(
+    std::chrono::milliseconds timeout) const {
+  if (timeout.count() > 0) return self->clock().now() + timeout;
+  if (config.cancel_waits_on_nonfatal_error)
+    return self->clock().now() + config.settings->default_wait_timeout;
+  return std::chrono::steady_clock::time_point::max();  // the seed: a timeout is non-fatal
+}
+
 void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeout,
                                      wait_responder responder) {
-  responder.deadline =
-      self->clock().now() + effective(timeout, config.settings->default_wait_timeout);
-  waits->deadlines.emplace(responder.deadline, id);
+  responder.deadline = deadline_for(timeout);
+  if (responder.deadline != std::chrono::steady_clock::time_point::max())
+    waits->deadlines.emplace(responder.deadline, id);
   waits->responders.emplace(id, std::move(responder));
   arm_wait_timer();
 }
@@ -134,7 +134,7 @@ void session_actor_state::on_error(sync_errc code, const std::string& message) {
       caf::anon_send(entry.who, session_error_event{config.realm_path, code, fatal, message});
   if (fatal) {
     stop(code, message);
-  } else if (config.settings->cancel_waits_on_nonfatal_error) {
+  } else if (config.cancel_waits_on_nonfatal_error) {
     complete_all_waits({wait_status::error, code});
   }
 }
@@ -142,9 +142,10 @@ void session_actor_state::on_error(sync_errc code, const std::string& message) {
 progress_token session_actor_state::subscribe_progress(const runtime::subscribe_progress& request) {
   auto token = next_token++;
   const auto meta = config.store->metadata();
-  auto figures = request.direction == progress_direction::upload ? upload_figures(meta)
-                                                                 : download_figures(meta);
-  auto delivery = progress.add(token, request.direction, request.mode, figures);
+  const bool upload = request.direction == progress_direction::upload;
+  auto delivery = progress.add(token, request.direction, request.mode,
+                               upload ? upload_figures(meta) : download_figures(meta),
+                               upload || download_figures_current);
   if (request.subscriber) {
     if (!delivery.last) {
       watch(request.subscriber);
@@ -169,7 +170,8 @@ void session_actor_state::report_progress() {
   const auto meta = config.store->metadata();
   for (auto& d : progress.update(progress_direction::upload, upload_figures(meta)))
     deliver_progress(d);
-  for (auto& d : progress.update(progress_direction::download, download_figures(meta)))
+  for (auto& d : progress.update(progress_direction::download, download_figures(meta),
+                                 download_figures_current))
     deliver_progress(d);
 }
 
@@ -210,6 +212,7 @@ void session_actor_state::set_connection(connection_state next) {
   if (next == connection) return;  // observers never see the same state twice
   auto old = connection;
   connection = next;
+  if (config.status) config.status->connection.store(next);
   // Sent as the session, so a subscriber watching many sessions can tell them apart.
   const auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [token, entry] : subscribers)

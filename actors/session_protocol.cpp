@@ -12,13 +12,19 @@ void session_actor_state::attach() {
   if (phase != session_phase::detached) return;
   phase = session_phase::awaiting_link;
   set_connection(connection_state::connecting);
-  std::string token =
-      config.settings->token_provider ? config.settings->token_provider() : std::string{};
+  // The link needs a token if it must open a connection; the BIND that follows uses the same
+  // one, so the provider is called once per BIND.
+  attach_token = std::make_unique<std::string>(fresh_token());
   caf::anon_send(config.settings->connection_manager, attach_atom_v, config.settings->link_key,
-                 std::move(token), caf::actor_cast<caf::actor>(self));
+                 *attach_token, caf::actor_cast<caf::actor>(self));
+}
+
+std::string session_actor_state::fresh_token() const {
+  return config.settings->token_provider ? config.settings->token_provider() : std::string{};
 }
 
 void session_actor_state::detach() {
+  attach_token.reset();
   if (phase == session_phase::detached || phase == session_phase::stopped) return;
   caf::anon_send(config.settings->connection_manager, detach_atom_v,
                  caf::actor_cast<caf::actor>(self));
@@ -28,6 +34,7 @@ void session_actor_state::detach() {
 
 void session_actor_state::binding_lost() {
   ident = 0;
+  download_figures_current = false;
   upload_in_outbox = false;
   if (waits) waits->registry.binding_lost();
 }
@@ -58,8 +65,9 @@ void session_actor_state::on_link_event(const link_event& event) {
 void session_actor_state::send_bind() {
   ident = config.settings->ident_source->fetch_add(1) + 1;
   const auto meta = config.store->metadata();
-  std::string token =
-      config.settings->token_provider ? config.settings->token_provider() : std::string{};
+  std::string token = attach_token ? std::move(*attach_token) : fresh_token();
+  attach_token.reset();
+  download_figures_current = false;
   send(protocol::bind_message{ident, config.realm_path, std::move(token)});
   send(protocol::client_ident_message{ident, meta.client_file_ident, meta.file_ident_salt,
                                       meta.download_server_version,
@@ -193,6 +201,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
               return;
             }
             if (rebind_backoff) rebind_backoff->reset();
+            download_figures_current = true;
             schedule_persist();
             const auto acknowledged = config.store->metadata().acknowledged_client_version;
             if (upload_cursor < acknowledged) upload_cursor = acknowledged;

@@ -2,6 +2,7 @@
 // api/ headers include this file; actors/session_messages.hpp gives these types to CAF.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@ enum class session_state : std::uint8_t {
 };
 
 std::string_view to_string(connection_state state);
+
+/// What a session publishes for readers on other threads (the api facade reads it without a
+/// round trip to the session). Written only by the session actor, and by the facade's pause()
+/// and resume() ahead of the session (see sync_session.cpp).
+struct published_status {
+  std::atomic<session_state> state{session_state::active};
+  std::atomic<connection_state> connection{connection_state::disconnected};
+};
 std::string_view to_string(session_state state);
 
 /// How a wait ended. `ok` is the only outcome that means "done".

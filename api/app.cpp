@@ -205,38 +205,47 @@ std::shared_ptr<const std::function<std::string()>> token_provider_for(
 }
 
 std::shared_ptr<const runtime::session_settings> make_session_settings(
-    app::impl& st, std::string link_key,
-    std::shared_ptr<const std::function<std::string()>> provider) {
+    app::impl& st, std::string link_key, const std::string& user_id,
+    std::function<std::string()> provider) {
   auto settings = std::make_shared<runtime::session_settings>();
   settings->connection_manager = st.manager;
   settings->link_key = std::move(link_key);
-  settings->token_provider = [provider = std::move(provider)] { return (*provider)(); };
+  settings->token_provider = std::move(provider);
+  settings->user_id = user_id;
   settings->default_wait_timeout = st.config.request_timeout;
-  settings->cancel_waits_on_nonfatal_error = st.config.cancel_waits_on_nonfatal_error;
   settings->ident_source = st.idents;
   return settings;
 }
 
+std::function<std::string()> call_shared(std::shared_ptr<const std::function<std::string()>> p) {
+  return [p = std::move(p)] { return (*p)(); };
+}
+
 // With multiplexing a user's sessions share one link key and so one settings object; without,
 // each session has a link (and settings) of its own.
-std::shared_ptr<const runtime::session_settings> session_settings_for(
-    app::impl& st, const user_credentials& user) {
+// A realm with a token source of its own gets settings of its own (on the user's link).
+std::shared_ptr<const runtime::session_settings> session_settings_for(app::impl& st,
+                                                                      const user_credentials& user,
+                                                                      const realm_config& config) {
+  const auto link_key = st.multiplexing ? "user:" + user.user_id
+                                        : "session:" + std::to_string(st.next_private_link++);
+  if (config.token_provider)
+    return make_session_settings(st, link_key, user.user_id, config.token_provider);
   auto provider = token_provider_for(st, user);
-  if (!st.multiplexing) {
-    return make_session_settings(st, "session:" + std::to_string(st.next_private_link++),
-                                 std::move(provider));
-  }
+  if (!st.multiplexing)
+    return make_session_settings(st, link_key, user.user_id, call_shared(std::move(provider)));
   auto& cached = st.session_settings[user.user_id];
   if (!cached.settings || cached.provider != provider) {
     cached.provider = provider;
-    cached.settings = make_session_settings(st, "user:" + user.user_id, std::move(provider));
+    cached.settings = make_session_settings(st, link_key, user.user_id, call_shared(provider));
   }
   return cached.settings;
 }
 
 }  // namespace
 
-std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user) {
+std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user,
+                                       const realm_config& config) {
   auto& st = *impl_;
   std::lock_guard lock(st.mutex);
   if (auto i = st.realms.find(path); i != st.realms.end()) {
@@ -249,8 +258,15 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   runtime::session_config sc;
   sc.realm_path = path;
   sc.store = store.value();
-  sc.settings = session_settings_for(st, user);
-  sc.start_paused = st.paused_paths.contains(path);
+  sc.settings = session_settings_for(st, user, config);
+  sc.status = std::make_shared<runtime::published_status>();
+  sc.start_paused = config.open_paused;
+  sc.cancel_waits_on_nonfatal_error = config.cancel_waits_on_nonfatal_error;
+  auto settings = sc.settings;
+  auto status = sc.status;
+  // Published before the session starts, so state() is right from the first call.
+  if (config.open_paused || store.value()->metadata().sync_paused)
+    status->state.store(runtime::session_state::paused);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
   session_registry::add(st.sessions, path, actor);
@@ -261,6 +277,8 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   state->owner = &st;
   state->store = store.value();
   state->actor = actor;
+  state->status = std::move(status);
+  state->settings = std::move(settings);
   auto opened = std::shared_ptr<realm>(new realm(store.value(), std::move(state)));
   st.realms[path] = opened;
   return opened;

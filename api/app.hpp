@@ -33,7 +33,8 @@ struct app_config {
   std::filesystem::path data_directory;  ///< one RocksDB database for every realm of the app
   storage::durability durability = storage::durability::full;
 
-  /// Default timeout of upload/download waits (Realm's request timeout).
+  /// Realm's request timeout: ends upload/download waits given no timeout of their own, in
+  /// realms opened with realm_config::cancel_waits_on_nonfatal_error (docs/sessions.md).
   std::chrono::milliseconds request_timeout{60 * 1000};
   std::chrono::milliseconds connect_timeout{15 * 1000};
   std::chrono::milliseconds ping_interval{30 * 1000};
@@ -45,15 +46,28 @@ struct app_config {
   /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
   std::size_t release_memory_after_sessions = 1000;
   runtime::backoff_config backoff{};
-  bool cancel_waits_on_nonfatal_error = false;
   /// One connection per (server, user) when on (the default); one per session when off.
   bool session_multiplexing = true;
   std::size_t scheduler_threads = 2;
 
-  /// Called at every BIND for a fresh token; when empty, the token given at open is used.
+  /// Called once per BIND for a fresh token (the connection's upgrade uses the token of the
+  /// BIND that opened it); when empty, the token given at open is used.
   std::function<std::string(const std::string& user_id)> token_provider;
   /// The app's error handler: every session error (fatal or not), on a runtime thread.
   std::function<void(const runtime::session_error_event&)> error_handler;
+};
+
+/// A realm's own sync settings (the seed's sync configuration).
+struct realm_config {
+  /// The seed's cancelWaitsOnNonFatalErrors. True: the app's request timeout and non-fatal
+  /// errors (a lost connection, a retryable server error) complete this realm's pending waits
+  /// with a typed outcome. False: they keep waiting until done, a fatal error, pause or close.
+  bool cancel_waits_on_nonfatal_error = false;
+  /// Opens the realm with its session paused, recorded like pause() (sticky until resume()).
+  bool open_paused = false;
+  /// This session's own token source, called once per BIND; empty: the app's token_provider,
+  /// else the token given with the user.
+  std::function<std::string()> token_provider;
 };
 
 /// Thrown for API misuse (e.g. changing multiplexing after a session opened, a bad URL).
@@ -101,8 +115,10 @@ class app {
   sync_settings& sync() { return settings_; }
 
   /// Opens (or returns the already open) synced realm at `path` and starts its session. A realm
-  /// whose session was paused stays paused (pause is sticky until resume()).
-  std::shared_ptr<realm> open_realm(const std::string& path, const user_credentials& user);
+  /// whose session was paused stays paused (pause is sticky until resume(), across restarts).
+  /// While a realm is open, opening it again returns it and ignores `config`.
+  std::shared_ptr<realm> open_realm(const std::string& path, const user_credentials& user,
+                                    const realm_config& config = {});
 
   /// Counts live sessions by state (asks each one) and reads the connection manager's counters.
   /// A closed session is forgotten once it has stopped (after its last acknowledgement, or at

@@ -69,7 +69,6 @@ struct app::impl {
   std::uint64_t next_private_link = 1;
   /// Open realms by path; a realm removes its entry when its last handle goes.
   std::map<std::string, std::weak_ptr<realm>> realms;
-  std::set<std::string> paused_paths;  ///< sticky pause, across reopen
   /// Token provider per user id, shared by that user's sessions (see open_realm).
   std::unordered_map<std::string, std::shared_ptr<const std::function<std::string()>>>
       token_providers;
@@ -97,31 +96,42 @@ struct app::impl {
 struct callback_gate {
   std::recursive_mutex mutex;
   bool open = true;
-  void close() {
+  bool finished = false;  ///< an outstanding-work registration delivered its last report
+  /// Closes the gate; true when the registration was still live.
+  bool close() {
     std::lock_guard lock(mutex);
+    const bool live = open && !finished;
     open = false;
+    return live;
   }
 };
 
-/// A forwarder actor turning notifications into callback calls, and its gate.
+/// A forwarder actor turning notifications into callback calls, and its gate. The session
+/// forgets the forwarder's subscriptions when it exits (the session monitors its subscribers),
+/// so removing a registration needs no reply from the session.
 struct callback_registration {
   caf::actor forwarder;
   std::shared_ptr<callback_gate> gate;
-  std::uint64_t session_token = 0;  ///< the session's own token for this subscription
 };
 
 /// A session's callback registrations: created at the first, as most sessions never have one.
+/// Tokens are the facade's own (the session's are never waited for).
 struct session_callbacks {
   std::map<runtime::progress_token, callback_registration> progress;
   std::map<std::uint64_t, callback_registration> connection;
-  std::uint64_t next_connection_token = 1;
+  std::uint64_t next_token = 1;
 };
 
 struct sync_session::impl {
   app::impl* owner = nullptr;
-  /// The realm's store, for its path (a copy of the path cost 32 B, more when it is long).
-  std::shared_ptr<const storage::realm_store> store;
+  /// The realm's store, for its path (a copy of the path cost 32 B, more when it is long), the
+  /// newest local version (upload waits) and the recorded pause.
+  std::shared_ptr<storage::realm_store> store;
   runtime::session_actor actor;
+  /// What the session publishes; read by state() and connection_state().
+  std::shared_ptr<runtime::published_status> status;
+  /// The session's settings (shared per user), for user_id().
+  std::shared_ptr<const runtime::session_settings> settings;
   /// Guarded by owner->callbacks_mutex: registrations are rare and short, and a mutex and two
   /// empty maps per session cost ~140 B of every idle session (docs/BENCHMARKS.md, `mem2`).
   std::unique_ptr<session_callbacks> callbacks;
@@ -135,12 +145,21 @@ caf::actor spawn_bridge(caf::actor_system& system, std::shared_ptr<wait_tickets>
 caf::actor spawn_error_forwarder(caf::actor_system& system,
                                  std::function<void(const runtime::session_error_event&)> handler);
 
+/// Sends `xs...` to `target` through the bridge (so in facade call order) and returns at once;
+/// a reply is dropped.
+template <class Handle, class... Ts>
+void send_in_order(const caf::actor& bridge, const Handle& target, Ts... xs) {
+  caf::anon_send(bridge, runtime::deferred_request{
+                             [=](caf::event_based_actor*) { caf::anon_send(target, xs...); }});
+}
+
 /// An upload (or download) wait through the bridge as a ticketed wait (wait_tickets.hpp): the
 /// outcome (or `gone` when the session ended first) fulfils the future and is passed to
-/// `callback` first (on a runtime thread).
+/// `callback` first (on a runtime thread). `target`: an upload wait's client version.
 template <class Handle>
 std::future<runtime::wait_outcome> ask_wait(const app::impl& owner, const Handle& session,
                                             bool upload, std::chrono::milliseconds timeout,
+                                            protocol::version_type target,
                                             std::function<void(runtime::wait_outcome)> callback,
                                             runtime::wait_outcome gone) {
   auto promise = std::make_shared<std::promise<runtime::wait_outcome>>();
@@ -150,11 +169,11 @@ std::future<runtime::wait_outcome> ask_wait(const app::impl& owner, const Handle
     promise->set_value(outcome);
   };
   caf::anon_send(owner.bridge,
-                 runtime::deferred_request{
-                     [=, tickets = owner.tickets,
-                      target = caf::actor_cast<caf::actor>(session)](caf::event_based_actor* self) {
-                       tickets->issue(self, target, upload, timeout, done, gone);
-                     }});
+                 runtime::deferred_request{[=, tickets = owner.tickets,
+                                            target_actor = caf::actor_cast<caf::actor>(session)](
+                                               caf::event_based_actor* self) {
+                   tickets->issue(self, target_actor, upload, timeout, target, done, gone);
+                 }});
   return future;
 }
 

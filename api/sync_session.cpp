@@ -1,5 +1,7 @@
 #include "api/sync_session.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include "api/runtime_bridge.hpp"
 
 namespace actorsync::api {
@@ -20,7 +22,12 @@ caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_ga
     self->set_default_handler(caf::drop);
     return {[self, g, f](const Message& m) {
       std::lock_guard lock(g->mutex);
-      if (!g->open || f(m)) self->quit();
+      if (!g->open) {
+        self->quit();
+      } else if (f(m)) {
+        g->finished = true;
+        self->quit();
+      }
     }};
   };
   return system.spawn(behavior, std::move(gate));
@@ -32,9 +39,48 @@ session_callbacks& callbacks(sync_session::impl& session) {
   return *session.callbacks;
 }
 
-void retire(callback_registration& r) {
-  r.gate->close();
+/// Closes the gate and stops the forwarder: the session forgets its subscriptions when it sees
+/// the forwarder go. True when the registration was live.
+bool retire(callback_registration& r) {
+  const bool live = r.gate->close();
   caf::anon_send_exit(r.forwarder, caf::exit_reason::user_shutdown);
+  return live;
+}
+
+/// Removes the registration `token` from `registered` (under the app's callbacks mutex) and
+/// retires it outside that mutex (closing a gate waits for a running callback, which may itself
+/// be registering a callback on another session).
+template <class Map>
+bool remove_registration(sync_session::impl& session, Map session_callbacks::*map,
+                         std::uint64_t token) {
+  callback_registration r;
+  {
+    std::lock_guard lock(session.owner->callbacks_mutex);
+    if (!session.callbacks) return false;
+    auto& registered = session.callbacks.get()->*map;
+    auto i = registered.find(token);
+    if (i == registered.end()) return false;
+    r = std::move(i->second);
+    registered.erase(i);
+  }
+  return retire(r);
+}
+
+/// Adds a registration under a fresh token of the facade's; `spawn` makes its forwarder.
+template <class Map, class Spawn>
+std::uint64_t add_registration(sync_session::impl& session, Map session_callbacks::*map,
+                               Spawn spawn) {
+  callback_registration r;
+  r.gate = std::make_shared<callback_gate>();
+  std::uint64_t token = 0;
+  {
+    std::lock_guard lock(session.owner->callbacks_mutex);
+    token = callbacks(session).next_token++;
+  }
+  r.forwarder = spawn(token, r.gate);
+  std::lock_guard lock(session.owner->callbacks_mutex);
+  (callbacks(session).*map).emplace(token, std::move(r));
+  return token;
 }
 
 }  // namespace
@@ -47,8 +93,6 @@ sync_session::~sync_session() {
     std::lock_guard lock(impl_->owner->callbacks_mutex);
     registered = std::move(impl_->callbacks);
   }
-  // Retired outside the app-wide lock: closing a gate waits for a running callback, which may
-  // itself be registering a callback on another session.
   if (!registered) return;
   for (auto& entry : registered->progress) retire(entry.second);
   for (auto& entry : registered->connection) retire(entry.second);
@@ -58,128 +102,98 @@ const std::string& sync_session::path() const {
   return impl_->store->path();
 }
 
+const std::string& sync_session::user_id() const {
+  return impl_->settings->user_id;
+}
+
+// pause() and resume() record the pause in the realm's metadata here, in the caller's thread,
+// so that closing and reopening the realm right after sees it whatever the session has handled
+// by then; the session records it too (for pauses sent to its actor handle). They publish the
+// new state ahead of the session so state() reflects the call at once; the session publishes
+// what it actually did when it handles the request (a stopped session stays inactive).
 void sync_session::pause() {
-  {
-    std::lock_guard lock(impl_->owner->mutex);
-    impl_->owner->paused_paths.insert(path());
-  }
-  ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
-                                  runtime::session_state::inactive, runtime::pause_atom_v);
+  if (auto status = impl_->store->set_sync_paused(true); !status)
+    spdlog::warn("realm {}: the pause is not recorded: {}", path(), status.error().message);
+  auto expected = runtime::session_state::active;
+  if (impl_->status->state.compare_exchange_strong(expected, runtime::session_state::paused))
+    impl_->status->connection.store(runtime::connection_state::disconnected);  // as paused is
+  send_in_order(impl_->owner->bridge, impl_->actor, runtime::pause_atom_v);
 }
 
 void sync_session::resume() {
-  {
-    std::lock_guard lock(impl_->owner->mutex);
-    impl_->owner->paused_paths.erase(path());
-  }
-  ask_now<runtime::session_state>(impl_->owner->bridge, impl_->actor,
-                                  runtime::session_state::inactive, runtime::resume_atom_v);
+  if (auto status = impl_->store->set_sync_paused(false); !status)
+    spdlog::warn("realm {}: the resume is not recorded: {}", path(), status.error().message);
+  auto expected = runtime::session_state::paused;
+  impl_->status->state.compare_exchange_strong(expected, runtime::session_state::active);
+  send_in_order(impl_->owner->bridge, impl_->actor, runtime::resume_atom_v);
 }
 
-runtime::session_state sync_session::state() {
-  runtime::session_snapshot none;
-  none.state = runtime::session_state::inactive;
-  return ask_now<runtime::session_snapshot>(impl_->owner->bridge, impl_->actor, none,
-                                            runtime::get_state_atom_v)
-      .state;
+runtime::session_state sync_session::state() const {
+  return impl_->status->state.load();
 }
 
-runtime::connection_state sync_session::connection_state() {
-  runtime::session_snapshot none;
-  return ask_now<runtime::session_snapshot>(impl_->owner->bridge, impl_->actor, none,
-                                            runtime::get_state_atom_v)
-      .connection;
+runtime::connection_state sync_session::connection_state() const {
+  return impl_->status->connection.load();
 }
 
 std::future<wait_outcome> sync_session::upload_all_local_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
+  // The target is fixed here, in the caller's thread: commits made after this call returns are
+  // not waited for, however late the session handles the request.
+  const auto target = impl_->store->metadata().latest_client_version;
   return ask_wait(*impl_->owner, impl_->actor, true, timeout.value_or(std::chrono::milliseconds{0}),
-                  std::move(callback), session_gone);
+                  target, std::move(callback), session_gone);
 }
 
 std::future<wait_outcome> sync_session::download_all_server_changes(
     std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
   return ask_wait(*impl_->owner, impl_->actor, false,
-                  timeout.value_or(std::chrono::milliseconds{0}), std::move(callback),
-                  session_gone);
+                  timeout.value_or(std::chrono::milliseconds{0}), runtime::newest_at_handling,
+                  std::move(callback), session_gone);
 }
 
 runtime::progress_token sync_session::add_progress_notification(
     runtime::progress_direction direction, runtime::progress_mode mode,
     progress_callback callback) {
-  callback_registration r;
-  r.gate = std::make_shared<callback_gate>();
-  r.forwarder = spawn_callback<runtime::transfer_progress>(impl_->owner->system, r.gate,
-                                                           [callback](const auto& report) {
-                                                             callback(report);
-                                                             return report.last;
-                                                           });
-  auto token = ask_now<runtime::progress_token>(
-      impl_->owner->bridge, impl_->actor, runtime::progress_token{0},
-      runtime::subscribe_progress{direction, mode, r.forwarder});
-  if (token == 0) {
-    retire(r);
-    return 0;
-  }
-  r.session_token = token;
-  std::lock_guard lock(impl_->owner->callbacks_mutex);
-  callbacks(*impl_).progress.emplace(token, std::move(r));
-  return token;
+  auto& owner = *impl_->owner;
+  return add_registration(
+      *impl_, &session_callbacks::progress, [&](std::uint64_t token, auto gate) {
+        auto forwarder = spawn_callback<runtime::transfer_progress>(
+            owner.system, std::move(gate), [callback, token](const auto& report) {
+              auto mine = report;
+              mine.token = token;  // the caller knows the facade's token, not the session's
+              callback(mine);
+              return report.last;
+            });
+        send_in_order(owner.bridge, impl_->actor,
+                      runtime::subscribe_progress{direction, mode, forwarder});
+        return forwarder;
+      });
 }
 
 bool sync_session::remove_progress_notification(runtime::progress_token token) {
-  callback_registration r;
-  {
-    std::lock_guard lock(impl_->owner->callbacks_mutex);
-    if (!impl_->callbacks) return false;
-    auto& progress = impl_->callbacks->progress;
-    auto i = progress.find(token);
-    if (i == progress.end()) return false;
-    r = std::move(i->second);
-    progress.erase(i);
-  }
-  retire(r);
-  return ask_now<bool>(impl_->owner->bridge, impl_->actor, false,
-                       runtime::unsubscribe_progress_atom_v, token);
+  return remove_registration(*impl_, &session_callbacks::progress, token);
 }
 
 std::uint64_t sync_session::add_connection_notification(connection_callback callback) {
-  callback_registration r;
-  r.gate = std::make_shared<callback_gate>();
-  r.forwarder = spawn_callback<runtime::connection_state_changed>(
-      impl_->owner->system, r.gate, [callback](const auto& change) {
-        callback(change.old_state, change.new_state);
-        return false;
-      });
-  r.session_token = ask_now<runtime::subscription_token>(
-      impl_->owner->bridge, impl_->actor, runtime::subscription_token{0},
-      runtime::subscribe_connection_atom_v, r.forwarder);
-  std::lock_guard lock(impl_->owner->callbacks_mutex);
-  auto& registered = callbacks(*impl_);
-  auto token = registered.next_connection_token++;
-  registered.connection.emplace(token, std::move(r));
-  return token;
+  auto& owner = *impl_->owner;
+  return add_registration(*impl_, &session_callbacks::connection, [&](std::uint64_t, auto gate) {
+    auto forwarder = spawn_callback<runtime::connection_state_changed>(
+        owner.system, std::move(gate), [callback](const auto& change) {
+          callback(change.old_state, change.new_state);
+          return false;
+        });
+    send_in_order(owner.bridge, impl_->actor, runtime::subscribe_connection_atom_v, forwarder);
+    return forwarder;
+  });
 }
 
 bool sync_session::remove_connection_notification(std::uint64_t token) {
-  callback_registration r;
-  {
-    std::lock_guard lock(impl_->owner->callbacks_mutex);
-    if (!impl_->callbacks) return false;
-    auto& connection = impl_->callbacks->connection;
-    auto i = connection.find(token);
-    if (i == connection.end()) return false;
-    r = std::move(i->second);
-    connection.erase(i);
-  }
-  retire(r);
-  ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::unsubscribe_connection_atom_v,
-                r.session_token);
-  return true;
+  return remove_registration(*impl_, &session_callbacks::connection, token);
 }
 
 void sync_session::reconnect() {
-  ask_now<bool>(impl_->owner->bridge, impl_->actor, false, runtime::reconnect_atom_v);
+  send_in_order(impl_->owner->bridge, impl_->actor, runtime::reconnect_atom_v);
 }
 
 }  // namespace actorsync::api

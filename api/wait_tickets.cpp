@@ -7,8 +7,8 @@
 namespace actorsync::api {
 
 void wait_tickets::issue(caf::event_based_actor* bridge, const caf::actor& session, bool upload,
-                         std::chrono::milliseconds timeout, callback done,
-                         runtime::wait_outcome gone) {
+                         std::chrono::milliseconds timeout, protocol::version_type target,
+                         callback done, runtime::wait_outcome gone) {
   if (!session) {
     done(gone);
     return;
@@ -18,8 +18,8 @@ void wait_tickets::issue(caf::event_based_actor* bridge, const caf::actor& sessi
   // Monitor before sending: a session already gone still yields a down message.
   if (watched_[address]++ == 0) bridge->monitor(session);
   pending_.emplace(ticket, pending{address, std::move(done), gone});
-  bridge->send(session, runtime::ticketed_wait{upload, timeout, caf::actor_cast<caf::actor>(bridge),
-                                               ticket});
+  bridge->send(session, runtime::ticketed_wait{upload, timeout, target,
+                                               caf::actor_cast<caf::actor>(bridge), ticket});
 }
 
 void wait_tickets::complete(caf::event_based_actor* bridge, const runtime::wait_done& done) {

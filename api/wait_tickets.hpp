@@ -24,7 +24,8 @@ class wait_tickets {
   /// Sends the wait to `session`, which the bridge monitors while it owes the bridge an outcome:
   /// a session that is gone (or goes) without answering fails the wait with `gone`.
   void issue(caf::event_based_actor* bridge, const caf::actor& session, bool upload,
-             std::chrono::milliseconds timeout, callback done, runtime::wait_outcome gone);
+             std::chrono::milliseconds timeout, protocol::version_type target, callback done,
+             runtime::wait_outcome gone);
   /// A session answered: runs the wait's callback.
   void complete(caf::event_based_actor* bridge, const runtime::wait_done& done);
   /// A monitored session terminated: its remaining waits fail.

@@ -34,6 +34,9 @@ struct realm_session {
   version_type acknowledged = 0;               ///< integrated_client_version last sent
   std::uint64_t remaining_hint = 0;            ///< downloadable bytes from the last read
   bool download_in_flight = false;
+  /// No DOWNLOAD sent on this binding yet: the first is sent even when nothing is owed, so the
+  /// client learns the current downloadable figure (its progress targets depend on it).
+  bool first_download_owed = false;
   /// In arrival order. A vector, released once answered: an idle session holds no buffer (an
   /// empty std::deque still holds ~600 bytes, per session, on the server).
   std::vector<pending_mark> marks;
@@ -132,14 +135,16 @@ void pump(realm_actor* self, const session_key& key) {
     s.acknowledged = s.integrated_client_version;
     s.remaining_hint = r.remaining_bytes;
     s.download_in_flight = count > 0;  // credit only for frames that carry history
+    s.first_download_owed = false;
     send_frame(self, s,
                protocol::download_message{s.session, r.server_version, s.integrated_client_version,
                                           r.remaining_bytes, std::move(r.changesets)},
                count > 0, count);
     sent_ack = true;
   }
-  if (!sent_ack && s.acknowledged < s.integrated_client_version) {
+  if (!sent_ack && (s.acknowledged < s.integrated_client_version || s.first_download_owed)) {
     s.acknowledged = s.integrated_client_version;
+    s.first_download_owed = false;
     const auto remaining = s.download_cursor >= st.latest ? 0 : s.remaining_hint;
     send_frame(self, s,
                protocol::download_message{
@@ -179,6 +184,7 @@ void become_ready(realm_actor* self, realm_session& s, storage::file_ident_grant
                   version_type cursor, version_type integrated, version_type acknowledged) {
   s.identifying = false;
   s.ready = true;
+  s.first_download_owed = true;
   s.grant = grant;
   s.download_cursor = cursor;
   s.integrated_client_version = integrated;

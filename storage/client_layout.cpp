@@ -6,7 +6,9 @@ namespace actorsync::storage::client_layout {
 
 namespace {
 constexpr std::uint8_t meta_format = 1;
-}
+/// Bits of the optional flags varint that follows the counters.
+constexpr std::uint64_t meta_flag_sync_paused = 1;
+}  // namespace
 
 std::string catalog_key(std::string_view realm_path) {
   std::string key(1, catalog_tag);
@@ -94,6 +96,8 @@ std::string encode_meta(const realm_meta& meta) {
         meta.last_remote_timestamp}) {
     codec::put_varint(out, v);
   }
+  // Flags came later: a record without them reads as "none set".
+  if (s.sync_paused) codec::put_varint(out, meta_flag_sync_paused);
   return out;
 }
 
@@ -109,6 +113,11 @@ std::optional<realm_meta> decode_meta(std::string_view bytes) {
         &s.uploaded_bytes, &s.downloaded_bytes, &s.downloadable_bytes, &meta.last_local_timestamp,
         &meta.last_remote_timestamp}) {
     if (!in.get_varint(*v)) return std::nullopt;
+  }
+  if (!in.at_end()) {
+    std::uint64_t flags = 0;
+    if (!in.get_varint(flags) || (flags & ~meta_flag_sync_paused) != 0) return std::nullopt;
+    s.sync_paused = (flags & meta_flag_sync_paused) != 0;
   }
   if (!in.at_end()) return std::nullopt;
   return meta;

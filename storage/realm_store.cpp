@@ -72,6 +72,7 @@ struct realm_store::impl {
   status integrate(const protocol::download_message& download);
   status restamp(file_ident ident, std::uint64_t salt);
   status persist_metadata();
+  status set_sync_paused(bool paused);
   result<std::uint64_t> cumulative_bytes_at(version_type client_version);
 };
 
@@ -179,7 +180,10 @@ status realm_store::impl::integrate(const protocol::download_message& download) 
   std::map<file_ident, version_type> last_by_origin;
   bool content_changed = false;
   for (const auto& cs : download.changesets) {
-    next.sync.downloaded_bytes += protocol::encoded_size(cs);
+    // A changeset at or below the download cursor was received before (a re-send after a
+    // lost binding): its bytes were counted then.
+    if (cs.server_version > old.download_server_version)
+      next.sync.downloaded_bytes += protocol::encoded_size(cs);
     const auto origin = cs.origin_file_ident;
     if (origin == old.client_file_ident) continue;  // our own, applied when committed
     auto [it, inserted] = last_by_origin.try_emplace(origin, 0);
@@ -234,6 +238,15 @@ status realm_store::impl::persist_metadata() {
   if (!meta_dirty) return done{};
   rocksdb::WriteBatch batch;
   return write(batch, meta, "storing acknowledged cursors");
+}
+
+status realm_store::impl::set_sync_paused(bool paused) {
+  std::lock_guard lock(mutex);
+  if (meta.sync.sync_paused == paused) return done{};
+  auto next = meta;
+  next.sync.sync_paused = paused;
+  rocksdb::WriteBatch batch;
+  return write(batch, next, paused ? "recording a pause" : "recording a resume");
 }
 
 namespace {
@@ -452,6 +465,10 @@ status realm_store::integrate_download(const protocol::download_message& downloa
 
 status realm_store::persist_metadata() {
   return impl_->persist_metadata();
+}
+
+status realm_store::set_sync_paused(bool paused) {
+  return impl_->set_sync_paused(paused);
 }
 
 // ---- write_transaction ------------------------------------------------------------------------

@@ -47,12 +47,14 @@ struct sync_metadata {
   // lifetime byte counters (bytes as protocol::encoded_size counts them)
   std::uint64_t uploadable_bytes = 0;    ///< all local changesets ever committed
   std::uint64_t uploaded_bytes = 0;      ///< of those, acknowledged by the server
-  std::uint64_t downloaded_bytes = 0;    ///< every changeset received, re-deliveries included
+  std::uint64_t downloaded_bytes = 0;    ///< changesets received once (re-sends not counted)
   std::uint64_t downloadable_bytes = 0;  ///< server's figure from the last DOWNLOAD
   /// The acknowledged_client_version stored on disk (what a crash leaves). An acknowledgement
   /// that changes nothing but cursors is kept in memory and stored with the realm's next write
   /// or persist_metadata(); until then this lags acknowledged_client_version. Not stored itself.
   version_type persisted_acknowledged_client_version = 0;
+  /// The realm's session was paused: sticky across reopening and restarts until resumed.
+  bool sync_paused = false;
   friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
 };
 
@@ -145,6 +147,9 @@ class realm_store {
   status integrate_download(const protocol::download_message& download);
   /// Writes cursors that integrate_download kept in memory; nothing if there are none.
   status persist_metadata();
+  /// Records that the realm's session is paused (or no longer): written at once, with any
+  /// cursors kept in memory; setting the current value writes nothing.
+  status set_sync_paused(bool paused);
 
  private:
   friend class database;

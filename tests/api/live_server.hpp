@@ -86,6 +86,18 @@ inline api::user_credentials user(const std::string& id) {
   return {id, server::issue_token(secret, claims)};
 }
 
+/// Realm configurations the tests use (designated initializers would warn of the other fields).
+inline api::realm_config cancelling_waits() {
+  api::realm_config c;
+  c.cancel_waits_on_nonfatal_error = true;
+  return c;
+}
+inline api::realm_config opened_paused() {
+  api::realm_config c;
+  c.open_paused = true;
+  return c;
+}
+
 /// An app with a private data directory and test-friendly timings.
 struct client {
   temp_dir dir{"client"};

@@ -133,8 +133,8 @@ TEST(SyncSessionApi, WaitsPendingAtPauseCompleteWithPaused) {
 
 TEST(SyncSessionApi, CancelWaitsOnNonFatalErrorCompletesThemWithTheError) {
   live_server server;
-  client a(server, [](api::app_config& c) { c.cancel_waits_on_nonfatal_error = true; });
-  auto r = a.app->open_realm("/cancel", user("alice"));
+  client a(server);
+  auto r = a.app->open_realm("/cancel", user("alice"), cancelling_waits());
   ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
   server.stop();
   write_object(*r, "x");

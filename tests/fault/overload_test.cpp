@@ -207,7 +207,7 @@ TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
   }
   for (auto& client : admitted) {
     client->send(protocol::upload_message{1, 1, 0, {make_changeset(1, "a", 1)}});
-    EXPECT_EQ(client->expect<protocol::download_message>().last_integrated_client_version, 1u);
+    EXPECT_EQ(expect_acknowledgement(*client, 1).last_integrated_client_version, 1u);
   }
   // A slot freed is a slot usable again.
   admitted.pop_back();
@@ -230,7 +230,7 @@ TEST(Overload, SessionsBeyondTheLimitGetTooManySessionsAndTheAdmittedOnesSync) {
   }
   for (protocol::session_ident s = 1; s <= 4; ++s) {
     client->send(protocol::upload_message{s, 1, 0, {make_changeset(1, "a", 1)}});
-    EXPECT_EQ(client->expect<protocol::download_message>().last_integrated_client_version, 1u);
+    EXPECT_EQ(expect_acknowledgement(*client, 1).last_integrated_client_version, 1u);
   }
   // Unbinding one admits one more on the same connection.
   client->send(protocol::unbind_message{4});

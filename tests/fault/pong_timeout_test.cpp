@@ -103,10 +103,11 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   config.connect_timeout = std::chrono::seconds(2);
   config.backoff.initial = std::chrono::milliseconds(20);
   config.backoff.maximum = std::chrono::milliseconds(200);
-  config.cancel_waits_on_nonfatal_error = true;
   config.error_handler = [&seen](const runtime::session_error_event& e) { seen.error(e); };
   api::app app(config);
-  auto realm = app.open_realm("/pong", user);
+  api::realm_config cancelling;
+  cancelling.cancel_waits_on_nonfatal_error = true;
+  auto realm = app.open_realm("/pong", user, cancelling);
   auto& session = realm->session();
   session.add_connection_notification(
       [&seen](connection_state from, connection_state to) { seen.transition(from, to); });

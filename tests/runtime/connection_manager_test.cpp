@@ -88,7 +88,6 @@ struct client_app {
     c.server_url = "ws://127.0.0.1:" + std::to_string(port);
     c.data_directory = dir;
     c.durability = storage::durability::process_crash;
-    c.cancel_waits_on_nonfatal_error = true;
     tweak(c);
     app = std::make_unique<api::app>(c);
   }
@@ -97,6 +96,13 @@ struct client_app {
     std::filesystem::remove_all(dir);
   }
 };
+
+/// These tests watch errors reach waits: their realms cancel waits on non-fatal errors.
+const api::realm_config cancelling = [] {
+  api::realm_config c;
+  c.cancel_waits_on_nonfatal_error = true;
+  return c;
+}();
 
 runtime::wait_outcome upload_wait(api::realm& r) {
   r.begin_write().create_object("items", "x").commit();
@@ -114,7 +120,7 @@ TEST(ConnectionManager, AnUnansweredUpgradeEndsWithAConnectTimeoutAndIsRetried) 
     cfg.backoff.initial = 10ms;
     cfg.backoff.maximum = 20ms;
   });
-  auto r = c.app->open_realm("/t", {"alice", "token"});
+  auto r = c.app->open_realm("/t", {"alice", "token"}, cancelling);
   auto outcome = upload_wait(*r);
   EXPECT_EQ(outcome.status, runtime::wait_status::error);
   EXPECT_EQ(outcome.error, runtime::sync_errc::connect_timeout);
@@ -127,9 +133,8 @@ TEST(ConnectionManager, AnUnansweredUpgradeEndsWithAConnectTimeoutAndIsRetried) 
 
 TEST(ConnectionManager, ARefusedUpgradeIsAFatalAuthenticationError) {
   scripted_peer refusing("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
-  client_app c(refusing.port(), [](api::app_config& cfg) {
-    cfg.cancel_waits_on_nonfatal_error = false;  // fatal errors complete waits regardless
-  });
+  client_app c(refusing.port(), [](api::app_config&) {});
+  // Waits not cancelled by non-fatal errors: a fatal one completes them regardless.
   auto r = c.app->open_realm("/t", {"alice", "bad-token"});
   auto outcome = upload_wait(*r);
   EXPECT_EQ(outcome.status, runtime::wait_status::error);
@@ -142,7 +147,7 @@ TEST(ConnectionManager, ReconnectSkipsAPendingBackoffDelay) {
     cfg.backoff.initial = std::chrono::hours(1);  // without reconnect() no second attempt
     cfg.backoff.maximum = std::chrono::hours(1);
   });
-  auto r = c.app->open_realm("/t", {"alice", "token"});
+  auto r = c.app->open_realm("/t", {"alice", "token"}, cancelling);
   auto wait_for = [&](auto condition) {
     auto until = std::chrono::steady_clock::now() + 60s;
     while (!condition() && std::chrono::steady_clock::now() < until)

@@ -65,15 +65,19 @@ class SessionActor : public ::testing::Test {
     auto settings = std::make_shared<session_settings>();
     settings->connection_manager = link_;
     settings->link_key = "alice";
-    settings->token_provider = [] { return std::string("token"); };
+    settings->token_provider = [calls = token_calls_] {
+      ++*calls;
+      return std::string("token");
+    };
     settings->default_wait_timeout = 10s;
-    settings->cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
     settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
     session_config config;
     config.realm_path = "/orders";
     config.store = store_;
     config.settings = std::move(settings);
+    config.status = status_;
     config.start_paused = paused;
+    config.cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
     session_ = spawn_session(sys_, config);
     impl_ = caf::actor_cast<session_actor_impl>(session_);
     sched_.run();
@@ -146,6 +150,8 @@ class SessionActor : public ::testing::Test {
   std::shared_ptr<storage::realm_store> store_;
   std::shared_ptr<testing_link> script_;
   std::shared_ptr<actorsync::runtime::testing::inbox> box_;
+  std::shared_ptr<int> token_calls_ = std::make_shared<int>(0);
+  std::shared_ptr<published_status> status_ = std::make_shared<published_status>();
   caf::actor link_;
   caf::actor observer_;
   session_actor session_;
@@ -245,7 +251,7 @@ TEST_F(SessionActor, ACompletedWaitLeavesNoTimerBehindAndLaterWaitsStillTimeOut)
   start();
   bind_fresh();
   const auto timers_before = sched_.clock().schedule().size();
-  auto outcome = ask<wait_outcome>(wait_for_download{});
+  auto outcome = ask<wait_outcome>(wait_for_download{1s});
   EXPECT_EQ(sched_.clock().schedule().size(), timers_before + 1);  // the wait's timeout
   auto marks = script_->all<protocol::client_mark_message>();
   ASSERT_EQ(marks.size(), 1u);
@@ -536,4 +542,137 @@ TEST_F(SessionActor, ManySessionsShareOneBehaviorAndEachActsOnItsOwnState) {
 #endif
   for (auto& s : sessions) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   sched_.run();
+}
+
+// ---- issue 13: the seed's session semantics --------------------------------------------------
+
+TEST_F(SessionActor, WithoutCancelTheRequestTimeoutDoesNotEndAWait) {
+  start(/*cancel_on_nonfatal=*/false);
+  bind_fresh();
+  commit("a");
+  const auto timers_before = sched_.clock().schedule().size();
+  auto up = ask<wait_outcome>(wait_for_upload{});
+  auto down = ask<wait_outcome>(wait_for_download{});
+  EXPECT_EQ(sched_.clock().schedule().size(), timers_before);  // no deadline at all
+  sched_.advance_time(std::chrono::hours(1));                  // far past the 10 s request timeout
+  sched_.run();
+  EXPECT_FALSE(up->has_value());
+  EXPECT_FALSE(down->has_value());
+  acknowledge(1, 1);
+  ASSERT_TRUE(up->has_value());
+  EXPECT_TRUE(bool(up->value()));
+}
+
+TEST_F(SessionActor, WithCancelTheRequestTimeoutEndsAWait) {
+  start(/*cancel_on_nonfatal=*/true);
+  bind_fresh();
+  commit("a");
+  auto up = ask<wait_outcome>(wait_for_upload{});
+  sched_.advance_time(11s);  // past the 10 s request timeout
+  sched_.run();
+  ASSERT_TRUE(up->has_value());
+  EXPECT_EQ(up->value().status, wait_status::timed_out);
+}
+
+TEST_F(SessionActor, AnUploadWaitWaitsForTheVersionCapturedAtTheCallNotForLaterWrites) {
+  start();
+  bind_fresh();
+  const auto at_call = commit("a");
+  commit("b");  // committed after the caller captured its target, before the session saw it
+  auto up = ask<wait_outcome>(wait_for_upload{0ms, at_call});
+  EXPECT_FALSE(up->has_value());
+  acknowledge(at_call, 1);
+  ASSERT_TRUE(up->has_value());
+  EXPECT_TRUE(bool(up->value()));
+}
+
+TEST_F(SessionActor, APauseSentToItsActorIsRecordedInTheRealmsMetadata) {
+  start();
+  bind_fresh();
+  ask<session_state>(pause_atom_v);
+  EXPECT_TRUE(store_->metadata().sync_paused);
+  ask<session_state>(resume_atom_v);
+  EXPECT_FALSE(store_->metadata().sync_paused);
+}
+
+TEST_F(SessionActor, ARealmWithARecordedPauseStartsPausedAndAttachesNothing) {
+  ASSERT_TRUE(store_->set_sync_paused(true));
+  start();
+  EXPECT_EQ(script_->attaches, 0);
+  EXPECT_EQ(status_->state.load(), session_state::paused);
+  ask<session_state>(resume_atom_v);
+  EXPECT_EQ(script_->attaches, 1);
+}
+
+TEST_F(SessionActor, StartingPausedIsRecordedLikeAPause) {
+  start(/*cancel_on_nonfatal=*/false, /*paused=*/true);
+  EXPECT_TRUE(store_->metadata().sync_paused);
+}
+
+TEST_F(SessionActor, PublishesItsStateAndConnectionForOtherThreads) {
+  start();
+  EXPECT_EQ(status_->state.load(), session_state::active);
+  EXPECT_EQ(status_->connection.load(), connection_state::connecting);
+  bind_fresh();
+  EXPECT_EQ(status_->connection.load(), connection_state::connected);
+  ask<session_state>(pause_atom_v);
+  EXPECT_EQ(status_->state.load(), session_state::paused);
+  EXPECT_EQ(status_->connection.load(), connection_state::disconnected);
+  ask<bool>(close_session{true});
+  EXPECT_EQ(status_->state.load(), session_state::inactive);
+}
+
+TEST_F(SessionActor, TheTokenProviderIsCalledOncePerBind) {
+  start();
+  link(connection_state::connected);
+  EXPECT_EQ(script_->all<protocol::bind_message>().size(), 1u);
+  EXPECT_EQ(*token_calls_, 1);
+  link(connection_state::disconnected);
+  link(connection_state::connected);
+  EXPECT_EQ(script_->all<protocol::bind_message>().size(), 2u);
+  EXPECT_EQ(*token_calls_, 2);
+}
+
+namespace {
+
+protocol::download_message remote_download(protocol::session_ident session,
+                                           protocol::version_type server_version,
+                                           std::uint64_t downloadable, const std::string& id) {
+  protocol::download_message d;
+  d.session = session;
+  d.server_version = server_version;
+  d.downloadable_bytes = downloadable;
+  if (!id.empty()) {
+    protocol::changeset cs;
+    cs.client_version = server_version;
+    cs.server_version = server_version;
+    cs.origin_file_ident = 3;
+    cs.origin_timestamp = 1;
+    cs.instructions.push_back(protocol::create_object{"items", id});
+    d.changesets.push_back(cs);
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_F(SessionActor, OutstandingDownloadProgressTakesItsTargetFromTheServersFigureOnThisBinding) {
+  start();
+  bind_fresh();
+  server(remote_download(last_ident(), 1, 0, ""));  // stored figures: nothing downloadable
+  link(connection_state::disconnected);
+  ask<progress_token>(subscribe_progress{progress_direction::download,
+                                         progress_mode::for_currently_outstanding_work, observer_});
+  ASSERT_EQ(box_->progress.size(), 1u);
+  EXPECT_FALSE(box_->progress[0].last);  // the stored "nothing to do" is not the server's word
+  link(connection_state::connected);
+  const auto size = protocol::encoded_size(remote_download(0, 2, 0, "r").changesets[0]);
+  server(remote_download(last_ident(), 2, size, "r"));  // first DOWNLOAD: one more to come
+  ASSERT_FALSE(box_->progress.back().last);
+  const auto target = box_->progress.back().transferable;
+  server(remote_download(last_ident(), 3, 0, "s"));
+  ASSERT_TRUE(box_->progress.back().last);
+  EXPECT_TRUE(box_->progress.back().complete);
+  EXPECT_EQ(box_->progress.back().transferable, target);
+  EXPECT_EQ(box_->progress.back().transferred, target);
 }

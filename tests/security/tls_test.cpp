@@ -50,7 +50,7 @@ TEST_F(Tls, SyncsOverWssWithTheDevelopmentCa) {
   auto client = scripted_client::connect(wss(certs_->ca().string()));
   bind_and_ident(*client, 1, "/tls");
   client->send(protocol::upload_message{1, 1, 0, {make_changeset(1, "a", 1)}});
-  EXPECT_EQ(client->expect<protocol::download_message>().last_integrated_client_version, 1u);
+  EXPECT_EQ(expect_acknowledgement(*client, 1).last_integrated_client_version, 1u);
 }
 
 TEST_F(Tls, ServerNameLocalhostVerifiesToo) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "protocol/codec.hpp"
 #include "protocol/messages.hpp"
@@ -62,10 +63,15 @@ class scripted_client {
   virtual std::vector<std::uint8_t> receive_frame(std::chrono::milliseconds deadline) = 0;
   protocol::server_message receive(std::chrono::milliseconds deadline = default_deadline);
 
-  /// Receives the next message and requires it to be a T.
+  /// Receives the next message and requires it to be a T. Expecting anything but a DOWNLOAD
+  /// skips DOWNLOADs without changesets: the server sends one after every IDENT, and bare
+  /// acknowledgements, in an order these tests do not pin down (tests that care expect them).
   template <class T>
   T expect(std::chrono::milliseconds deadline = default_deadline) {
     auto message = receive(deadline);
+    if constexpr (!std::is_same_v<T, protocol::download_message>) {
+      while (is_bare_download(message)) message = receive(deadline);
+    }
     if (auto* m = std::get_if<T>(&message)) return std::move(*m);
     throw std::runtime_error("expected " + std::string(name_of<T>()) + ", got " +
                              describe(message));
@@ -79,11 +85,25 @@ class scripted_client {
   virtual std::uint16_t wait_closed(std::chrono::milliseconds deadline = default_deadline) = 0;
 
   static std::string describe(const protocol::server_message& message);
+  static bool is_bare_download(const protocol::server_message& message) {
+    auto* d = std::get_if<protocol::download_message>(&message);
+    return d != nullptr && d->changesets.empty();
+  }
 
  private:
   template <class T>
   static const char* name_of();
 };
+
+/// Receives DOWNLOADs until one acknowledges `client_version` (the bare DOWNLOAD every IDENT
+/// gets may come first) and returns it.
+inline protocol::download_message expect_acknowledgement(scripted_client& client,
+                                                         protocol::version_type client_version) {
+  for (;;) {
+    auto d = client.expect<protocol::download_message>();
+    if (d.last_integrated_client_version >= client_version) return d;
+  }
+}
 
 /// Convenience: BIND, IDENT(0) and the server's IDENT; returns the granted ident and salt.
 struct bound_session {

@@ -39,10 +39,7 @@ protocol::download_message upload_and_ack(scripted_client& client, protocol::ses
     upload.changesets.push_back(
         make_changeset(v, "obj" + std::to_string(v), static_cast<std::int64_t>(v)));
   client.send(upload);
-  for (;;) {
-    auto d = client.expect<protocol::download_message>();
-    if (d.last_integrated_client_version >= last) return d;
-  }
+  return expect_acknowledgement(client, last);
 }
 
 TEST(SyncServer, StartReportsEphemeralPorts) {
@@ -61,6 +58,18 @@ TEST(SyncServer, BindAllocatesAFileIdentAndAnUploadIsAcknowledged) {
   EXPECT_EQ(ack.last_integrated_client_version, 2u);
   EXPECT_EQ(ack.server_version, 2u);
   EXPECT_TRUE(ack.changesets.empty()) << "a session never downloads its own changesets";
+}
+
+// protocol.md §6: the client's download progress needs the server's figure for this binding.
+TEST(SyncServer, EveryIdentIsFollowedByADownloadEvenWhenNothingIsOwed) {
+  test_server server;
+  auto client = server.connect();
+  bind_and_ident(*client, 1, "/quiet");
+  auto first = client->expect<protocol::download_message>();
+  EXPECT_EQ(first.session, 1u);
+  EXPECT_EQ(first.server_version, 0u);
+  EXPECT_EQ(first.downloadable_bytes, 0u);
+  EXPECT_TRUE(first.changesets.empty());
 }
 
 TEST(SyncServer, TwoClientsOfOneRealmGetDistinctFileIdents) {
@@ -272,8 +281,7 @@ TEST(SyncServer, AClientThatStopsReadingIsDisconnectedWithSendQueueOverflow) {
   };
   ASSERT_TRUE(wait_for(overflowed));
   // The slow connection ends (after what the socket buffers held); the server goes on.
-  EXPECT_THROW(
-      for (;;) slow->receive(), std::runtime_error);
+  EXPECT_THROW(for (;;) slow->receive(), std::runtime_error);
   auto other = server.connect();
   bind_and_ident(*other, 1, "/other");
   other->send(protocol::ping_message{3});
