@@ -63,8 +63,9 @@ void session_actor_state::on_link_event(const link_event& event) {
 }
 
 void session_actor_state::send_bind() {
-  ident = config.settings->ident_source->fetch_add(1) + 1;
   const auto meta = config.store->metadata();
+  if (meta.sync_paused) return;  // the facade's pause is on its way (see upload_more)
+  ident = config.settings->ident_source->fetch_add(1) + 1;
   std::string token = attach_token ? std::move(*attach_token) : fresh_token();
   attach_token.reset();
   download_figures_current = false;
@@ -110,6 +111,9 @@ void session_actor_state::send_marks() {
 void session_actor_state::upload_more() {
   if (phase != session_phase::bound || upload_in_outbox) return;
   const auto meta = config.store->metadata();
+  // The facade's pause() records the pause before it returns and before the session handles
+  // it: nothing committed after pause() returned may leave meanwhile.
+  if (meta.sync_paused) return;
   if (upload_cursor >= meta.latest_client_version) return;
   auto batch =
       config.store->local_changesets_after(upload_cursor, config.settings->upload_batch_bytes);

@@ -100,6 +100,38 @@ TEST(Multiplexing, TheLinkClosesAfterItsLastSessionLeaves) {
   EXPECT_TRUE(eventually([&] { return server.server().metrics().connections.load() == 0; }));
 }
 
+// The default keeps a link for a while after its last session left (app_config::linger).
+TEST(Multiplexing, ALingeringLinkIsReusedByASessionOpenedWithinIt) {
+  live_server server;
+  client a(server, [](api::app_config& c) { c.linger = std::chrono::hours(1); });
+  auto first = a.app->open_realm("/linger-a", user("alice"));
+  ASSERT_TRUE(bool(get(first->session().download_all_server_changes())));
+  first->close(/*stop_now=*/true);
+  first.reset();
+  // The session is gone (the app forgets it once it stopped), the link stays.
+  ASSERT_TRUE(eventually([&] {
+    return a.app->statistics().sessions_inactive == 0 && a.app->statistics().sessions_active == 0;
+  }));
+  EXPECT_EQ(a.app->statistics().sockets_open, 1u);
+  auto second = a.app->open_realm("/linger-b", user("alice"));
+  ASSERT_TRUE(bool(get(second->session().download_all_server_changes())));
+  const auto stats = a.app->statistics();
+  EXPECT_EQ(stats.connects, 1u);  // the lingering link, not a new connection
+  EXPECT_EQ(stats.sockets_open, 1u);
+  EXPECT_EQ(server.server().metrics().connections_total.load(), 1u);
+}
+
+TEST(Multiplexing, ALingeringLinkClosesOnceItsLingerPassesWithoutSessions) {
+  live_server server;
+  client a(server, [](api::app_config& c) { c.linger = 300ms; });
+  auto r = a.app->open_realm("/linger-c", user("alice"));
+  ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
+  r->close(/*stop_now=*/true);
+  EXPECT_TRUE(eventually([&] { return a.app->statistics().sockets_open == 0; }));
+  EXPECT_TRUE(eventually([&] { return server.server().metrics().connections.load() == 0; }));
+  EXPECT_EQ(a.app->statistics().connects, 1u);
+}
+
 TEST(Multiplexing, PausingTheLastSessionLetsTheLinkGoAndResumeOpensItAgain) {
   live_server server;
   client a(server);

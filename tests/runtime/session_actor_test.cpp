@@ -676,3 +676,17 @@ TEST_F(SessionActor, OutstandingDownloadProgressTakesItsTargetFromTheServersFigu
   EXPECT_EQ(box_->progress.back().transferable, target);
   EXPECT_EQ(box_->progress.back().transferred, target);
 }
+
+// The facade records a pause before it returns and before the session handles the message.
+TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArrives) {
+  start();
+  bind_fresh();
+  ASSERT_TRUE(store_->set_sync_paused(true));
+  commit("after-pause");
+  EXPECT_TRUE(script_->all<protocol::upload_message>().empty());
+  ask<session_state>(pause_atom_v);
+  EXPECT_EQ(script_->all<protocol::unbind_message>().size(), 1u);
+  ask<session_state>(resume_atom_v);
+  link(connection_state::connected);
+  EXPECT_EQ(script_->all<protocol::upload_message>().size(), 1u);
+}

@@ -113,7 +113,7 @@ void run_fanout(load_run& run, pid_t server_pid) {
         continue;
       }
       ++counters.writes_committed;
-      writers[r]->session().upload_all_local_changes(std::nullopt,
+      writers[r]->session().upload_all_local_changes(run.wait_timeout(),
                                                      [&counters](runtime::wait_outcome o) {
                                                        if (o) ++counters.writes_acked;
                                                      });

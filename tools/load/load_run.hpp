@@ -44,6 +44,11 @@ class load_run {
   ~load_run();
 
   const load_options& options() const { return options_; }
+  /// Every wait of the run ends by the run's deadline at the latest: waits are given it
+  /// explicitly (the realms keep waiting through errors, so nothing else would end them).
+  std::chrono::milliseconds wait_timeout() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration);
+  }
   live_counters& counters() { return counters_; }
   load_report& report() { return report_; }
 

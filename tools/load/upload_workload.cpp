@@ -58,8 +58,8 @@ void issue_wait(load_run& run, const std::weak_ptr<api::realm>& weak_realm,
   auto realm = weak_realm.lock();  // alive while `waiting` is set, unless the run was stopped
   if (!realm) return;
   realm->session().upload_all_local_changes(
-      std::nullopt, [&run, weak_realm, acks, bytes, covered = std::move(covered),
-                     path = realm->path()](runtime::wait_outcome outcome) {
+      run.wait_timeout(), [&run, weak_realm, acks, bytes, covered = std::move(covered),
+                           path = realm->path()](runtime::wait_outcome outcome) {
         const auto now = load_run::clock::now();
         for (const auto start : covered) {
           if (outcome) {

@@ -33,7 +33,7 @@ std::uint64_t wait_all(load_run& run, const std::vector<std::shared_ptr<api::rea
                        wait_call call, const char* what) {
   std::vector<std::future<runtime::wait_outcome>> pending;
   pending.reserve(realms.size());
-  for (const auto& r : realms) pending.push_back((r->session().*call)(std::nullopt, {}));
+  for (const auto& r : realms) pending.push_back((r->session().*call)(run.wait_timeout(), {}));
   std::uint64_t ok = 0;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const auto outcome = pending[i].get();
