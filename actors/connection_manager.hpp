@@ -21,6 +21,7 @@
 
 #include "actors/io_runtime.hpp"
 #include "actors/reconnect_backoff.hpp"
+#include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
 
 namespace actorsync::runtime {
@@ -28,19 +29,19 @@ namespace actorsync::runtime {
 struct connection_manager_config {
   server_url url;
   io_runtime* io = nullptr;  ///< must outlive the manager's sockets
-  std::chrono::milliseconds connect_timeout{15 * 1000};
+  std::chrono::milliseconds connect_timeout = tuning::connect_timeout;
   /// A PING goes out every ping_interval; the link is dropped with pong_timeout when nothing at
   /// all (not only PONG: any frame counts) arrived for pong_timeout after a PING.
-  std::chrono::milliseconds ping_interval{30 * 1000};
-  std::chrono::milliseconds pong_timeout{60 * 1000};
+  std::chrono::milliseconds ping_interval = tuning::ping_interval;
+  std::chrono::milliseconds pong_timeout = tuning::pong_timeout;
   /// How long a link stays open after its last session left; 0 closes it at once.
-  std::chrono::milliseconds linger{30 * 1000};
+  std::chrono::milliseconds linger = tuning::linger;
   backoff_config backoff{};
   /// After at least this many sessions attached or left, the manager gives the heap's free
   /// pages back to the OS once no frame moved for release_quiet (a burst of binds leaves ~1 KB
   /// per session of freed memory resident otherwise). 0: never.
-  std::size_t release_after_sessions = 1000;
-  std::chrono::milliseconds release_quiet{500};
+  std::size_t release_after_sessions = tuning::release_memory_after_sessions;
+  std::chrono::milliseconds release_quiet = tuning::release_quiet;
 };
 
 caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config);

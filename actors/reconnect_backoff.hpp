@@ -1,20 +1,21 @@
 // Reconnect delays: exponential backoff with jitter, reset after a healthy connection.
 // Pure logic with an injected random source; time points are passed in, so tests need no clock.
-// Defaults follow Realm's client (1 s doubling to 5 min, minus up to 25 % jitter); unlike Realm,
-// a connection that stayed up for `healthy_after` resets the delay to the initial value, so a
-// server restart after a week of uptime is not met with a five-minute wait.
+// Defaults and why: runtime_tuning.hpp.
 #pragma once
 
 #include <chrono>
 #include <functional>
 
+#include "actors/runtime_tuning.hpp"
+
 namespace actorsync::runtime {
 
 struct backoff_config {
-  std::chrono::milliseconds initial{1000};
-  std::chrono::milliseconds maximum{5 * 60 * 1000};
-  double max_jitter = 0.25;  ///< each delay is reduced by a random fraction in [0, max_jitter)
-  std::chrono::milliseconds healthy_after{10 * 1000};  ///< uptime that resets the backoff
+  std::chrono::milliseconds initial = tuning::backoff_initial;
+  std::chrono::milliseconds maximum = tuning::backoff_maximum;
+  /// Each delay is reduced by a random fraction in [0, max_jitter).
+  double max_jitter = tuning::backoff_max_jitter;
+  std::chrono::milliseconds healthy_after = tuning::backoff_healthy_after;  ///< resets the backoff
 };
 
 class reconnect_backoff {

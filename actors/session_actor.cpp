@@ -8,25 +8,17 @@
 #include <stdexcept>
 #include <utility>
 
+#include "actors/caf_0_17.hpp"
 #include "actors/session_actor_state.hpp"
-#include "actors/tsan_annotations.hpp"
 
 namespace actorsync::runtime {
 
 namespace {
 
-/// The session whose handlers run on this thread: set by session_object::resume(), the only
-/// place CAF invokes an actor's behavior (and its down and exit handlers) from.
-thread_local session_actor_state* current_session = nullptr;
-
-session_actor_state& current() {
-  assert(current_session != nullptr);
-  return *current_session;
-}
+session_actor_state& current();
 
 /// The behavior of every session: handlers without captures, reaching their session through
-/// current(). CAF 0.17 allocates a behavior (one object per handler, ~42 B each) per actor that
-/// builds one; 100,000 sessions sharing this one save ~800 B each (docs/BENCHMARKS.md).
+/// current() (why: caf_0_17.hpp).
 session_actor_impl::behavior_type make_session_behavior() {
   return {
       [](pause_atom) { return current().pause(); },
@@ -81,13 +73,11 @@ session_actor_impl::behavior_type make_session_behavior() {
   };
 }
 
-/// The session actor: its state, the shared behavior, and the thread-local pointer its
-/// handlers use.
-class session_object : public caf::stateful_actor<session_actor_state, session_actor_impl::base> {
+/// The session actor: its state and the behavior every session shares (caf_0_17.hpp).
+class session_object
+    : public caf_0_17::shared_behavior_actor<session_actor_state, session_actor_impl> {
  public:
-  using super = caf::stateful_actor<session_actor_state, session_actor_impl::base>;
-
-  session_object(caf::actor_config& cfg, session_config config) : super(cfg) {
+  session_object(caf::actor_config& cfg, session_config config) : shared_behavior_actor(cfg) {
     state.config = std::move(config);
   }
 
@@ -102,33 +92,11 @@ class session_object : public caf::stateful_actor<session_actor_state, session_a
     state.init(this);
     return shared;
   }
-
-  /// The wait timer arrives as a CAF timeout message, which CAF would drop as an unknown
-  /// timeout type before the behavior sees it.
-  caf::invoke_message_result consume(caf::mailbox_element& x) override {
-    // What the TSan build's hook on CAF's consume states (tools/tsan/): this override reads the
-    // message, and may run a handler, before CAF's consume does.
-    tsan_acquire(&x);
-    if (x.content().match_elements<caf::timeout_msg>()) {
-      const auto& timeout = x.content().get_as<caf::timeout_msg>(0);
-      if (timeout.type == wait_timer_type) {
-        const auto* actor = static_cast<caf::scheduled_actor*>(this);
-        tsan_acquire(actor);
-        state.wait_timer_fired(timeout.timeout_id);
-        tsan_release(actor);
-        return caf::invoke_message_result::consumed;
-      }
-    }
-    return super::consume(x);
-  }
-
-  caf::resumable::resume_result resume(caf::execution_unit* unit, std::size_t max) override {
-    auto* previous = std::exchange(current_session, &state);
-    auto result = super::resume(unit, max);
-    current_session = previous;
-    return result;
-  }
 };
+
+session_actor_state& current() {
+  return session_object::current();
+}
 
 }  // namespace
 

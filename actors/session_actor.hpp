@@ -11,6 +11,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/reconnect_backoff.hpp"
+#include "actors/runtime_tuning.hpp"
 #include "actors/session_messages.hpp"
 #include "storage/realm_store.hpp"
 
@@ -30,15 +31,15 @@ struct session_settings {
   std::string user_id;
   /// The app's request timeout: ends waits given no timeout of their own, in realms that cancel
   /// waits on non-fatal errors (session_config).
-  std::chrono::milliseconds default_wait_timeout{60 * 1000};
+  std::chrono::milliseconds default_wait_timeout = tuning::request_timeout;
   /// Session idents are unique per process, so they are unique per connection too.
   std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
   /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
-  std::size_t upload_batch_bytes = 256 * 1024;
+  std::size_t upload_batch_bytes = tuning::upload_batch_bytes;
   /// The store keeps acknowledgements in memory (written with the realm's next commit); the
   /// session writes them at the latest this long after they arrived, which bounds what a crash
   /// makes it upload again (the server de-duplicates it).
-  std::chrono::milliseconds persist_acknowledgements_after{500};
+  std::chrono::milliseconds persist_acknowledgements_after = tuning::persist_acknowledgements_after;
   /// Delay before binding again after a retryable session-level ERROR.
   backoff_config rebind_backoff{};
 };

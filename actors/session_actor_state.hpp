@@ -44,7 +44,7 @@ struct wait_responder {
   void deliver(const wait_outcome& outcome);
 };
 
-/// The type of the session's wait timer (a CAF ordinary timeout, see arm_wait_timer()).
+/// The type of the session's wait timer (caf_0_17::set_timer).
 inline constexpr caf::atom_value wait_timer_type = caf::atom("waittimer");
 
 /// A session's pending waits and their deadlines (see session_actor_state::waits).
@@ -160,6 +160,8 @@ struct session_actor_state {
   std::chrono::steady_clock::time_point deadline_for(std::chrono::milliseconds timeout) const;
   void arm_wait_timer();
   void wait_timer_fired(std::uint64_t generation);
+  /// Timers set with caf_0_17::set_timer arrive here; false: not one of ours.
+  bool on_timer(caf::atom_value type, std::uint64_t id);
   void release_waits_if_done();  ///< frees `waits` and cancels its timer once none is pending
   void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
   void complete_all_waits(wait_outcome outcome);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <caf/all.hpp>
 
+#include "actors/caf_0_17.hpp"
 #include "actors/session_actor_state.hpp"
 
 namespace actorsync::runtime {
@@ -74,17 +75,22 @@ void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeo
   arm_wait_timer();
 }
 
-// Keeps one timer, due at the earliest deadline. It is a CAF "ordinary timeout" (one per actor
-// and type; setting it again moves it), so it can be cancelled once no wait is pending: a
-// delayed message could not, and stayed in the clock until the wait's timeout (~120 B per idle
-// session). A timeout of an older generation, already on its way, is ignored.
+// Keeps one timer, due at the earliest deadline, cancelled once no wait is pending (why a CAF
+// ordinary timer: caf_0_17.hpp). A timeout of an older generation, already on its way, is
+// ignored.
 void session_actor_state::arm_wait_timer() {
   if (!waits || waits->deadlines.empty()) return;
   const auto earliest = waits->deadlines.begin()->first;
   if (earliest >= waits->timer_at) return;  // the armed timer fires first
   waits->timer_at = earliest;
-  self->clock().set_ordinary_timeout(earliest + std::chrono::milliseconds(1), self, wait_timer_type,
-                                     ++wait_timer_generation);
+  caf_0_17::set_timer(self, wait_timer_type, earliest + std::chrono::milliseconds(1),
+                      ++wait_timer_generation);
+}
+
+bool session_actor_state::on_timer(caf::atom_value type, std::uint64_t id) {
+  if (type != wait_timer_type) return false;
+  wait_timer_fired(id);
+  return true;
 }
 
 void session_actor_state::wait_timer_fired(std::uint64_t generation) {
@@ -118,7 +124,7 @@ void session_actor_state::complete_waits(const std::vector<wait_id>& ids, wait_o
 void session_actor_state::release_waits_if_done() {
   if (!waits || !waits->empty()) return;
   if (waits->timer_at != std::chrono::steady_clock::time_point::max())
-    self->clock().cancel_ordinary_timeout(self, wait_timer_type);
+    caf_0_17::cancel_timer(self, wait_timer_type);
   ++wait_timer_generation;  // a timeout already on its way finds nothing to do
   waits.reset();
 }

@@ -1,6 +1,8 @@
 // Beast WebSocket client links and the io_runtime. See ws_link.hpp for the threading contract.
 #include "actors/ws_link.hpp"
 
+#include "actors/runtime_tuning.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -77,8 +79,8 @@ void tell(const caf::actor_addr& manager, Message message) {
     caf::anon_send(strong, std::move(message));
 }
 
-constexpr std::size_t read_chunk = 64 * 1024;
-constexpr auto part_report_interval = std::chrono::milliseconds(50);
+constexpr std::size_t read_chunk = tuning::socket_read_chunk;
+constexpr auto part_report_interval = tuning::partial_frame_report_interval;
 
 sync_errc classify(const beast::error_code& ec) {
   if (ec.category() == net::error::get_ssl_category() ||

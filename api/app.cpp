@@ -10,7 +10,8 @@ namespace actorsync::api {
 
 runtime_system_config::runtime_system_config(std::size_t threads) {
   set("scheduler.policy", caf::atom("sharing"));
-  set("scheduler.max-threads", static_cast<std::int64_t>(threads == 0 ? 2 : threads));
+  set("scheduler.max-threads",
+      static_cast<std::int64_t>(threads == 0 ? runtime::tuning::scheduler_threads : threads));
   add_message_types<caf::id_block::actorsync_runtime>();
 }
 
@@ -61,7 +62,7 @@ app::impl::~impl() {
   {
     // Wait until the manager handed every socket back to the I/O thread before stopping it.
     caf::scoped_actor waiter{system};
-    waiter->request(manager, std::chrono::seconds(30), runtime::shutdown_atom_v)
+    waiter->request(manager, runtime::tuning::internal_request_timeout, runtime::shutdown_atom_v)
         .receive([](bool) {}, [](caf::error&) {});
   }
   manager = nullptr;
@@ -183,7 +184,7 @@ void stop_previous_session(app::impl& st, const std::string& path) {
   bool stopped = false;
   self->receive_while([&stopped] { return !stopped; })(
       [&stopped](caf::down_msg&) { stopped = true; }, [](bool) {},
-      caf::after(std::chrono::seconds(30)) >> [&stopped] { stopped = true; });
+      caf::after(runtime::tuning::internal_request_timeout) >> [&stopped] { stopped = true; });
 }
 
 // One provider per user, shared by that user's sessions: a per-session copy of the token (or of

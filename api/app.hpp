@@ -12,6 +12,7 @@
 #include <string>
 
 #include "actors/reconnect_backoff.hpp"
+#include "actors/runtime_tuning.hpp"
 #include "actors/session_types.hpp"
 #include "storage/realm_store.hpp"
 
@@ -35,20 +36,20 @@ struct app_config {
 
   /// Realm's request timeout: ends upload/download waits given no timeout of their own, in
   /// realms opened with realm_config::cancel_waits_on_nonfatal_error (docs/sessions.md).
-  std::chrono::milliseconds request_timeout{60 * 1000};
-  std::chrono::milliseconds connect_timeout{15 * 1000};
-  std::chrono::milliseconds ping_interval{30 * 1000};
-  std::chrono::milliseconds pong_timeout{60 * 1000};
+  std::chrono::milliseconds request_timeout = runtime::tuning::request_timeout;
+  std::chrono::milliseconds connect_timeout = runtime::tuning::connect_timeout;
+  std::chrono::milliseconds ping_interval = runtime::tuning::ping_interval;
+  std::chrono::milliseconds pong_timeout = runtime::tuning::pong_timeout;
   /// How long a connection stays after its last session left (0: closes at once).
-  std::chrono::milliseconds linger{30 * 1000};
+  std::chrono::milliseconds linger = runtime::tuning::linger;
   /// After this many sessions opened, bound or closed, the runtime gives the heap's freed memory
   /// back to the OS once its connections have been quiet for half a second (a burst of binds leaves
   /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
-  std::size_t release_memory_after_sessions = 1000;
+  std::size_t release_memory_after_sessions = runtime::tuning::release_memory_after_sessions;
   runtime::backoff_config backoff{};
   /// One connection per (server, user) when on (the default); one per session when off.
   bool session_multiplexing = true;
-  std::size_t scheduler_threads = 2;
+  std::size_t scheduler_threads = runtime::tuning::scheduler_threads;
 
   /// Called once per BIND for a fresh token (the connection's upgrade uses the token of the
   /// BIND that opened it); when empty, the token given at open is used.

@@ -184,7 +184,7 @@ Reply ask_now(const caf::actor& bridge, const Handle& target, Reply on_error, Ts
   auto promise = std::make_shared<std::promise<Reply>>();
   auto future = promise->get_future();
   caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
-                   self->request(target, std::chrono::seconds(30), xs...)
+                   self->request(target, runtime::tuning::internal_request_timeout, xs...)
                        .then([=](Reply reply) { promise->set_value(reply); },
                              [=](caf::error&) { promise->set_value(on_error); });
                  }});
