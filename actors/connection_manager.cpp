@@ -146,7 +146,7 @@ void connection_manager_state::enqueue(outgoing_frame frame) {
   }
   auto size = frame.bytes ? frame.bytes->size() : 0;
   auto owner = frame.owner.id();
-  release.last_traffic = clock::now();
+  release.last_traffic = self->clock().now();
   link.outbox.push(owner, std::move(frame), size);
   pump(link);
 }
@@ -175,8 +175,9 @@ void connection_manager_state::connect(link_entry& link) {
   link.status = link_status::connecting;
   link.ping_outstanding = false;
   ++connects;
-  link.io = make_ws_link(
-      *config.io, link_target{config.url, link.token, link.id, link.generation, self->address()});
+  link_target target{config.url, link.token, link.id, link.generation, self->address()};
+  link.io = config.link_factory ? config.link_factory(std::move(target))
+                                : make_ws_link(*config.io, std::move(target));
   link.io->start();
   tell_sessions(link, link_event::of(connection_state::connecting));
   self->delayed_send(self, config.connect_timeout, connect_timeout_atom_v, link.id,
@@ -187,7 +188,7 @@ void connection_manager_state::opened(const link_opened& event) {
   auto* link = find(event.link, event.generation);
   if (!link || link->status != link_status::connecting) return;
   link->status = link_status::connected;
-  link->last_activity = clock::now();
+  link->last_activity = self->clock().now();
   link->backoff.connected(link->last_activity);
   spdlog::debug("link[{}] key={} connected ({} sessions)", link->id, link->key,
                 link->sessions.size());
@@ -198,7 +199,7 @@ void connection_manager_state::opened(const link_opened& event) {
 void connection_manager_state::received(const link_frame& event) {
   auto* link = find(event.link, event.generation);
   if (!link) return;
-  link->last_activity = clock::now();  // any traffic counts as liveness, not only PONG
+  link->last_activity = self->clock().now();  // any traffic counts as liveness, not only PONG
   release.last_traffic = link->last_activity;
   if (!event.message) return;  // part of a large frame: liveness only
   const auto& message = *event.message;
@@ -231,7 +232,7 @@ void connection_manager_state::received(const link_frame& event) {
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
   spdlog::info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
-  auto now = clock::now();
+  auto now = self->clock().now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
   ws_link::retire(std::move(link.io));
   link.outbox.clear();
@@ -254,7 +255,7 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
 void connection_manager_state::keepalive(std::uint64_t id, std::uint64_t generation) {
   auto* link = find(id, generation);
   if (!link || link->status != link_status::connected) return;
-  auto now = clock::now();
+  auto now = self->clock().now();
   bool silent = link->ping_outstanding && link->last_activity < link->ping_sent_at;
   if (silent && now - link->ping_sent_at >= config.pong_timeout) {
     failed(*link, sync_errc::pong_timeout, "no traffic after PING");
@@ -322,7 +323,7 @@ void connection_manager_state::session_churn() {
 
 void connection_manager_state::release_check() {
   release.timer_armed = false;
-  const auto quiet_for = clock::now() - release.last_traffic;
+  const auto quiet_for = self->clock().now() - release.last_traffic;
   if (quiet_for < config.release_quiet) {  // the burst goes on: look again once it may be over
     release.timer_armed = true;
     self->delayed_send(

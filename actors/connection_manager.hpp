@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 #include <caf/fwd.hpp>
@@ -23,12 +24,16 @@
 #include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
+#include "actors/ws_link.hpp"
 
 namespace actorsync::runtime {
 
 struct connection_manager_config {
   server_url url;
   io_runtime* io = nullptr;  ///< must outlive the manager's sockets
+  /// Makes the link of each connection attempt; empty: a Beast WebSocket on `io`. The seam for
+  /// deterministic tests (a scripted link on CAF's test coordinator).
+  std::function<std::shared_ptr<ws_link>(link_target)> link_factory;
   std::chrono::milliseconds connect_timeout = tuning::connect_timeout;
   /// A PING goes out every ping_interval; the link is dropped with pong_timeout when nothing at
   /// all (not only PONG: any frame counts) arrived for pong_timeout after a PING.
