@@ -12,9 +12,10 @@ namespace actorsync::runtime {
 
 namespace {
 
-using self_pointer = caf::stateful_actor<connection_manager_state>*;
+using self_pointer = caf::stateful_actor<connection_manager_state, connection_manager_impl::base>*;
 
-caf::behavior manager_behavior(self_pointer self, connection_manager_config config) {
+connection_manager_impl::behavior_type manager_behavior(self_pointer self,
+                                                        connection_manager_config config) {
   self->state.config = std::move(config);
   self->state.self = self;
   auto* st = &self->state;
@@ -360,7 +361,8 @@ void connection_manager_state::shutdown() {
   session_links.clear();
 }
 
-caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config) {
+connection_manager_actor spawn_connection_manager(caf::actor_system& system,
+                                                  connection_manager_config config) {
   return system.spawn(manager_behavior, std::move(config));
 }
 

@@ -3,15 +3,15 @@
 // without it the key is unique per session (one link each). Frames are routed to sessions by
 // session ident. Internal header of actors/ (includes CAF).
 //
-// Messages it handles (all sent with anon_send):
+// Its typed interface, connection_manager_actor (session_messages.hpp):
 //   (attach_atom, link key, token, session)  join or open a link; the session gets link_events
 //   (detach_atom, session)                   leave; queued frames still go out; the link lingers
 //   outgoing_frame                            queue a frame; its ident routes replies to `owner`
 //   (reconnect_atom)                          reconnect now every link waiting for a retry
 //   (stats_atom) -> link_statistics
-//   (release_atom)                            its own timer: free memory back to the OS after a
-//                                             burst of attaches/detaches (memory_release.hpp)
 //   (shutdown_atom) -> bool                   retire every link and quit; reply when done
+// and internally (connection_manager_impl) the link events of the I/O thread and its timers
+// (connect timeout, retry, keepalive, linger, and the memory release of memory_release.hpp).
 #pragma once
 
 #include <chrono>
@@ -24,6 +24,7 @@
 #include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
+#include "actors/session_messages.hpp"
 #include "actors/ws_link.hpp"
 
 namespace actorsync::runtime {
@@ -49,6 +50,7 @@ struct connection_manager_config {
   std::chrono::milliseconds release_quiet = tuning::release_quiet;
 };
 
-caf::actor spawn_connection_manager(caf::actor_system& system, connection_manager_config config);
+connection_manager_actor spawn_connection_manager(caf::actor_system& system,
+                                                  connection_manager_config config);
 
 }  // namespace actorsync::runtime

@@ -54,7 +54,7 @@ struct link_entry {
 struct connection_manager_state {
   using clock = link_entry::clock;
   connection_manager_config config;
-  caf::stateful_actor<connection_manager_state>* self = nullptr;
+  caf::stateful_actor<connection_manager_state, connection_manager_impl::base>* self = nullptr;
   std::map<std::uint64_t, link_entry> links;
   std::unordered_map<std::string, std::uint64_t> links_by_key;
   /// Where each attached session is: its link, and the ident of its latest binding (so that

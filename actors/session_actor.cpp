@@ -39,14 +39,14 @@ session_actor_impl::behavior_type make_session_behavior() {
       [](unsubscribe_progress_atom, progress_token token) {
         return current().unsubscribe_progress(token);
       },
-      [](subscribe_connection_atom, caf::actor who) {
-        return current().subscribe(std::move(who), subscription_kind::connection);
+      [](subscribe_connection_atom, const connection_observer& who) {
+        return current().subscribe(caf::actor_cast<caf::actor>(who), subscription_kind::connection);
       },
       [](unsubscribe_connection_atom, subscription_token token) {
         return current().unsubscribe(token, subscription_kind::connection);
       },
-      [](subscribe_errors_atom, caf::actor who) {
-        return current().subscribe(std::move(who), subscription_kind::errors);
+      [](subscribe_errors_atom, const error_observer& who) {
+        return current().subscribe(caf::actor_cast<caf::actor>(who), subscription_kind::errors);
       },
       [](get_state_atom) { return current().snapshot(); },
       [](reconnect_atom) {

@@ -21,7 +21,7 @@ namespace actorsync::runtime {
 /// once and shared, immutable, by those sessions: a copy per session cost ~200 B each.
 struct session_settings {
   /// The connection manager (connection_manager.hpp) that carries the sessions' frames.
-  caf::actor connection_manager;
+  connection_manager_actor connection_manager;
   /// Sessions with the same link key share one connection (multiplexing); a unique key gives
   /// the session a connection of its own.
   std::string link_key;

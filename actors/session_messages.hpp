@@ -1,5 +1,6 @@
 // The runtime's actor vocabulary: every atom and message type of actors/ in ONE type-ID block,
-// and the session's typed interface, which is public so app actors can talk to sessions.
+// grouped by interface, and the typed interfaces: the session's (public, so app actors can talk
+// to sessions), its subscribers', the connection manager's and the api bridge's.
 //
 // This header includes CAF. Of the api/ headers only api/session_handle.hpp includes it (the one
 // deliberate doorway for app actors); everything else sees the plain types of session_types.hpp.
@@ -15,6 +16,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
+#include <caf/message.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/type_id.hpp>
@@ -24,6 +26,12 @@
 #include "protocol/messages.hpp"
 
 namespace actorsync::runtime {
+
+// ---- subscribers (public): what a session sends to the actors that subscribed -----------------
+
+using progress_subscriber = caf::typed_actor<caf::reacts_to<transfer_progress>>;
+using connection_observer = caf::typed_actor<caf::reacts_to<connection_state_changed>>;
+using error_observer = caf::typed_actor<caf::reacts_to<session_error_event>>;
 
 // ---- requests from app actors (public) ---------------------------------------------------------
 
@@ -53,7 +61,7 @@ struct wait_for_download {
 struct subscribe_progress {
   progress_direction direction = progress_direction::upload;
   progress_mode mode = progress_mode::report_indefinitely;
-  caf::actor subscriber;
+  progress_subscriber subscriber;
 };
 
 /// Ends the session. Without stop_now, the session stays alive until the server acknowledged
@@ -130,11 +138,29 @@ struct link_statistics {
 };
 
 // ---- internal: the api/ facade's request bridge ------------------------------------------------
+// The bridge actor issues the facade's requests in the order the facade was called (one sender,
+// one receiver: CAF keeps their order), so a wait followed by pause() reaches the session in
+// that order.
 
-/// Work for the api's bridge actor: it issues requests in the order the facade was called, so a
-/// wait followed by pause() reaches the session in that order.
-struct deferred_request {
-  std::function<void(caf::event_based_actor*)> run;
+/// Sends `content` to `target`; a reply is dropped.
+struct forward_in_order {
+  caf::actor target;
+  caf::message content;
+};
+
+/// Where a facade wait's outcome goes: a callback run on the bridge (a runtime thread).
+struct wait_completion {
+  std::function<void(wait_outcome)> done;
+  wait_outcome gone;  ///< delivered when the session ends without answering
+};
+
+/// Issues an upload (or download) wait to `session` as a ticketed_wait.
+struct issue_wait {
+  caf::actor session;
+  bool upload = true;
+  std::chrono::milliseconds timeout{0};
+  protocol::version_type target = 0;  ///< upload waits (see wait_for_upload)
+  std::shared_ptr<const wait_completion> completion;
 };
 
 /// A wait issued by the api bridge: the outcome goes back to `reply_to` as wait_done{ticket}
@@ -224,7 +250,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_opened)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_frame)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_written)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::deferred_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::forward_in_order)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::issue_wait)
 
 // clang-format off
 // ---- the one type-ID block of the client runtime ------------------------------------------------
@@ -258,7 +285,7 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_failed))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_frame))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_written))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
-CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::deferred_request))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::forward_in_order))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, frame_sent_atom, "framesent")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, attach_atom, "attach")
@@ -274,6 +301,7 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, persist_atom, "persist")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::ticketed_wait))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, release_atom, "release")
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::issue_wait))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on
@@ -291,9 +319,9 @@ using session_actor = caf::typed_actor<
     caf::replies_to<wait_for_download>::with<wait_outcome>,
     caf::replies_to<subscribe_progress>::with<progress_token>,
     caf::replies_to<unsubscribe_progress_atom, progress_token>::with<bool>,
-    caf::replies_to<subscribe_connection_atom, caf::actor>::with<subscription_token>,
+    caf::replies_to<subscribe_connection_atom, connection_observer>::with<subscription_token>,
     caf::replies_to<unsubscribe_connection_atom, subscription_token>::with<bool>,
-    caf::replies_to<subscribe_errors_atom, caf::actor>::with<subscription_token>,
+    caf::replies_to<subscribe_errors_atom, error_observer>::with<subscription_token>,
     caf::replies_to<get_state_atom>::with<session_snapshot>,
     caf::replies_to<reconnect_atom>::with<bool>, caf::replies_to<close_session>::with<bool>>;
 
@@ -305,5 +333,29 @@ using session_actor_impl =
                           caf::reacts_to<frame_sent_atom>,
                           caf::reacts_to<rebind_atom, std::uint64_t>, caf::reacts_to<ticketed_wait>,
                           caf::reacts_to<persist_atom>>;
+
+// ---- the connection manager (connection_manager.hpp) --------------------------------------------
+
+/// What sessions and the app send to the connection manager. `caf::actor` parameters are the
+/// sessions: they receive link_event, incoming_message and frame_sent_atom.
+using connection_manager_actor =
+    caf::typed_actor<caf::reacts_to<attach_atom, std::string, std::string, caf::actor>,
+                     caf::reacts_to<detach_atom, caf::actor>, caf::reacts_to<outgoing_frame>,
+                     caf::reacts_to<reconnect_atom>,
+                     caf::replies_to<stats_atom>::with<link_statistics>,
+                     caf::replies_to<shutdown_atom>::with<bool>>;
+
+/// The full interface: plus the I/O thread's link events and the manager's own timers.
+using connection_manager_impl = connection_manager_actor::extend<
+    caf::reacts_to<link_opened>, caf::reacts_to<link_frame>, caf::reacts_to<link_written>,
+    caf::reacts_to<link_failed>, caf::reacts_to<connect_timeout_atom, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<retry_atom, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<keepalive_atom, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<linger_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<release_atom>>;
+
+// ---- the api bridge (api/runtime_bridge.hpp) ----------------------------------------------------
+
+using bridge_actor = caf::typed_actor<caf::reacts_to<forward_in_order>, caf::reacts_to<issue_wait>,
+                                      caf::reacts_to<wait_done>>;
 
 }  // namespace actorsync::runtime

@@ -154,8 +154,9 @@ progress_token session_actor_state::subscribe_progress(const runtime::subscribe_
                                upload || download_figures_current);
   if (request.subscriber) {
     if (!delivery.last) {
-      watch(request.subscriber);
-      subscribers.emplace(token, subscriber_entry{request.subscriber, subscription_kind::progress});
+      auto who = caf::actor_cast<caf::actor>(request.subscriber);
+      watch(who);
+      subscribers.emplace(token, subscriber_entry{std::move(who), subscription_kind::progress});
     }
     caf::anon_send(
         request.subscriber,

@@ -73,14 +73,16 @@ app::impl::~impl() {
   io->stop();
 }
 
-caf::actor spawn_bridge(caf::actor_system& system, std::shared_ptr<wait_tickets> tickets) {
-  auto behavior = [](caf::event_based_actor* self,
-                     std::shared_ptr<wait_tickets> waits) -> caf::behavior {
+runtime::bridge_actor spawn_bridge(caf::actor_system& system,
+                                   std::shared_ptr<wait_tickets> tickets) {
+  auto behavior = [](runtime::bridge_actor::pointer self,
+                     std::shared_ptr<wait_tickets> waits) -> runtime::bridge_actor::behavior_type {
     spdlog::debug("actorsync.api.bridge started");
-    self->set_default_handler(caf::drop);
+    self->set_default_handler(caf::drop);  // replies to forwarded requests
     self->set_down_handler([waits](caf::down_msg& down) { waits->session_down(down.source); });
     return {
-        [self](runtime::deferred_request& job) { job.run(self); },
+        [](const runtime::forward_in_order& job) { caf::anon_send(job.target, job.content); },
+        [self, waits](const runtime::issue_wait& wait) { waits->issue(self, wait); },
         [self, waits](const runtime::wait_done& done) { waits->complete(self, done); },
     };
   };
@@ -98,10 +100,11 @@ caf::actor spawn_error_forwarder(caf::actor_system& system,
 }
 
 void session_registry::add(const std::shared_ptr<session_registry>& registry,
-                           const std::string& path, const runtime::session_actor& session) {
+                           const std::string& path, const runtime::session_actor& session,
+                           std::shared_ptr<const runtime::published_status> status) {
   {
     std::lock_guard lock(registry->mutex_);
-    registry->sessions_.emplace(session.id(), session);
+    registry->sessions_.emplace(session.id(), entry{session, std::move(status)});
     registry->latest_[path] = session;
   }
   // Runs on the session's thread as it terminates (at once if it already has). The registry
@@ -116,7 +119,7 @@ void session_registry::remove(caf::actor_id id, const std::string& path) {
   runtime::session_actor gone, gone_latest;  // released after the lock
   std::lock_guard lock(mutex_);
   if (auto i = sessions_.find(id); i != sessions_.end()) {
-    gone = std::move(i->second);
+    gone = std::move(i->second.actor);
     sessions_.erase(i);
   }
   if (auto i = latest_.find(path); i != latest_.end() && i->second.id() == id) {
@@ -129,8 +132,25 @@ std::vector<runtime::session_actor> session_registry::all() const {
   std::lock_guard lock(mutex_);
   std::vector<runtime::session_actor> out;
   out.reserve(sessions_.size());
-  for (const auto& [id, session] : sessions_) out.push_back(session);
+  for (const auto& [id, session] : sessions_) out.push_back(session.actor);
   return out;
+}
+
+void session_registry::count_states(runtime_statistics& out) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, session] : sessions_) {
+    switch (session.status->state.load()) {
+      case runtime::session_state::active:
+        ++out.sessions_active;
+        break;
+      case runtime::session_state::paused:
+        ++out.sessions_paused;
+        break;
+      case runtime::session_state::inactive:
+        ++out.sessions_inactive;
+        break;
+    }
+  }
 }
 
 runtime::session_actor session_registry::latest(const std::string& path) const {
@@ -270,9 +290,10 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
     status->state.store(runtime::session_state::paused);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
-  session_registry::add(st.sessions, path, actor);
+  session_registry::add(st.sessions, path, actor, status);
   if (st.error_forwarder)
-    caf::anon_send(actor, runtime::subscribe_errors_atom_v, st.error_forwarder);
+    caf::anon_send(actor, runtime::subscribe_errors_atom_v,
+                   caf::actor_cast<runtime::error_observer>(st.error_forwarder));
 
   auto state = std::make_unique<sync_session::impl>();
   state->owner = &st;
@@ -286,33 +307,15 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
 }
 
 runtime_statistics app::statistics() {
-  auto& st = *impl_;
-  auto sessions = st.sessions->all();
   runtime_statistics out = connection_statistics();
-  for (auto& session : sessions) {
-    runtime::session_snapshot none;
-    none.state = runtime::session_state::inactive;
-    auto snap =
-        ask_now<runtime::session_snapshot>(st.bridge, session, none, runtime::get_state_atom_v);
-    switch (snap.state) {
-      case runtime::session_state::active:
-        ++out.sessions_active;
-        break;
-      case runtime::session_state::paused:
-        ++out.sessions_paused;
-        break;
-      case runtime::session_state::inactive:
-        ++out.sessions_inactive;
-        break;
-    }
-  }
+  impl_->sessions->count_states(out);
   return out;
 }
 
 runtime_statistics app::connection_statistics() {
   auto& st = *impl_;
-  auto links = ask_now<runtime::link_statistics>(st.bridge, st.manager, runtime::link_statistics{},
-                                                 runtime::stats_atom_v);
+  auto links = ask_blocking<runtime::link_statistics>(
+      st.system, st.manager, runtime::link_statistics{}, runtime::stats_atom_v);
   runtime_statistics out;
   out.sockets_open = links.sockets_open;
   out.bytes_pending = links.bytes_pending;

@@ -121,7 +121,8 @@ class app {
   std::shared_ptr<realm> open_realm(const std::string& path, const user_credentials& user,
                                     const realm_config& config = {});
 
-  /// Counts live sessions by state (asks each one) and reads the connection manager's counters.
+  /// Counts live sessions by state (from what each published: no message to any session) and
+  /// asks the connection manager for its counters.
   /// A closed session is forgotten once it has stopped (after its last acknowledgement, or at
   /// once when closed with stop_now); a session stopped by a fatal error counts as inactive
   /// until its realm is closed.

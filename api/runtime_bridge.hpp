@@ -35,8 +35,11 @@ class session_registry {
  public:
   /// Registers `session` as the latest of `path`; it removes itself when it terminates.
   static void add(const std::shared_ptr<session_registry>& registry, const std::string& path,
-                  const runtime::session_actor& session);
+                  const runtime::session_actor& session,
+                  std::shared_ptr<const runtime::published_status> status);
   std::vector<runtime::session_actor> all() const;
+  /// Live sessions by state, from what they published: no message to any session.
+  void count_states(runtime_statistics& out) const;
   /// The latest session of `path` if it is still running (a reopen stops it first).
   runtime::session_actor latest(const std::string& path) const;
   std::size_t size() const;
@@ -44,7 +47,11 @@ class session_registry {
  private:
   void remove(caf::actor_id id, const std::string& path);
   mutable std::mutex mutex_;
-  std::unordered_map<caf::actor_id, runtime::session_actor> sessions_;
+  struct entry {
+    runtime::session_actor actor;
+    std::shared_ptr<const runtime::published_status> status;
+  };
+  std::unordered_map<caf::actor_id, entry> sessions_;
   std::unordered_map<std::string, runtime::session_actor> latest_;
 };
 
@@ -55,8 +62,8 @@ struct app::impl {
   runtime_system_config system_config;
   caf::actor_system system;
   std::unique_ptr<runtime::io_runtime> io;
-  caf::actor manager;
-  caf::actor bridge;  ///< issues every facade request, in call order
+  runtime::connection_manager_actor manager;
+  runtime::bridge_actor bridge;  ///< issues every facade request, in call order
   /// The bridge's waits in flight; touched only on the bridge actor.
   std::shared_ptr<wait_tickets> tickets = std::make_shared<wait_tickets>();
   std::shared_ptr<storage::database> database;
@@ -137,9 +144,11 @@ struct sync_session::impl {
   std::unique_ptr<session_callbacks> callbacks;
 };
 
-/// The bridge actor: runs deferred requests in arrival order (one sender, one receiver: CAF
-/// keeps their order), so facade calls reach a session in the order they were made.
-caf::actor spawn_bridge(caf::actor_system& system, std::shared_ptr<wait_tickets> tickets);
+/// The bridge actor (runtime::bridge_actor): forwards facade requests in arrival order (one
+/// sender, one receiver: CAF keeps their order), so facade calls reach a session in the order
+/// they were made, and keeps the facade's waits in flight (wait_tickets).
+runtime::bridge_actor spawn_bridge(caf::actor_system& system,
+                                   std::shared_ptr<wait_tickets> tickets);
 
 /// The actor that turns session_error_events into calls of the app's error handler.
 caf::actor spawn_error_forwarder(caf::actor_system& system,
@@ -148,9 +157,9 @@ caf::actor spawn_error_forwarder(caf::actor_system& system,
 /// Sends `xs...` to `target` through the bridge (so in facade call order) and returns at once;
 /// a reply is dropped.
 template <class Handle, class... Ts>
-void send_in_order(const caf::actor& bridge, const Handle& target, Ts... xs) {
-  caf::anon_send(bridge, runtime::deferred_request{
-                             [=](caf::event_based_actor*) { caf::anon_send(target, xs...); }});
+void send_in_order(const runtime::bridge_actor& bridge, const Handle& target, Ts... xs) {
+  caf::anon_send(bridge, runtime::forward_in_order{caf::actor_cast<caf::actor>(target),
+                                                   caf::make_message(std::move(xs)...)});
 }
 
 /// An upload (or download) wait through the bridge as a ticketed wait (wait_tickets.hpp): the
@@ -164,31 +173,26 @@ std::future<runtime::wait_outcome> ask_wait(const app::impl& owner, const Handle
                                             runtime::wait_outcome gone) {
   auto promise = std::make_shared<std::promise<runtime::wait_outcome>>();
   auto future = promise->get_future();
-  auto done = [callback = std::move(callback), promise](runtime::wait_outcome outcome) {
+  auto completion = std::make_shared<runtime::wait_completion>();
+  completion->done = [callback = std::move(callback), promise](runtime::wait_outcome outcome) {
     if (callback) callback(outcome);
     promise->set_value(outcome);
   };
-  caf::anon_send(owner.bridge,
-                 runtime::deferred_request{[=, tickets = owner.tickets,
-                                            target_actor = caf::actor_cast<caf::actor>(session)](
-                                               caf::event_based_actor* self) {
-                   tickets->issue(self, target_actor, upload, timeout, target, done, gone);
-                 }});
+  completion->gone = gone;
+  caf::anon_send(owner.bridge, runtime::issue_wait{caf::actor_cast<caf::actor>(session), upload,
+                                                   timeout, target, std::move(completion)});
   return future;
 }
 
-/// Blocks for a reply; `on_error` when the target is gone or does not answer in time. Never
-/// call it from a callback of this facade (the bridge would wait for itself).
+/// Blocks for a reply of `target`; `on_error` when it is gone or does not answer in time. For
+/// the app's statistics only: never call it from a callback of this facade.
 template <class Reply, class Handle, class... Ts>
-Reply ask_now(const caf::actor& bridge, const Handle& target, Reply on_error, Ts... xs) {
-  auto promise = std::make_shared<std::promise<Reply>>();
-  auto future = promise->get_future();
-  caf::anon_send(bridge, runtime::deferred_request{[=](caf::event_based_actor* self) {
-                   self->request(target, runtime::tuning::internal_request_timeout, xs...)
-                       .then([=](Reply reply) { promise->set_value(reply); },
-                             [=](caf::error&) { promise->set_value(on_error); });
-                 }});
-  return future.get();
+Reply ask_blocking(caf::actor_system& system, const Handle& target, Reply on_error, Ts... xs) {
+  caf::scoped_actor self{system};
+  Reply out = on_error;
+  self->request(target, runtime::tuning::internal_request_timeout, xs...)
+      .receive([&out](Reply reply) { out = std::move(reply); }, [](caf::error&) {});
+  return out;
 }
 
 }  // namespace actorsync::api

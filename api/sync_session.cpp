@@ -165,8 +165,10 @@ runtime::progress_token sync_session::add_progress_notification(
               callback(mine);
               return report.last;
             });
-        send_in_order(owner.bridge, impl_->actor,
-                      runtime::subscribe_progress{direction, mode, forwarder});
+        send_in_order(
+            owner.bridge, impl_->actor,
+            runtime::subscribe_progress{direction, mode,
+                                        caf::actor_cast<runtime::progress_subscriber>(forwarder)});
         return forwarder;
       });
 }
@@ -183,7 +185,8 @@ std::uint64_t sync_session::add_connection_notification(connection_callback call
           callback(change.old_state, change.new_state);
           return false;
         });
-    send_in_order(owner.bridge, impl_->actor, runtime::subscribe_connection_atom_v, forwarder);
+    send_in_order(owner.bridge, impl_->actor, runtime::subscribe_connection_atom_v,
+                  caf::actor_cast<runtime::connection_observer>(forwarder));
     return forwarder;
   });
 }

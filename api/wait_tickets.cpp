@@ -6,32 +6,32 @@
 
 namespace actorsync::api {
 
-void wait_tickets::issue(caf::event_based_actor* bridge, const caf::actor& session, bool upload,
-                         std::chrono::milliseconds timeout, protocol::version_type target,
-                         callback done, runtime::wait_outcome gone) {
+void wait_tickets::issue(runtime::bridge_actor::pointer bridge,
+                         const runtime::issue_wait& request) {
+  const auto& session = request.session;
   if (!session) {
-    done(gone);
+    request.completion->done(request.completion->gone);
     return;
   }
   const auto ticket = next_ticket_++;
   const auto address = session.address();
   // Monitor before sending: a session already gone still yields a down message.
   if (watched_[address]++ == 0) bridge->monitor(session);
-  pending_.emplace(ticket, pending{address, std::move(done), gone});
-  bridge->send(session, runtime::ticketed_wait{upload, timeout, target,
-                                               caf::actor_cast<caf::actor>(bridge), ticket});
+  pending_.emplace(ticket, pending{address, request.completion});
+  caf::anon_send(session, runtime::ticketed_wait{request.upload, request.timeout, request.target,
+                                                 caf::actor_cast<caf::actor>(bridge), ticket});
 }
 
-void wait_tickets::complete(caf::event_based_actor* bridge, const runtime::wait_done& done) {
+void wait_tickets::complete(runtime::bridge_actor::pointer bridge, const runtime::wait_done& done) {
   auto it = pending_.find(done.ticket);
   if (it == pending_.end()) return;
   auto entry = std::move(it->second);
   pending_.erase(it);
   forget(bridge, entry.session);
-  entry.done(done.outcome);
+  entry.completion->done(done.outcome);
 }
 
-void wait_tickets::forget(caf::event_based_actor* bridge, const caf::actor_addr& session) {
+void wait_tickets::forget(runtime::bridge_actor::pointer bridge, const caf::actor_addr& session) {
   auto it = watched_.find(session);
   if (it == watched_.end() || --it->second > 0) return;
   watched_.erase(it);
@@ -50,7 +50,7 @@ void wait_tickets::session_down(const caf::actor_addr& session) {
     }
   }
   watched_.erase(session);
-  for (auto& entry : failed) entry.done(entry.gone);
+  for (auto& entry : failed) entry.completion->done(entry.completion->gone);
 }
 
 }  // namespace actorsync::api

@@ -19,15 +19,11 @@ namespace actorsync::api {
 
 class wait_tickets {
  public:
-  using callback = std::function<void(runtime::wait_outcome)>;
-
   /// Sends the wait to `session`, which the bridge monitors while it owes the bridge an outcome:
   /// a session that is gone (or goes) without answering fails the wait with `gone`.
-  void issue(caf::event_based_actor* bridge, const caf::actor& session, bool upload,
-             std::chrono::milliseconds timeout, protocol::version_type target, callback done,
-             runtime::wait_outcome gone);
+  void issue(runtime::bridge_actor::pointer bridge, const runtime::issue_wait& request);
   /// A session answered: runs the wait's callback.
-  void complete(caf::event_based_actor* bridge, const runtime::wait_done& done);
+  void complete(runtime::bridge_actor::pointer bridge, const runtime::wait_done& done);
   /// A monitored session terminated: its remaining waits fail.
   void session_down(const caf::actor_addr& session);
 
@@ -36,10 +32,9 @@ class wait_tickets {
  private:
   struct pending {
     caf::actor_addr session;
-    callback done;
-    runtime::wait_outcome gone;
+    std::shared_ptr<const runtime::wait_completion> completion;
   };
-  void forget(caf::event_based_actor* bridge, const caf::actor_addr& session);
+  void forget(runtime::bridge_actor::pointer bridge, const caf::actor_addr& session);
 
   std::uint64_t next_ticket_ = 1;
   std::unordered_map<std::uint64_t, pending> pending_;

@@ -32,7 +32,7 @@ caf::behavior coordinator(caf::event_based_actor* self,
             session, caf::infinite,
             runtime::subscribe_progress{runtime::progress_direction::upload,
                                         runtime::progress_mode::for_currently_outstanding_work,
-                                        caf::actor_cast<caf::actor>(self)})
+                                        caf::actor_cast<runtime::progress_subscriber>(self)})
         .then([](runtime::progress_token) {}, [](caf::error&) {});
     self->request(session, caf::infinite, runtime::wait_for_upload{})
         .then(

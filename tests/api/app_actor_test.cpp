@@ -34,7 +34,7 @@ caf::behavior driver(caf::event_based_actor* self, session_actor session,
   auto fail = [done](caf::error&) { done->set_value(); };
   self->request(session, caf::infinite,
                 subscribe_progress{progress_direction::upload, progress_mode::report_indefinitely,
-                                   caf::actor_cast<caf::actor>(self)})
+                                   caf::actor_cast<progress_subscriber>(self)})
       .then([](progress_token) {}, [](caf::error&) {});
   self->request(session, caf::infinite, wait_for_upload{std::chrono::seconds(60)})
       .then([out](wait_outcome o) { out->pending_at_pause = o; }, [](caf::error&) {});

@@ -87,7 +87,8 @@ class ConnectionManagerScript : public ::testing::Test {
       sockets->push_back(socket);
       return socket;
     };
-    manager_ = spawn_connection_manager(sys_, std::move(config));
+    // A dynamic handle: the test also plays the I/O thread (connection_manager_impl messages).
+    manager_ = caf::actor_cast<caf::actor>(spawn_connection_manager(sys_, std::move(config)));
     sched_.run();
   }
 

@@ -63,7 +63,7 @@ class SessionActor : public ::testing::Test {
 
   void start(bool cancel_on_nonfatal = false, bool paused = false) {
     auto settings = std::make_shared<session_settings>();
-    settings->connection_manager = link_;
+    settings->connection_manager = caf::actor_cast<connection_manager_actor>(link_);
     settings->link_key = "alice";
     settings->token_provider = [calls = token_calls_] {
       ++*calls;
@@ -328,7 +328,8 @@ TEST_F(SessionActor, PauseIsStickyAndWaitsIssuedWhilePausedWaitForResume) {
 
 TEST_F(SessionActor, ConnectionObserversSeeEachTransitionOnceAndPausedIsDisconnected) {
   start();
-  ask<subscription_token>(subscribe_connection_atom_v, observer_);
+  ask<subscription_token>(subscribe_connection_atom_v,
+                          caf::actor_cast<connection_observer>(observer_));
   link(connection_state::connecting);  // already connecting: no event
   link(connection_state::connected);
   link(connection_state::connected);
@@ -371,7 +372,7 @@ TEST_F(SessionActor, WithoutCancelWaitsSurviveANonFatalError) {
 TEST_F(SessionActor, FatalErrorAlwaysCompletesWaitsAndStopsTheSession) {
   start();
   bind_fresh();
-  ask<subscription_token>(subscribe_errors_atom_v, observer_);
+  ask<subscription_token>(subscribe_errors_atom_v, caf::actor_cast<error_observer>(observer_));
   auto down = ask<wait_outcome>(wait_for_download{});
   server(
       protocol::error_message{static_cast<std::uint16_t>(protocol::error_code::permission_denied),
@@ -391,8 +392,9 @@ TEST_F(SessionActor, ProgressGetsAnInitialReportAndOutstandingWorkRemovesItself)
   bind_fresh();
   commit("a");
   written();
-  auto token = ask<progress_token>(subscribe_progress{
-      progress_direction::upload, progress_mode::for_currently_outstanding_work, observer_});
+  auto token = ask<progress_token>(
+      subscribe_progress{progress_direction::upload, progress_mode::for_currently_outstanding_work,
+                         caf::actor_cast<progress_subscriber>(observer_)});
   ASSERT_TRUE(token->has_value());
   ASSERT_EQ(box_->progress.size(), 1u);  // at once
   auto first = box_->progress[0];
@@ -412,10 +414,12 @@ TEST_F(SessionActor, ProgressGetsAnInitialReportAndOutstandingWorkRemovesItself)
 TEST_F(SessionActor, IndefiniteProgressReportsBothDirectionsUntilRemoved) {
   start();
   bind_fresh();
-  auto up = ask<progress_token>(subscribe_progress{progress_direction::upload,
-                                                   progress_mode::report_indefinitely, observer_});
+  auto up = ask<progress_token>(
+      subscribe_progress{progress_direction::upload, progress_mode::report_indefinitely,
+                         caf::actor_cast<progress_subscriber>(observer_)});
   ask<progress_token>(subscribe_progress{progress_direction::download,
-                                         progress_mode::report_indefinitely, observer_});
+                                         progress_mode::report_indefinitely,
+                                         caf::actor_cast<progress_subscriber>(observer_)});
   EXPECT_EQ(box_->progress.size(), 2u);
   commit("a");
   acknowledge(1, 1);
@@ -495,7 +499,7 @@ TEST_F(SessionActor, SpawningWithoutStoreOrSettingsIsAUsageError) {
 TEST_F(SessionActor, ManySessionsShareOneBehaviorAndEachActsOnItsOwnState) {
   constexpr int count = 2000;
   auto settings = std::make_shared<session_settings>();  // shared by all, as api/app does
-  settings->connection_manager = link_;
+  settings->connection_manager = caf::actor_cast<connection_manager_actor>(link_);
   settings->link_key = "alice";
   settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
   auto make = [this, &settings](int i) {
@@ -662,7 +666,8 @@ TEST_F(SessionActor, OutstandingDownloadProgressTakesItsTargetFromTheServersFigu
   server(remote_download(last_ident(), 1, 0, ""));  // stored figures: nothing downloadable
   link(connection_state::disconnected);
   ask<progress_token>(subscribe_progress{progress_direction::download,
-                                         progress_mode::for_currently_outstanding_work, observer_});
+                                         progress_mode::for_currently_outstanding_work,
+                                         caf::actor_cast<progress_subscriber>(observer_)});
   ASSERT_EQ(box_->progress.size(), 1u);
   EXPECT_FALSE(box_->progress[0].last);  // the stored "nothing to do" is not the server's word
   link(connection_state::connected);

@@ -61,7 +61,7 @@ caf::behavior event_counter(caf::event_based_actor* self, live_counters* counter
       [self, counters, known](const caf::actor& session) {
         // anon_send: its reply (a token) is not needed; it still precedes the request below.
         caf::anon_send(session, runtime::subscribe_connection_atom_v,
-                       caf::actor_cast<caf::actor>(self));
+                       caf::actor_cast<runtime::connection_observer>(self));
         self->request(session, caf::infinite, runtime::get_state_atom_v)
             .then(
                 [self, counters, known](const runtime::session_snapshot& s) {
@@ -153,7 +153,8 @@ void load_run::observe(api::app& owner, api::sync_session& session) {
     for (auto direction :
          {runtime::progress_direction::upload, runtime::progress_direction::download}) {
       caf::anon_send(handle, runtime::subscribe_progress{
-                                 direction, runtime::progress_mode::report_indefinitely, counter});
+                                 direction, runtime::progress_mode::report_indefinitely,
+                                 caf::actor_cast<runtime::progress_subscriber>(counter)});
     }
     caf::anon_send(counter, caf::actor_cast<caf::actor>(handle));  // connection state
     return;
