@@ -27,10 +27,10 @@ connection_manager_impl::behavior_type manager_behavior(self_pointer self,
       },
       [st](detach_atom, const caf::actor& session) { st->detach(session.address()); },
       [st](outgoing_frame& frame) { st->enqueue(std::move(frame)); },
-      [st](const link_opened& event) { st->opened(event); },
-      [st](const link_frame& event) { st->received(event); },
-      [st](const link_written& event) { st->written(event); },
-      [st](const link_failed& event) {
+      [st](const socket_opened& event) { st->opened(event); },
+      [st](const socket_frame& event) { st->received(event); },
+      [st](const socket_written& event) { st->written(event); },
+      [st](const socket_failed& event) {
         if (auto* link = st->find(event.link, event.generation))
           st->failed(*link, event.error, event.message);
       },
@@ -162,7 +162,7 @@ void connection_manager_state::pump(link_entry& link) {
   }
 }
 
-void connection_manager_state::written(const link_written& event) {
+void connection_manager_state::written(const socket_written& event) {
   auto* link = find(event.link, event.generation);
   if (!link || !link->in_flight) return;
   auto done = std::move(*link->in_flight);
@@ -176,16 +176,16 @@ void connection_manager_state::connect(link_entry& link) {
   link.status = link_status::connecting;
   link.ping_outstanding = false;
   ++connects;
-  link_target target{config.url, link.token, link.id, link.generation, self->address()};
-  link.io = config.link_factory ? config.link_factory(std::move(target))
-                                : make_ws_link(*config.io, std::move(target));
+  socket_target target{config.url, link.token, link.id, link.generation, self->address()};
+  link.io = config.socket_factory ? config.socket_factory(std::move(target))
+                                  : make_client_websocket(*config.io, std::move(target));
   link.io->start();
   tell_sessions(link, link_event::of(connection_state::connecting));
   self->delayed_send(self, config.connect_timeout, connect_timeout_atom_v, link.id,
                      link.generation);
 }
 
-void connection_manager_state::opened(const link_opened& event) {
+void connection_manager_state::opened(const socket_opened& event) {
   auto* link = find(event.link, event.generation);
   if (!link || link->status != link_status::connecting) return;
   link->status = link_status::connected;
@@ -197,7 +197,7 @@ void connection_manager_state::opened(const link_opened& event) {
   self->delayed_send(self, config.ping_interval, keepalive_atom_v, link->id, link->generation);
 }
 
-void connection_manager_state::received(const link_frame& event) {
+void connection_manager_state::received(const socket_frame& event) {
   auto* link = find(event.link, event.generation);
   if (!link) return;
   link->last_activity = self->clock().now();  // any traffic counts as liveness, not only PONG
@@ -235,7 +235,7 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
   spdlog::info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
   auto now = self->clock().now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
-  ws_link::retire(std::move(link.io));
+  client_websocket::retire(std::move(link.io));
   link.outbox.clear();
   link.in_flight.reset();
   link.routes.clear();  // sessions bind again with fresh idents
@@ -303,7 +303,7 @@ void connection_manager_state::reconnect_all() {
 
 void connection_manager_state::close(link_entry& link) {
   spdlog::debug("link[{}] key={} closed", link.id, link.key);
-  ws_link::retire(std::move(link.io));
+  client_websocket::retire(std::move(link.io));
   for (auto& [sid, session] : link.sessions) session_links.erase(sid);
   links_by_key.erase(link.key);
   links.erase(link.id);  // `link` is dangling from here on
@@ -354,7 +354,7 @@ link_statistics connection_manager_state::statistics() const {
 
 void connection_manager_state::shutdown() {
   for (auto& [id, link] : links) {
-    ws_link::retire(std::move(link.io));
+    client_websocket::retire(std::move(link.io));
   }
   links.clear();
   links_by_key.clear();

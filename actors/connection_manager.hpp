@@ -20,12 +20,12 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/client_websocket.hpp"
 #include "actors/io_runtime.hpp"
 #include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
 #include "actors/session_messages.hpp"
-#include "actors/ws_link.hpp"
 
 namespace actorsync::runtime {
 
@@ -34,7 +34,7 @@ struct connection_manager_config {
   io_runtime* io = nullptr;  ///< must outlive the manager's sockets
   /// Makes the link of each connection attempt; empty: a Beast WebSocket on `io`. The seam for
   /// deterministic tests (a scripted link on CAF's test coordinator).
-  std::function<std::shared_ptr<ws_link>(link_target)> link_factory;
+  std::function<std::shared_ptr<client_websocket>(socket_target)> socket_factory;
   std::chrono::milliseconds connect_timeout = tuning::connect_timeout;
   /// A PING goes out every ping_interval; the link is dropped with pong_timeout when nothing at
   /// all (not only PONG: any frame counts) arrived for pong_timeout after a PING.

@@ -1,9 +1,9 @@
 // State of the connection manager (behaviour in connection_manager.cpp). Runs on the manager
-// actor only; the I/O side reaches it through messages (ws_link.hpp).
+// actor only; the I/O side reaches it through messages (client_websocket.hpp).
 //
 // Link life cycle:
-//   [connecting] ──link_opened──► [connected] ──link_failed / pong timeout──► [waiting]
-//        ▲  │ connect timeout, link_failed (retryable)                            │ backoff
+//   [connecting] ──socket_opened──► [connected] ──socket_failed / pong timeout──► [waiting]
+//        ▲  │ connect timeout, socket_failed (retryable)                            │ backoff
 //        │  └──────────────────────────────────────────────► [waiting] ──retry────┘
 //        │ a session attaches / reconnect()          fatal error ──► [failed] (no retry)
 //   last session left ──linger──► link closed and forgotten
@@ -20,10 +20,10 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include "actors/client_websocket.hpp"
 #include "actors/connection_manager.hpp"
 #include "actors/link_outbox.hpp"
 #include "actors/session_messages.hpp"
-#include "actors/ws_link.hpp"
 
 namespace actorsync::runtime {
 
@@ -36,7 +36,7 @@ struct link_entry {
   std::string key;
   std::string token;
   link_status status = link_status::waiting;
-  std::shared_ptr<ws_link> io;
+  std::shared_ptr<client_websocket> io;
   std::unordered_map<caf::actor_id, caf::actor> sessions;
   std::unordered_map<protocol::session_ident, caf::actor> routes;
   link_outbox<outgoing_frame> outbox;
@@ -84,9 +84,9 @@ struct connection_manager_state {
   void detach(const caf::actor_addr& session);
   void enqueue(outgoing_frame frame);
   void connect(link_entry& link);
-  void opened(const link_opened& event);
-  void received(const link_frame& event);
-  void written(const link_written& event);
+  void opened(const socket_opened& event);
+  void received(const socket_frame& event);
+  void written(const socket_written& event);
   void failed(link_entry& link, sync_errc code, const std::string& message);
   void keepalive(std::uint64_t id, std::uint64_t generation);
   void linger_expired(std::uint64_t id, std::uint64_t generation);

@@ -1,7 +1,7 @@
 // The Asio side of the client runtime: one io_context on its own thread and the TLS context
 // used by every link. Owned by whoever embeds the runtime (api::app or a test); it must outlive
 // the connection manager's sockets and be stopped before the actor system is destroyed.
-// Internal header of actors/ (no Asio types leak: the definition lives in ws_link.cpp).
+// Internal header of actors/ (no Asio types leak: the definition lives in client_websocket.cpp).
 #pragma once
 
 #include <memory>

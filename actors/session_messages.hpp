@@ -102,12 +102,12 @@ struct outgoing_frame {
 // Every event names its link and the link's generation (bumped at every reconnect), so events of
 // a socket that was already replaced are recognised and dropped.
 
-struct link_opened {
+struct socket_opened {
   std::uint64_t link = 0;
   std::uint64_t generation = 0;
 };
 
-struct link_failed {
+struct socket_failed {
   std::uint64_t link = 0;
   std::uint64_t generation = 0;
   sync_errc error = sync_errc::connection_lost;
@@ -116,14 +116,14 @@ struct link_failed {
 
 /// A whole frame, decoded; or, with a null message, part of a large frame still arriving (sent
 /// for liveness only, so a slow large DOWNLOAD does not look like a silent link).
-struct link_frame {
+struct socket_frame {
   std::uint64_t link = 0;
   std::uint64_t generation = 0;
   std::shared_ptr<const protocol::server_message> message;
   std::size_t bytes = 0;  ///< size on the wire (liveness and statistics)
 };
 
-struct link_written {
+struct socket_written {
   std::uint64_t link = 0;
   std::uint64_t generation = 0;
 };
@@ -246,10 +246,10 @@ typename Inspector::result_type inspect(Inspector& f, link_event& x) {
 // Local-only payloads: shared pointers never cross the network.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::incoming_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::outgoing_frame)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_opened)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_failed)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_frame)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::link_written)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::socket_opened)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::socket_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::socket_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::socket_written)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::forward_in_order)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::runtime::issue_wait)
 
@@ -280,10 +280,10 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, reconnect_atom, "reconnect")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_event))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::incoming_message))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::outgoing_frame))
-CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_opened))
-CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_failed))
-CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_frame))
-CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_written))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::socket_opened))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::socket_failed))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::socket_frame))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::socket_written))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::link_statistics))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::forward_in_order))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, local_commit_atom, "commit")
@@ -347,8 +347,9 @@ using connection_manager_actor =
 
 /// The full interface: plus the I/O thread's link events and the manager's own timers.
 using connection_manager_impl = connection_manager_actor::extend<
-    caf::reacts_to<link_opened>, caf::reacts_to<link_frame>, caf::reacts_to<link_written>,
-    caf::reacts_to<link_failed>, caf::reacts_to<connect_timeout_atom, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<socket_opened>, caf::reacts_to<socket_frame>, caf::reacts_to<socket_written>,
+    caf::reacts_to<socket_failed>,
+    caf::reacts_to<connect_timeout_atom, std::uint64_t, std::uint64_t>,
     caf::reacts_to<retry_atom, std::uint64_t, std::uint64_t>,
     caf::reacts_to<keepalive_atom, std::uint64_t, std::uint64_t>,
     caf::reacts_to<linger_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<release_atom>>;

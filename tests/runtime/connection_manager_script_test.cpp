@@ -1,7 +1,7 @@
 // Deterministic tests of the connection manager on CAF's test coordinator: a scripted link
-// (connection_manager_config::link_factory) stands in for the socket, the test plays the I/O
-// thread by sending link_opened / link_frame / link_written / link_failed, and stand-in session
-// actors record what the manager tells them. Virtual time drives backoff, linger, connect
+// (connection_manager_config::socket_factory) stands in for the socket, the test plays the I/O
+// thread by sending socket_opened / socket_frame / socket_written / socket_failed, and stand-in
+// session actors record what the manager tells them. Virtual time drives backoff, linger, connect
 // timeout and keepalive. The real-socket tests are in connection_manager_test.cpp.
 #include "actors/connection_manager.hpp"
 
@@ -29,13 +29,13 @@ struct test_config : caf::actor_system_config {
 };
 
 /// One connection attempt as the manager made it.
-struct scripted_socket : ws_link {
-  link_target target;
+struct scripted_socket : client_websocket {
+  socket_target target;
   bool started = false;
   bool retired = false;
   std::vector<protocol::client_message> written;
 
-  explicit scripted_socket(link_target t) : target(std::move(t)) {}
+  explicit scripted_socket(socket_target t) : target(std::move(t)) {}
   void start() override { started = true; }
   void write(std::shared_ptr<const std::vector<std::uint8_t>> frame) override {
     auto decoded = protocol::decode_client_message(*frame);
@@ -43,7 +43,7 @@ struct scripted_socket : ws_link {
   }
 
  protected:
-  void close_and_release(std::shared_ptr<ws_link>) override { retired = true; }
+  void close_and_release(std::shared_ptr<client_websocket>) override { retired = true; }
 };
 
 /// What a stand-in session heard from the manager.
@@ -82,7 +82,7 @@ class ConnectionManagerScript : public ::testing::Test {
     config.backoff.maximum = 8s;
     config.backoff.max_jitter = 0;  // deterministic delays
     config.release_after_sessions = 0;
-    config.link_factory = [sockets = sockets_](link_target target) {
+    config.socket_factory = [sockets = sockets_](socket_target target) {
       auto socket = std::make_shared<scripted_socket>(std::move(target));
       sockets->push_back(socket);
       return socket;
@@ -119,18 +119,18 @@ class ConnectionManagerScript : public ::testing::Test {
     (void)i;
   }
   void opened(std::size_t i) {
-    io(i, link_opened{socket(i).target.link, socket(i).target.generation});
+    io(i, socket_opened{socket(i).target.link, socket(i).target.generation});
   }
   void written(std::size_t i) {
-    io(i, link_written{socket(i).target.link, socket(i).target.generation});
+    io(i, socket_written{socket(i).target.link, socket(i).target.generation});
   }
   void failed(std::size_t i) {
-    io(i, link_failed{socket(i).target.link, socket(i).target.generation,
-                      sync_errc::connection_lost, "reset"});
+    io(i, socket_failed{socket(i).target.link, socket(i).target.generation,
+                        sync_errc::connection_lost, "reset"});
   }
   void frame_in(std::size_t i, protocol::server_message message) {
-    io(i, link_frame{socket(i).target.link, socket(i).target.generation,
-                     std::make_shared<const protocol::server_message>(std::move(message)), 16});
+    io(i, socket_frame{socket(i).target.link, socket(i).target.generation,
+                       std::make_shared<const protocol::server_message>(std::move(message)), 16});
   }
 
   /// A frame from session `s` with its binding ident.

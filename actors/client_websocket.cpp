@@ -1,5 +1,6 @@
-// Beast WebSocket client links and the io_runtime. See ws_link.hpp for the threading contract.
-#include "actors/ws_link.hpp"
+// Beast WebSocket client links and the io_runtime. See client_websocket.hpp for the threading
+// contract.
+#include "actors/client_websocket.hpp"
 
 #include "actors/runtime_tuning.hpp"
 
@@ -93,12 +94,13 @@ sync_errc classify(const beast::error_code& ec) {
 }
 
 template <bool Tls>
-class beast_link final : public ws_link, public std::enable_shared_from_this<beast_link<Tls>> {
+class beast_link final : public client_websocket,
+                         public std::enable_shared_from_this<beast_link<Tls>> {
  public:
   using next_layer =
       std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-  beast_link(io_runtime::impl& io, link_target target)
+  beast_link(io_runtime::impl& io, socket_target target)
       : target_(std::move(target)), resolver_(net::make_strand(io.context)), ws_(make_stream(io)) {}
 
   void start() override {
@@ -110,12 +112,12 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
       if (self->closed_) return;
       self->ws_.async_write(net::buffer(*frame), [self, frame](beast::error_code ec, std::size_t) {
         if (ec) return self->fail(classify(ec), ec.message());
-        tell(self->target_.manager, link_written{self->target_.link, self->target_.generation});
+        tell(self->target_.manager, socket_written{self->target_.link, self->target_.generation});
       });
     });
   }
 
-  void close_and_release(std::shared_ptr<ws_link> owner) override {
+  void close_and_release(std::shared_ptr<client_websocket> owner) override {
     // `owner` is the caller's reference: it is released on the strand (or, if the I/O thread
     // already stopped, when the io_context destroys this handler after the thread was joined).
     net::post(ws_.get_executor(), [self = this->shared_from_this(), owner = std::move(owner)] {
@@ -140,7 +142,8 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
   void fail(sync_errc code, std::string message) {
     if (closed_ || failed_) return;
     failed_ = true;
-    tell(target_.manager, link_failed{target_.link, target_.generation, code, std::move(message)});
+    tell(target_.manager,
+         socket_failed{target_.link, target_.generation, code, std::move(message)});
   }
 
   void resolve() {
@@ -205,7 +208,7 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     auto accepted = response_[http::field::sec_websocket_protocol];
     if (std::string_view(accepted.data(), accepted.size()) != protocol::subprotocol)
       return fail(sync_errc::wrong_protocol_version, "server did not accept actorsync.v1");
-    tell(target_.manager, link_opened{target_.link, target_.generation});
+    tell(target_.manager, socket_opened{target_.link, target_.generation});
     read();
   }
 
@@ -230,7 +233,7 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     const auto now = std::chrono::steady_clock::now();
     if (now - last_part_reported_ < part_report_interval) return;
     last_part_reported_ = now;
-    tell(target_.manager, link_frame{target_.link, target_.generation, nullptr, 0});
+    tell(target_.manager, socket_frame{target_.link, target_.generation, nullptr, 0});
   }
 
   void deliver(std::size_t bytes) {
@@ -239,13 +242,14 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
     auto decoded = protocol::decode_server_message(frame);
     buffer_.consume(buffer_.size());
     if (!decoded) return fail(sync_errc::protocol_violation, decoded.error().reason);
-    tell(target_.manager,
-         link_frame{target_.link, target_.generation,
-                    std::make_shared<const protocol::server_message>(std::move(decoded.message())),
-                    bytes});
+    tell(
+        target_.manager,
+        socket_frame{target_.link, target_.generation,
+                     std::make_shared<const protocol::server_message>(std::move(decoded.message())),
+                     bytes});
   }
 
-  link_target target_;
+  socket_target target_;
   tcp::resolver resolver_;
   websocket::stream<next_layer> ws_;
   beast::flat_buffer buffer_;
@@ -258,13 +262,13 @@ class beast_link final : public ws_link, public std::enable_shared_from_this<bea
 
 }  // namespace
 
-void ws_link::retire(std::shared_ptr<ws_link> link) {
+void client_websocket::retire(std::shared_ptr<client_websocket> link) {
   if (!link) return;
   auto* raw = link.get();
   raw->close_and_release(std::move(link));
 }
 
-std::shared_ptr<ws_link> make_ws_link(io_runtime& io, link_target target) {
+std::shared_ptr<client_websocket> make_client_websocket(io_runtime& io, socket_target target) {
   auto& internals = io.internals();
   if (target.url.tls) return std::make_shared<beast_link<true>>(internals, std::move(target));
   return std::make_shared<beast_link<false>>(internals, std::move(target));
