@@ -27,6 +27,9 @@ struct session_settings {
   std::string link_key;
   /// Returns the user's current token; called at every BIND so a refreshed token is used.
   std::function<std::string()> token_provider;
+  /// Receives every error of these sessions from their start (the app's error handler); may be
+  /// null. A subscription sent after spawning could miss an error that came first.
+  error_observer error_handler;
   /// Whose sessions these are (the facade's sync_session::user_id()).
   std::string user_id;
   /// The app's request timeout: ends waits given no timeout of their own, in realms that cancel

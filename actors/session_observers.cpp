@@ -135,9 +135,10 @@ void session_actor_state::complete_all_waits(wait_outcome outcome) {
 
 void session_actor_state::on_error(sync_errc code, const std::string& message) {
   bool fatal = is_fatal(code);
+  const session_error_event event{config.realm_path, code, fatal, message};
+  if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
   for (auto& [token, entry] : subscribers)
-    if (entry.kind == subscription_kind::errors)
-      caf::anon_send(entry.who, session_error_event{config.realm_path, code, fatal, message});
+    if (entry.kind == subscription_kind::errors) caf::anon_send(entry.who, event);
   if (fatal) {
     stop(code, message);
   } else if (config.cancel_waits_on_nonfatal_error) {

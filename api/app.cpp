@@ -233,6 +233,7 @@ std::shared_ptr<const runtime::session_settings> make_session_settings(
   settings->link_key = std::move(link_key);
   settings->token_provider = std::move(provider);
   settings->user_id = user_id;
+  settings->error_handler = caf::actor_cast<runtime::error_observer>(st.error_forwarder);
   settings->default_wait_timeout = st.config.request_timeout;
   settings->ident_source = st.idents;
   return settings;
@@ -291,9 +292,6 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
   session_registry::add(st.sessions, path, actor, status);
-  if (st.error_forwarder)
-    caf::anon_send(actor, runtime::subscribe_errors_atom_v,
-                   caf::actor_cast<runtime::error_observer>(st.error_forwarder));
 
   auto state = std::make_unique<sync_session::impl>();
   state->owner = &st;
