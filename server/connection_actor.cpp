@@ -225,27 +225,31 @@ std::optional<std::pair<error_code, std::string>> check_bind_token(connection_ac
   return std::nullopt;
 }
 
+// A BIND refused before it reaches a realm, counted by reason. A session-level code ends that
+// session only; reuse_of_session_ident ends the connection.
+void refuse_bind(connection_actor* self, session_ident session, error_code code, std::string why) {
+  self->state.context->metrics->record_bind_refused(code);
+  session_error(self, session, code, std::move(why), false);
+}
+
 void on_bind(connection_actor* self, protocol::bind_message&& m) {
   auto& st = self->state;
   if (st.sessions.count(m.session) != 0) {
-    return connection_error(self, error_code::reuse_of_session_ident,
-                            "BIND with session ident " + std::to_string(m.session) +
-                                ", which is live on this connection");
+    return refuse_bind(self, m.session, error_code::reuse_of_session_ident,
+                       "BIND with session ident " + std::to_string(m.session) +
+                           ", which is live on this connection");
   }
   st.retired.erase(m.session);
   if (st.sessions.size() >= st.context->options.max_sessions_per_connection) {
-    st.retired[m.session] = true;
-    return send_error(
-        self, error_code::too_many_sessions,
-        "this connection already carries " + std::to_string(st.sessions.size()) + " sessions",
-        m.session);
+    return refuse_bind(
+        self, m.session, error_code::too_many_sessions,
+        "this connection already carries " + std::to_string(st.sessions.size()) + " sessions");
   }
   std::string user_id;
   if (auto refused = check_bind_token(self, m, user_id)) {
-    st.retired[m.session] = true;
-    spdlog::info("{} BIND {} refused: {}", st.tag, m.realm_path, refused->second);
-    return send_error(self, refused->first, std::move(refused->second), m.session);
+    return refuse_bind(self, m.session, refused->first, std::move(refused->second));
   }
+  st.context->metrics->binds.fetch_add(1, std::memory_order_relaxed);
   const auto bind_id = st.next_bind_id++;
   conn_session s;
   s.ident = m.session;
@@ -374,7 +378,7 @@ void on_frame(connection_actor* self, const link_frame& f) {
     if (e.session != 0 && !protocol::is_connection_level(e.code)) {
       // A well-formed frame refused for one session only (an illegal realm path on BIND): the
       // ERROR must name that session, and the connection goes on.
-      session_error(self, e.session, e.code, e.reason, false);
+      refuse_bind(self, e.session, e.code, e.reason);
       maybe_read(self);
       return;
     }

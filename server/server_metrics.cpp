@@ -1,5 +1,6 @@
 #include "server/server_metrics.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace actorsync::server {
@@ -27,6 +28,13 @@ void line(std::string& out, const char* name, const char* type, const char* help
   out += '\n';
 }
 
+// Index of `reason` in bind_refusals, or the array size when it is not a BIND refusal.
+std::size_t refusal_slot(protocol::error_code reason) {
+  const auto& reasons = server_metrics::bind_refusals;
+  return static_cast<std::size_t>(std::find(reasons.begin(), reasons.end(), reason) -
+                                  reasons.begin());
+}
+
 std::string format_bound(double bound) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%g", bound);
@@ -51,6 +59,16 @@ void server_metrics::record_error(protocol::error_code code) {
   if (slot < errors_.size()) errors_[slot].fetch_add(1, std::memory_order_relaxed);
 }
 
+void server_metrics::record_bind_refused(protocol::error_code reason) {
+  const auto slot = refusal_slot(reason);
+  if (slot < binds_refused_.size()) binds_refused_[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t server_metrics::binds_refused(protocol::error_code reason) const {
+  const auto slot = refusal_slot(reason);
+  return slot < binds_refused_.size() ? binds_refused_[slot].load(std::memory_order_relaxed) : 0;
+}
+
 std::string server_metrics::render_prometheus() const {
   std::string out;
   auto g = [](const auto& a) {
@@ -62,6 +80,7 @@ std::string server_metrics::render_prometheus() const {
   line(out, "upgrades_refused_total", "counter", "WebSocket upgrades refused (auth, protocol).",
        g(upgrades_refused));
   line(out, "sessions", "gauge", "Bound sync sessions.", g(sessions));
+  line(out, "binds_total", "counter", "BINDs accepted and handed to their realm.", g(binds));
   line(out, "active_realms", "gauge", "Realm actors alive.", g(active_realms));
   line(out, "changesets_integrated_total", "counter", "Changesets durably integrated.",
        g(changesets_integrated));
@@ -98,6 +117,14 @@ std::string server_metrics::render_prometheus() const {
     out += "actorsync_errors_total{code=\"" +
            std::string(protocol::to_string(static_cast<protocol::error_code>(raw))) + "\"} " +
            std::to_string(errors_[slot].load(std::memory_order_relaxed)) + "\n";
+  }
+
+  out +=
+      "# HELP actorsync_binds_refused_total BINDs refused before reaching a realm, by reason.\n"
+      "# TYPE actorsync_binds_refused_total counter\n";
+  for (const auto reason : bind_refusals) {
+    out += "actorsync_binds_refused_total{reason=\"" + std::string(protocol::to_string(reason)) +
+           "\"} " + std::to_string(binds_refused(reason)) + "\n";
   }
   return out;
 }

@@ -30,8 +30,20 @@ class server_metrics {
   std::atomic<std::uint64_t> bytes_sent{0};  ///< WebSocket payload bytes written
   std::atomic<std::uint64_t> bytes_received{0};
 
+  /// Why a BIND can be refused before a realm sees it: the `reason` label values of
+  /// actorsync_binds_refused_total, each rendered even at zero.
+  static constexpr std::array<protocol::error_code, 6> bind_refusals{
+      protocol::error_code::illegal_realm_path, protocol::error_code::reuse_of_session_ident,
+      protocol::error_code::too_many_sessions,  protocol::error_code::token_expired,
+      protocol::error_code::bad_authentication, protocol::error_code::permission_denied};
+
+  std::atomic<std::uint64_t> binds{0};  ///< BINDs accepted (handed to their realm)
+
   void record_integration(std::chrono::steady_clock::duration latency);
   void record_error(protocol::error_code code);
+  /// A refused BIND; `reason` is one of bind_refusals (others are not counted).
+  void record_bind_refused(protocol::error_code reason);
+  std::uint64_t binds_refused(protocol::error_code reason) const;
 
   /// The whole registry in Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;
@@ -41,6 +53,7 @@ class server_metrics {
   std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};
   std::atomic<std::uint64_t> latency_sum_micros_{0};
   std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100
+  std::array<std::atomic<std::uint64_t>, bind_refusals.size()> binds_refused_{};
 };
 
 }  // namespace actorsync::server

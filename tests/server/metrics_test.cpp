@@ -1,10 +1,10 @@
 // The metrics endpoint serves Prometheus text whose counters follow the traffic.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <cctype>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "tests/server/scripted_client.hpp"
@@ -116,6 +116,36 @@ TEST(Metrics, EndpointParsesAndCountersMoveWithTraffic) {
   EXPECT_GT(after.at("actorsync_bytes_sent_total"), before.at("actorsync_bytes_sent_total"));
   EXPECT_EQ(after.at("actorsync_integration_latency_seconds_count"), 1);
   EXPECT_GT(after.at("actorsync_bytes_received_total"), 0);
+}
+
+TEST(Metrics, BindsAreCountedAcceptedAndRefusedByReason) {
+  using protocol::bind_message;
+  using protocol::error_code;
+  test_server server([](server::server_options& o) { o.max_sessions_per_connection = 2; });
+  EXPECT_EQ(scrape(server).at("actorsync_binds_total"), 0);
+  auto client = server.connect(make_token("alice", {"/alice/*"}));
+  bind_and_ident(*client, 1, "/alice/a");
+  client->send(bind_message{2, "/bob/a", ""});
+  client->expect_error(error_code::permission_denied, 2);
+  client->send(bind_message{3, "/alice/a", make_token("alice", {"/alice/*"}, -10)});
+  client->expect_error(error_code::token_expired, 3);
+  client->send(bind_message{4, "/alice/a", "garbage.token"});
+  client->expect_error(error_code::bad_authentication, 4);
+  client->send(bind_message{5, "/alice/.hidden", ""});
+  client->expect_error(error_code::illegal_realm_path, 5);
+  bind_and_ident(*client, 6, "/alice/b");
+  client->send(bind_message{7, "/alice/c", ""});
+  client->expect_error(error_code::too_many_sessions, 7);
+  client->send(bind_message{1, "/alice/a", ""});
+  client->expect_error(error_code::reuse_of_session_ident, 0);
+
+  auto after = scrape(server);
+  EXPECT_EQ(after.at("actorsync_binds_total"), 2);
+  for (const auto* reason : {"permission_denied", "token_expired", "bad_authentication",
+                             "illegal_realm_path", "too_many_sessions", "reuse_of_session_ident"}) {
+    EXPECT_EQ(after.at("actorsync_binds_refused_total{reason=\"" + std::string(reason) + "\"}"), 1)
+        << reason;
+  }
 }
 
 TEST(Metrics, UnknownPathIs404) {
