@@ -142,7 +142,21 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   void start_read() {
     reading_ = true;
     frame_.clear();
-    read_some();
+    read_header();
+  }
+
+  // Reads into an empty buffer: completes once the message's first frame header is parsed,
+  // before any payload byte is taken (and, for a text message, UTF-8 validated). A text message
+  // is reported and reading stops; a binary one is read on. The empty buffer points at a real
+  // byte: Beast 1.74's UTF-8 checker dereferences the pointer of an empty text chunk.
+  void read_header() {
+    ws_.async_read_some(net::mutable_buffer(&header_peek_, 0),
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec) return self->report_closed("read: " + ec.message());
+                          if (self->ws_.got_text()) return self->notify(link_text_frame{});
+                          if (self->ws_.is_message_done()) return self->deliver_frame();  // empty
+                          self->read_some();
+                        });
   }
 
   // Writes the queued frames back to back on the strand: the next write does not wait for the
@@ -168,15 +182,19 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                             return self->notify(link_oversized{self->frame_.size()});
                           }
                           if (!self->ws_.is_message_done()) return self->read_some();
-                          auto data = self->frame_.data();
-                          auto bytes = std::make_shared<std::vector<std::uint8_t>>(
-                              net::buffers_begin(data), net::buffers_end(data));
-                          self->frame_.clear();
-                          self->reading_ = false;
-                          --self->read_credit_;
-                          self->notify(link_frame{std::move(bytes)});
-                          if (self->read_credit_ > 0) self->start_read();
+                          self->deliver_frame();
                         });
+  }
+
+  void deliver_frame() {
+    auto data = frame_.data();
+    auto bytes = std::make_shared<std::vector<std::uint8_t>>(net::buffers_begin(data),
+                                                             net::buffers_end(data));
+    frame_.clear();
+    reading_ = false;
+    --read_credit_;
+    notify(link_frame{std::move(bytes)});
+    if (read_credit_ > 0) start_read();
   }
 
   void read_upgrade() {
@@ -282,6 +300,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   beast::flat_buffer frame_;
+  std::uint8_t header_peek_ = 0;  ///< never written: read_header's empty buffer points here
   std::size_t read_credit_ = 0;   ///< frames the actor asked for and has not received (strand)
   bool reading_ = false;          ///< a frame is being read (strand)
   std::deque<frame_ptr> writes_;  ///< the front one is being written (strand)

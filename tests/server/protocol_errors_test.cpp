@@ -51,6 +51,23 @@ TEST_F(ProtocolErrors, UndecodableFrameIsAConnectionErrorThenClose) {
   EXPECT_EQ(client->wait_closed(), 1002);
 }
 
+// protocol.md §1 Frames: only binary messages carry the protocol. A text message is bad_syntax at
+// connection level, closed with 1003, whether or not its payload is UTF-8 (unchecked, the first
+// would be decoded as msgpack and Beast would close on the second with 1007 and no ERROR).
+TEST_F(ProtocolErrors, TextFrameIsBadSyntaxThenClose1003) {
+  const std::vector<std::uint8_t> utf8{'h', 'e', 'l', 'l', 'o'};
+  protocol::byte_buffer not_utf8;
+  protocol::encode(protocol::ping_message{1}, not_utf8);
+  for (const auto& payload : {utf8, not_utf8}) {
+    auto client = server_.connect();
+    bind_and_ident(*client, 1, "/text");
+    client->send_text_frame(payload);
+    auto error = client->expect_error(error_code::bad_syntax, 0);
+    EXPECT_FALSE(error.try_again);
+    EXPECT_EQ(client->wait_closed(), 1003);
+  }
+}
+
 TEST_F(ProtocolErrors, UnknownMessageTypeIsAConnectionError) {
   auto client = server_.connect();
   msgpack::sbuffer frame;

@@ -107,17 +107,8 @@ class client_impl final : public scripted_client {
     ws_->binary(true);
   }
 
-  void send_frame(std::span<const std::uint8_t> bytes) override {
-    beast::error_code result;
-    bool done = false;
-    ws_->async_write(net::buffer(bytes.data(), bytes.size()),
-                     [&](beast::error_code ec, std::size_t) {
-                       result = ec;
-                       done = true;
-                     });
-    run_until(done, default_deadline, "write");
-    if (result) throw std::runtime_error("write failed: " + result.message());
-  }
+  void send_frame(std::span<const std::uint8_t> bytes) override { write_message(bytes, false); }
+  void send_text_frame(std::span<const std::uint8_t> bytes) override { write_message(bytes, true); }
 
   std::vector<std::uint8_t> receive_frame(std::chrono::milliseconds deadline) override {
     quick_ack();
@@ -159,6 +150,20 @@ class client_impl final : public scripted_client {
   }
 
  private:
+  void write_message(std::span<const std::uint8_t> bytes, bool text) {
+    ws_->text(text);
+    beast::error_code result;
+    bool done = false;
+    ws_->async_write(net::buffer(bytes.data(), bytes.size()),
+                     [&](beast::error_code ec, std::size_t) {
+                       result = ec;
+                       done = true;
+                     });
+    run_until(done, default_deadline, "write");
+    ws_->binary(true);
+    if (result) throw std::runtime_error("write failed: " + result.message());
+  }
+
   // The server writes several small frames in a row and (like most servers) leaves Nagle's
   // algorithm on: each frame after the first waits for our ACK, which Linux delays by up to
   // 40 ms unless the socket is in quick-ACK mode (a mode the kernel leaves on its own).

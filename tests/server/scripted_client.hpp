@@ -55,6 +55,8 @@ class scripted_client {
       const client_options& options, std::chrono::milliseconds deadline = default_deadline);
 
   virtual void send_frame(std::span<const std::uint8_t> bytes) = 0;
+  /// Sends `bytes` as a WebSocket text message (a protocol violation, for tests).
+  virtual void send_text_frame(std::span<const std::uint8_t> bytes) = 0;
   void send(const protocol::client_message& message);
 
   /// The next server message; throws std::runtime_error on timeout, close or an undecodable
