@@ -87,17 +87,20 @@ class client_impl final : public scripted_client {
       } else if (options_.token) {
         request.set(http::field::authorization, "Bearer " + *options_.token);
       }
+      for (const auto& [name, value] : options_.extra_headers) request.insert(name, value);
     }));
     websocket::response_type response;
     done = false;
-    ws_->async_handshake(response, options_.host, "/", [&](beast::error_code ec) {
+    ws_->async_handshake(response, options_.host, options_.path, [&](beast::error_code ec) {
       result = ec;
       done = true;
     });
     run_until(done, deadline, "WebSocket upgrade");
     if (result) {
       if (result == websocket::error::upgrade_declined) {
-        throw upgrade_refused(static_cast<int>(response.result_int()), response.body());
+        const auto reason = response["X-Actorsync-Reason"];
+        throw upgrade_refused(static_cast<int>(response.result_int()), response.body(),
+                              std::string(reason.data(), reason.size()));
       }
       throw connect_failed("upgrade: " + result.message());
     }

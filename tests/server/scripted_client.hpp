@@ -10,6 +10,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "protocol/codec.hpp"
 #include "protocol/messages.hpp"
@@ -29,16 +31,22 @@ struct client_options {
   std::optional<std::string> token;  ///< sent as "Authorization: Bearer <token>"
   std::string subprotocol = "actorsync.v1";
   std::string raw_authorization;  ///< if set, sent as the Authorization header verbatim
+  /// Added to the upgrade request as they are (a header may repeat one set above).
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::string path = "/";  ///< the upgrade request's target
 };
 
 /// The server answered the upgrade with an HTTP status instead of 101.
 struct upgrade_refused : std::runtime_error {
-  upgrade_refused(int status, std::string body)
-      : std::runtime_error("upgrade refused: " + std::to_string(status) + " " + body),
+  upgrade_refused(int status, std::string body, std::string reason)
+      : std::runtime_error("upgrade refused: " + std::to_string(status) + " " + reason + " " +
+                           body),
         status(status),
-        body(std::move(body)) {}
+        body(std::move(body)),
+        reason(std::move(reason)) {}
   int status;
   std::string body;
+  std::string reason;  ///< the X-Actorsync-Reason header
 };
 
 /// The connection or TLS handshake failed before HTTP (a client-side error).
