@@ -43,6 +43,8 @@ class ProtocolErrors : public ::testing::Test {
   protocol::version_type bystander_version_ = 0;
 };
 
+// Close codes: protocol.md §1 Closing, one test per row of its table (1001: sync_server_test and
+// server_process_test; 1003: the text frame test; 1008: sync_server_test).
 TEST_F(ProtocolErrors, UndecodableFrameIsAConnectionErrorThenClose) {
   auto client = server_.connect();
   const std::vector<std::uint8_t> garbage{0xc1, 0xff, 0x00, 0x13};
@@ -78,14 +80,14 @@ TEST_F(ProtocolErrors, UnknownMessageTypeIsAConnectionError) {
   client->send_frame({reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size()});
   auto error = client->expect_error(error_code::unknown_message, 0);
   EXPECT_FALSE(error.try_again);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, MessageForANeverBoundSessionIsBadSessionIdent) {
   auto client = server_.connect();
   client->send(protocol::client_mark_message{77, 1});
   client->expect_error(error_code::bad_session_ident, 0);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, BindWithALiveIdentIsReuseOfSessionIdent) {
@@ -93,7 +95,7 @@ TEST_F(ProtocolErrors, BindWithALiveIdentIsReuseOfSessionIdent) {
   bind_and_ident(*client, 4, "/reuse");
   client->send(protocol::bind_message{4, "/reuse", ""});
   client->expect_error(error_code::reuse_of_session_ident, 0);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, UploadBeforeIdentIsASessionErrorAndTheOtherSessionGoesOn) {
@@ -174,6 +176,7 @@ TEST_F(ProtocolErrors, SessionsBeyondTheLimitGetTooManySessions) {
   expect_session_works(*client, 3, 1);
 }
 
+// protocol.md §1 Closing: 1009 after limits_exceeded.
 TEST_F(ProtocolErrors, OversizedFrameIsLimitsExceededThenClose1009) {
   auto client = server_.connect();
   std::vector<std::uint8_t> huge(100 * 1024, 0x90);
