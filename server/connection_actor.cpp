@@ -273,6 +273,7 @@ std::string check_upload(const conn_session& s, const protocol::upload_message& 
     code = error_code::bad_changeset;
     if (auto why = protocol::validate(c); !why.empty()) return why;
     if (c.server_version != 0) return "changeset carries a server version in UPLOAD";
+    if (c.origin_file_ident != 0) return "changeset carries an origin file ident in UPLOAD";
     code = error_code::bad_client_version;
     if (c.client_version <= previous) return "changeset client versions are not increasing";
     if (c.client_version > m.client_version) return "changeset is newer than the upload cursor";

@@ -209,6 +209,18 @@ TEST(SyncServer, RestartKeepsEveryAcknowledgedChangeset) {
   EXPECT_EQ(download_until(*reader, 1, 3).size(), 3u);
 }
 
+// protocol.md §1: the URL path is deployment configuration; the server upgrades on any path.
+TEST(SyncServer, TheUpgradeIsAcceptedOnAnyPath) {
+  test_server server;
+  for (const auto* path : {"/", "/sync", "/deploy/eu-1/actorsync?tenant=acme"}) {
+    SCOPED_TRACE(path);
+    auto options = server.client(make_token("alice", {"/*"}));
+    options.path = path;
+    auto client = scripted_client::connect(options);
+    bind_and_ident(*client, 1, "/path");
+  }
+}
+
 // protocol.md §1 Closing: 1001 after going_away.
 TEST(SyncServer, StopSendsGoingAwayAndClosesWith1001) {
   test_server server;
