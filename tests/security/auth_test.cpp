@@ -131,6 +131,14 @@ TEST(Auth, EveryUpgradeRefusalNamesItsReasonInAHeader) {
   expect_server_up(server);
 }
 
+TEST(Auth, APlainHttpRequestGets400NotWebsocketUpgrade) {
+  test_server server;
+  std::string reason;
+  EXPECT_EQ(http_get(server.ports().ws, "/", &reason).first, 400);
+  EXPECT_EQ(reason, "not_websocket_upgrade");
+  expect_server_up(server);
+}
+
 TEST(Auth, ConnectionsBeyondTheLimitGet503TooManyConnections) {
   test_server server([](server::server_options& o) { o.max_connections = 1; });
   auto admitted = server.connect();

@@ -299,7 +299,8 @@ protocol::changeset make_changeset(protocol::version_type version, const std::st
   return c;
 }
 
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target) {
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
+                                     std::string* actorsync_reason) {
   net::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
@@ -309,6 +310,10 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& targ
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(socket, buffer, response);
+  if (actorsync_reason != nullptr) {
+    const auto reason = response["X-Actorsync-Reason"];
+    actorsync_reason->assign(reason.data(), reason.size());
+  }
   return {static_cast<int>(response.result_int()), response.body()};
 }
 

@@ -108,7 +108,9 @@ bound_session bind_and_ident(scripted_client& client, protocol::session_ident se
 protocol::changeset make_changeset(protocol::version_type version, const std::string& object_id,
                                    std::int64_t value, protocol::version_type last_server = 0);
 
-/// A plain HTTP GET against 127.0.0.1:port; returns status and body.
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target);
+/// A plain HTTP GET against 127.0.0.1:port; returns status and body (and, when asked, the
+/// X-Actorsync-Reason header).
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
+                                     std::string* actorsync_reason = nullptr);
 
 }  // namespace actorsync::test
