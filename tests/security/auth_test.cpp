@@ -142,10 +142,13 @@ TEST(Auth, APlainHttpRequestGets400NotWebsocketUpgrade) {
 TEST(Auth, ConnectionsBeyondTheLimitGet503TooManyConnections) {
   test_server server([](server::server_options& o) { o.max_connections = 1; });
   auto admitted = server.connect();
+  // A PONG proves its connection actor runs, so the connection is counted.
+  admitted->send(protocol::ping_message{1});
+  admitted->expect<protocol::pong_message>();
   const auto refused = refusal_of(server.client(make_token("alice", {"/*"})));
   EXPECT_EQ(refused.status, 503);
   EXPECT_EQ(refused.reason, "too_many_connections");
-  admitted->send(protocol::ping_message{1});
+  admitted->send(protocol::ping_message{2});
   admitted->expect<protocol::pong_message>();
 }
 
