@@ -36,9 +36,9 @@ enum class error_code : std::uint16_t {
   bad_progress = 207,             ///< a cursor goes backwards or beyond what exists; fatal
   bad_changeset = 208,            ///< a changeset does not validate; fatal
   too_many_sessions = 209,        ///< the connection already carries the maximum; try again
-  bad_client_version = 210,       ///< changeset client versions are not increasing; fatal
+  bad_client_version = 210,       ///< UPLOAD versions not increasing or above its cursor; fatal
   server_busy = 211,              ///< the realm cannot take work now; try again
-  session_message_order = 212,    ///< UPLOAD/MARK before identification, a second IDENT; fatal
+  session_message_order = 212,    ///< UPLOAD/MARK before the client's IDENT, 2nd IDENT; fatal
 };
 
 /// True for codes below 200: the whole connection is affected.

@@ -21,6 +21,7 @@ using protocol::version_type;
 // WebSocket close codes (RFC 6455).
 constexpr std::uint16_t close_going_away = 1001;
 constexpr std::uint16_t close_protocol_error = 1002;
+constexpr std::uint16_t close_unsupported_data = 1003;
 constexpr std::uint16_t close_policy_violation = 1008;
 constexpr std::uint16_t close_too_big = 1009;
 
@@ -272,6 +273,7 @@ std::string check_upload(const conn_session& s, const protocol::upload_message& 
     code = error_code::bad_changeset;
     if (auto why = protocol::validate(c); !why.empty()) return why;
     if (c.server_version != 0) return "changeset carries a server version in UPLOAD";
+    if (c.origin_file_ident != 0) return "changeset carries an origin file ident in UPLOAD";
     code = error_code::bad_client_version;
     if (c.client_version <= previous) return "changeset client versions are not increasing";
     if (c.client_version > m.client_version) return "changeset is newer than the upload cursor";
@@ -498,6 +500,12 @@ caf::behavior connection_behavior(connection_actor* self, context_ptr context, c
                              std::to_string(self->state.context->options.max_frame_bytes) +
                              " bytes (" + std::to_string(m.bytes) + " so far)",
                          close_too_big);
+      },
+      [self](link_text_frame) {
+        --self->state.reads_outstanding;
+        connection_error(self, error_code::bad_syntax,
+                         "text frame refused: actorsync.v1 messages are binary frames",
+                         close_unsupported_data);
       },
       [self](link_wrote) { on_wrote(self); },
       [self](const link_closed& m) { on_closed(self, m); },

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "server/config_file.hpp"
+#include "server/log_sink.hpp"
 #include "server/sync_server.hpp"
 
 namespace {
@@ -94,6 +95,8 @@ int main(int argc, char** argv) {
     std::cerr << "actorsync-server: invalid configuration: " << e.what() << "\n";
     return 2;
   }
+  // Logs go to stderr and never block; stdout carries only the ready line.
+  actorsync::server::install_stderr_logger();
   spdlog::set_level(spdlog::level::from_str(config.options.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 

@@ -231,6 +231,16 @@ void on_ident(realm_actor* self, const session_ident_request& m) {
     return fail_session(self, key, error_code::session_message_order,
                         "second IDENT in one session");
   }
+  if (ident.client_file_ident == 0 && ident.file_ident_salt != 0) {
+    return fail_session(self, key, error_code::bad_client_file_ident,
+                        "IDENT requesting a file ident carries a salt");
+  }
+  // A replica without a file ident has uploaded nothing. (It may hold history already: a
+  // non-zero server version is where its download starts.)
+  if (ident.client_file_ident == 0 && ident.last_integrated_client_version != 0) {
+    return fail_session(self, key, error_code::bad_progress,
+                        "IDENT requesting a file ident claims integrated client versions");
+  }
   if (ident.server_version > st.latest) {
     return fail_session(self, key, error_code::bad_progress,
                         "IDENT download cursor " + std::to_string(ident.server_version) +
@@ -277,10 +287,6 @@ void on_upload(realm_actor* self, const session_upload& m) {
     if (c.last_integrated_server_version > st.latest) {
       return fail_session(self, key, error_code::bad_progress,
                           "changeset based on a server version that does not exist");
-    }
-    if (c.origin_file_ident != 0 && c.origin_file_ident != s.grant.ident) {
-      return fail_session(self, key, error_code::bad_changeset,
-                          "changeset names another origin file ident");
     }
   }
   if (upload.changesets.empty()) return;

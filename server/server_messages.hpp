@@ -41,6 +41,9 @@ struct link_frame {
 struct link_oversized {
   std::size_t bytes;  ///< how much had arrived when the limit was crossed
 };
+/// The peer sent a text message: refused before its payload is read (a text payload that is not
+/// UTF-8 would otherwise make Beast close with 1007 before any typed ERROR).
+struct link_text_frame {};
 struct link_wrote {};
 struct link_closed {
   std::string reason;
@@ -168,6 +171,7 @@ CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::shutdown_done))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::overflow_check))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::close_deadline))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::ident_written))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_text_frame))
 CAF_END_TYPE_ID_BLOCK(actorsync_server)
 
 // Local-only messages: they hold actor handles and shared pointers and never cross a network.
@@ -198,3 +202,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::shutdown_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::overflow_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::close_deadline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::ident_written)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_text_frame)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "server/log_sink.hpp"
+
 namespace actorsync::server {
 
 namespace {
@@ -91,6 +93,9 @@ std::string server_metrics::render_prometheus() const {
   line(out, "bytes_sent_total", "counter", "WebSocket payload bytes sent.", g(bytes_sent));
   line(out, "bytes_received_total", "counter", "WebSocket payload bytes received.",
        g(bytes_received));
+  line(out, "log_lines_dropped_total", "counter",
+       "Log lines dropped because stderr could not take them at once (process-wide).",
+       static_cast<std::int64_t>(log_lines_dropped()));
 
   out +=
       "# HELP actorsync_integration_latency_seconds Time from UPLOAD arrival at the realm to "

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,6 +14,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
+#include <cctype>
 #include <deque>
 #include <optional>
 
@@ -61,6 +63,35 @@ bool offers_subprotocol(std::string_view header) {
     header.remove_prefix(comma + 1);
   }
   return false;
+}
+
+// Why an upgrade was refused, for machines: the X-Actorsync-Reason header of the HTTP answer
+// (docs/protocol.md §1). Where a protocol error code means the same, the reason is its name.
+namespace refusal_reason {
+constexpr std::string_view not_websocket_upgrade = "not_websocket_upgrade";
+constexpr std::string_view wrong_protocol_version = "wrong_protocol_version";
+constexpr std::string_view bad_authentication = "bad_authentication";
+constexpr std::string_view token_expired = "token_expired";
+constexpr std::string_view headers_too_large = "headers_too_large";
+constexpr std::string_view too_many_connections = "too_many_connections";
+}  // namespace refusal_reason
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The token of `Authorization: Bearer <token>`; the scheme name is case-insensitive (RFC 7235).
+// Empty when the header is absent or names another scheme.
+std::string_view bearer_token(std::string_view header) {
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos || !equals_ignoring_case(header.substr(0, space), "bearer"))
+    return {};
+  auto token = header.substr(space + 1);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
 }
 
 template <class Stream>
@@ -142,7 +173,21 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   void start_read() {
     reading_ = true;
     frame_.clear();
-    read_some();
+    read_header();
+  }
+
+  // Reads into an empty buffer: completes once the message's first frame header is parsed,
+  // before any payload byte is taken (and, for a text message, UTF-8 validated). A text message
+  // is reported and reading stops; a binary one is read on. The empty buffer points at a real
+  // byte: Beast 1.74's UTF-8 checker dereferences the pointer of an empty text chunk.
+  void read_header() {
+    ws_.async_read_some(net::mutable_buffer(&header_peek_, 0),
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec) return self->report_closed("read: " + ec.message());
+                          if (self->ws_.got_text()) return self->notify(link_text_frame{});
+                          if (self->ws_.is_message_done()) return self->deliver_frame();  // empty
+                          self->read_some();
+                        });
   }
 
   // Writes the queued frames back to back on the strand: the next write does not wait for the
@@ -168,15 +213,19 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                             return self->notify(link_oversized{self->frame_.size()});
                           }
                           if (!self->ws_.is_message_done()) return self->read_some();
-                          auto data = self->frame_.data();
-                          auto bytes = std::make_shared<std::vector<std::uint8_t>>(
-                              net::buffers_begin(data), net::buffers_end(data));
-                          self->frame_.clear();
-                          self->reading_ = false;
-                          --self->read_credit_;
-                          self->notify(link_frame{std::move(bytes)});
-                          if (self->read_credit_ > 0) self->start_read();
+                          self->deliver_frame();
                         });
+  }
+
+  void deliver_frame() {
+    auto data = frame_.data();
+    auto bytes = std::make_shared<std::vector<std::uint8_t>>(net::buffers_begin(data),
+                                                             net::buffers_end(data));
+    frame_.clear();
+    reading_ = false;
+    --read_credit_;
+    notify(link_frame{std::move(bytes)});
+    if (read_credit_ > 0) start_read();
   }
 
   void read_upgrade() {
@@ -185,6 +234,12 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     parser_->body_limit(0);
     http::async_read(ws_.next_layer(), buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec == http::error::header_limit) {
+                         return self->refuse(http::status::request_header_fields_too_large,
+                                             refusal_reason::headers_too_large,
+                                             "request headers larger than " +
+                                                 std::to_string(upgrade_header_limit) + " bytes");
+                       }
                        if (ec) return;  // not HTTP, timed out or gone: just drop it
                        self->check_upgrade();
                      });
@@ -194,27 +249,36 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     auto& request = parser_->get();
     const auto& options = env_.context->options;
     if (!websocket::is_upgrade(request)) {
-      return refuse(http::status::bad_request, "expected a WebSocket upgrade (subprotocol " +
-                                                   std::string(protocol::subprotocol) + ")");
+      return refuse(
+          http::status::bad_request, refusal_reason::not_websocket_upgrade,
+          "expected a WebSocket upgrade (subprotocol " + std::string(protocol::subprotocol) + ")");
     }
     if (!offers_subprotocol(as_std(request[http::field::sec_websocket_protocol]))) {
-      return refuse(http::status::bad_request,
+      return refuse(http::status::bad_request, refusal_reason::wrong_protocol_version,
                     "unsupported subprotocol, expected " + std::string(protocol::subprotocol));
     }
-    const auto auth = as_std(request[http::field::authorization]);
-    constexpr std::string_view bearer = "Bearer ";
-    if (auth.substr(0, bearer.size()) != bearer) {
-      return refuse(http::status::unauthorized, "missing bearer token in the Authorization header");
+    if (request.count(http::field::authorization) > 1) {
+      return refuse(http::status::bad_request, refusal_reason::bad_authentication,
+                    "more than one Authorization header");
     }
-    auto verified = verify_token(env_.context->secret, auth.substr(bearer.size()), unix_now());
+    const auto token = bearer_token(as_std(request[http::field::authorization]));
+    if (token.empty()) {
+      return refuse(http::status::unauthorized, refusal_reason::bad_authentication,
+                    "missing bearer token in the Authorization header");
+    }
+    auto verified = verify_token(env_.context->secret, token, unix_now());
     if (!verified) {
-      return refuse(http::status::unauthorized, "token refused (" +
-                                                    std::string(to_string(verified.error->code)) +
-                                                    "): " + verified.error->reason);
+      const auto code = verified.error->code;
+      return refuse(
+          http::status::unauthorized,
+          code == token_errc::expired ? refusal_reason::token_expired
+                                      : refusal_reason::bad_authentication,
+          "token refused (" + std::string(to_string(code)) + "): " + verified.error->reason);
     }
     if (static_cast<std::size_t>(env_.context->metrics->connections.load()) >=
         options.max_connections) {
-      return refuse(http::status::service_unavailable, "too many connections");
+      return refuse(http::status::service_unavailable, refusal_reason::too_many_connections,
+                    "too many connections");
     }
     beast::get_lowest_layer(ws_).expires_never();
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
@@ -247,11 +311,12 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     });
   }
 
-  void refuse(http::status status, std::string body) {
+  void refuse(http::status status, std::string_view reason, std::string body) {
     env_.context->metrics->upgrades_refused.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("upgrade from {} refused: {} {}", peer_, static_cast<unsigned>(status), body);
     auto response = std::make_shared<http::response<http::string_body>>(status, 11);
     response->set(http::field::server, "actorsync-server");
+    response->set("X-Actorsync-Reason", beast::string_view(reason.data(), reason.size()));
     response->set(http::field::content_type, "text/plain; charset=utf-8");
     if (status == http::status::unauthorized)
       response->set(http::field::www_authenticate, "Bearer");
@@ -282,6 +347,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   beast::flat_buffer frame_;
+  std::uint8_t header_peek_ = 0;  ///< never written: read_header's empty buffer points here
   std::size_t read_credit_ = 0;   ///< frames the actor asked for and has not received (strand)
   bool reading_ = false;          ///< a frame is being read (strand)
   std::deque<frame_ptr> writes_;  ///< the front one is being written (strand)

@@ -47,6 +47,19 @@ TEST(CodecRoundTrip, EveryClientMessageSurvivesEncodeDecode) {
   expect_client_round_trip(ping_message{0});
 }
 
+// protocol.md §4.2 IDENT: the example of a salt above 2^53, byte for byte, both ways.
+TEST(CodecRoundTrip, ASaltAbove2To53IsEncodedAsUint64AndDecodesExactly) {
+  const server_ident_message ident{1, 42, 0x7edcba9876543210};
+  static_assert(0x7edcba9876543210 > (std::uint64_t{1} << 53));
+  const byte_buffer documented{0x94, 0x11, 0x01, 0x2a, 0xcf, 0x7e, 0xdc,
+                               0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+  byte_buffer bytes;
+  encode(server_message{ident}, bytes);
+  EXPECT_EQ(bytes, documented);
+  expect_server_round_trip(ident);
+  expect_client_round_trip(client_ident_message{1, 42, 0x7edcba9876543210, 17, 9});
+}
+
 TEST(CodecRoundTrip, EveryServerMessageSurvivesEncodeDecode) {
   expect_server_round_trip(server_ident_message{1, 42, 99});
   expect_server_round_trip(download_message{2, 10, 7, 0, {}});

@@ -1,6 +1,9 @@
 // Token authentication on the WebSocket upgrade and on each BIND.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <vector>
+
 #include "server/token.hpp"
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
@@ -82,6 +85,103 @@ TEST(Auth, RefusalsAreCounted) {
   test_server server;
   refused_status(server.client("garbage"));
   EXPECT_EQ(server.instance().metrics().upgrades_refused.load(), 1u);
+}
+
+// ---- protocol.md §1 "Refused upgrades": status and X-Actorsync-Reason ---------------------------
+
+upgrade_refused refusal_of(const client_options& options) {
+  try {
+    scripted_client::connect(options);
+  } catch (const upgrade_refused& e) {
+    return e;
+  }
+  return upgrade_refused(101, "", "");
+}
+
+TEST(Auth, EveryUpgradeRefusalNamesItsReasonInAHeader) {
+  test_server server;
+  struct row {
+    const char* input;
+    std::function<void(client_options&)> adjust;
+    int status;
+    const char* reason;
+  };
+  const std::vector<row> rows{
+      {"missing token", [](client_options& o) { o.token.reset(); }, 401, "bad_authentication"},
+      {"malformed token", [](client_options& o) { o.token = "%%%"; }, 401, "bad_authentication"},
+      {"wrongly signed token",
+       [](client_options& o) {
+         o.token = server::issue_token(server::token_secret("not-the-server-secret"),
+                                       {"alice", {"/*"}, server::unix_now() + 60});
+       },
+       401, "bad_authentication"},
+      {"expired token", [](client_options& o) { o.token = make_token("alice", {"/*"}, -10); }, 401,
+       "token_expired"},
+      {"wrong subprotocol", [](client_options& o) { o.subprotocol = "actorsync.v0"; }, 400,
+       "wrong_protocol_version"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.input);
+    auto options = server.client(make_token("alice", {"/*"}));
+    r.adjust(options);
+    const auto refused = refusal_of(options);
+    EXPECT_EQ(refused.status, r.status);
+    EXPECT_EQ(refused.reason, r.reason);
+  }
+  expect_server_up(server);
+}
+
+TEST(Auth, APlainHttpRequestGets400NotWebsocketUpgrade) {
+  test_server server;
+  std::string reason;
+  EXPECT_EQ(http_get(server.ports().ws, "/", &reason).first, 400);
+  EXPECT_EQ(reason, "not_websocket_upgrade");
+  expect_server_up(server);
+}
+
+TEST(Auth, ConnectionsBeyondTheLimitGet503TooManyConnections) {
+  test_server server([](server::server_options& o) { o.max_connections = 1; });
+  auto admitted = server.connect();
+  // A PONG proves its connection actor runs, so the connection is counted.
+  admitted->send(protocol::ping_message{1});
+  admitted->expect<protocol::pong_message>();
+  const auto refused = refusal_of(server.client(make_token("alice", {"/*"})));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_EQ(refused.reason, "too_many_connections");
+  admitted->send(protocol::ping_message{2});
+  admitted->expect<protocol::pong_message>();
+}
+
+TEST(Auth, TheBearerSchemeNameIsCaseInsensitive) {
+  test_server server;
+  for (const auto* scheme : {"bearer ", "BEARER ", "bEaReR  "}) {
+    SCOPED_TRACE(scheme);
+    auto options = server.client("");
+    options.raw_authorization = scheme + make_token("alice", {"/*"});
+    auto client = scripted_client::connect(options);
+    bind_and_ident(*client, 1, "/scheme");
+  }
+}
+
+TEST(Auth, TwoAuthorizationHeadersAreRefusedWith400) {
+  test_server server;
+  auto options = server.client(make_token("alice", {"/*"}));
+  options.extra_headers.emplace_back("Authorization", "Bearer " + make_token("bob", {"/*"}));
+  const auto refused = refusal_of(options);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.reason, "bad_authentication");
+  EXPECT_EQ(refused.body, "more than one Authorization header");
+  expect_server_up(server);
+}
+
+TEST(Auth, AHeaderBlockOverTheLimitGets431) {
+  test_server server;
+  auto options = server.client(make_token("alice", {"/*"}));
+  options.extra_headers.emplace_back("X-Padding", std::string(20 * 1024, 'p'));
+  const auto refused = refusal_of(options);
+  EXPECT_EQ(refused.status, 431);
+  EXPECT_EQ(refused.reason, "headers_too_large");
+  expect_server_up(server);
 }
 
 TEST(Auth, TokenForAnotherRealmIsPermissionDeniedForThatSessionOnly) {

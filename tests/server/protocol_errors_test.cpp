@@ -43,12 +43,31 @@ class ProtocolErrors : public ::testing::Test {
   protocol::version_type bystander_version_ = 0;
 };
 
+// Close codes: protocol.md §1 Closing, one test per row of its table (1001: sync_server_test and
+// server_process_test; 1003: the text frame test; 1008: sync_server_test).
 TEST_F(ProtocolErrors, UndecodableFrameIsAConnectionErrorThenClose) {
   auto client = server_.connect();
   const std::vector<std::uint8_t> garbage{0xc1, 0xff, 0x00, 0x13};
   client->send_frame(garbage);
   client->expect_error(error_code::bad_syntax, 0);
   EXPECT_EQ(client->wait_closed(), 1002);
+}
+
+// protocol.md §1 Frames: only binary messages carry the protocol. A text message is bad_syntax at
+// connection level, closed with 1003, whether or not its payload is UTF-8 (unchecked, the first
+// would be decoded as msgpack and Beast would close on the second with 1007 and no ERROR).
+TEST_F(ProtocolErrors, TextFrameIsBadSyntaxThenClose1003) {
+  const std::vector<std::uint8_t> utf8{'h', 'e', 'l', 'l', 'o'};
+  protocol::byte_buffer not_utf8;
+  protocol::encode(protocol::ping_message{1}, not_utf8);
+  for (const auto& payload : {utf8, not_utf8}) {
+    auto client = server_.connect();
+    bind_and_ident(*client, 1, "/text");
+    client->send_text_frame(payload);
+    auto error = client->expect_error(error_code::bad_syntax, 0);
+    EXPECT_FALSE(error.try_again);
+    EXPECT_EQ(client->wait_closed(), 1003);
+  }
 }
 
 TEST_F(ProtocolErrors, UnknownMessageTypeIsAConnectionError) {
@@ -61,14 +80,14 @@ TEST_F(ProtocolErrors, UnknownMessageTypeIsAConnectionError) {
   client->send_frame({reinterpret_cast<const std::uint8_t*>(frame.data()), frame.size()});
   auto error = client->expect_error(error_code::unknown_message, 0);
   EXPECT_FALSE(error.try_again);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, MessageForANeverBoundSessionIsBadSessionIdent) {
   auto client = server_.connect();
   client->send(protocol::client_mark_message{77, 1});
   client->expect_error(error_code::bad_session_ident, 0);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, BindWithALiveIdentIsReuseOfSessionIdent) {
@@ -76,7 +95,7 @@ TEST_F(ProtocolErrors, BindWithALiveIdentIsReuseOfSessionIdent) {
   bind_and_ident(*client, 4, "/reuse");
   client->send(protocol::bind_message{4, "/reuse", ""});
   client->expect_error(error_code::reuse_of_session_ident, 0);
-  client->wait_closed();
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 TEST_F(ProtocolErrors, UploadBeforeIdentIsASessionErrorAndTheOtherSessionGoesOn) {
@@ -126,6 +145,7 @@ TEST_F(ProtocolErrors, ForgedClientFileIdentIsRefused) {
   expect_session_works(*client, 1, 1);
 }
 
+// protocol.md §8 Session error (the diagram's example).
 TEST_F(ProtocolErrors, ChangesetCarryingAServerVersionIsBadChangeset) {
   auto client = server_.connect();
   bind_and_ident(*client, 1, "/invalid");
@@ -157,6 +177,7 @@ TEST_F(ProtocolErrors, SessionsBeyondTheLimitGetTooManySessions) {
   expect_session_works(*client, 3, 1);
 }
 
+// protocol.md §1 Closing: 1009 after limits_exceeded.
 TEST_F(ProtocolErrors, OversizedFrameIsLimitsExceededThenClose1009) {
   auto client = server_.connect();
   std::vector<std::uint8_t> huge(100 * 1024, 0x90);
@@ -182,6 +203,147 @@ TEST_F(ProtocolErrors, ErrorsAreCountedByCode) {
   EXPECT_EQ(status, 200);
   EXPECT_NE(body.find("actorsync_errors_total{code=\"bad_session_ident\"} 1"), std::string::npos)
       << body;
+}
+
+// ---- the rules of docs/protocol.md, one test each, named by section -------------------------
+
+// Reads until a MARK with `request` and a DOWNLOAD acknowledging `version` both arrived, in
+// whatever order; any other message fails.
+void expect_ack_and_mark(scripted_client& client, protocol::session_ident session,
+                         protocol::version_type version, protocol::request_ident request) {
+  bool acked = false, marked = false;
+  while (!acked || !marked) {
+    auto message = client.receive();
+    if (auto* d = std::get_if<protocol::download_message>(&message)) {
+      ASSERT_EQ(d->session, session);
+      acked = acked || d->last_integrated_client_version >= version;
+    } else if (auto* m = std::get_if<protocol::server_mark_message>(&message)) {
+      ASSERT_EQ(m->request, request);
+      marked = true;
+    } else {
+      FAIL() << scripted_client::describe(message);
+    }
+  }
+}
+
+// protocol.md §6 rule 1: UPLOAD and MARK sent right behind IDENT(0), before the server's IDENT,
+// are held until the file ident is allocated, then processed; no session_message_order.
+TEST_F(ProtocolErrors, UploadAndMarkBeforeTheServersIdentAreHeldUntilIdentified) {
+  auto client = server_.connect();
+  client->send(protocol::bind_message{1, "/held", ""});
+  client->send(protocol::client_ident_message{1, 0, 0, 0, 0});
+  client->send(protocol::upload_message{1, 1, 0, {make_changeset(1, "held", 1)}});
+  client->send(protocol::client_mark_message{1, 9});
+  EXPECT_NE(client->expect<protocol::server_ident_message>().client_file_ident, 0u);
+  expect_ack_and_mark(*client, 1, 1, 9);
+}
+
+// protocol.md §6: one connection may bind the same realm twice; the two sessions are separate
+// replicas and each downloads what the other uploads.
+TEST_F(ProtocolErrors, OneConnectionMayBindTheSameRealmTwice) {
+  auto client = server_.connect();
+  const auto first = bind_and_ident(*client, 1, "/twice");
+  const auto second = bind_and_ident(*client, 2, "/twice");
+  EXPECT_NE(first.ident, second.ident);
+  client->send(protocol::upload_message{1, 1, 0, {make_changeset(1, "one", 1)}});
+  bool acked = false, downloaded = false;
+  while (!acked || !downloaded) {
+    auto d = client->expect<protocol::download_message>();
+    if (d.session == 1) acked = acked || d.last_integrated_client_version >= 1;
+    if (d.session == 2) downloaded = downloaded || d.changesets.size() == 1;
+  }
+}
+
+// Every changeset of `realm`, read by a fresh replica up to a MARK.
+std::vector<protocol::changeset> history_of(const test_server& server, const std::string& realm) {
+  auto reader = server.connect();
+  bind_and_ident(*reader, 1, realm);
+  reader->send(protocol::client_mark_message{1, 1});
+  std::vector<protocol::changeset> history;
+  for (auto message = reader->receive();
+       !std::holds_alternative<protocol::server_mark_message>(message);
+       message = reader->receive()) {
+    for (auto& c : std::get<protocol::download_message>(message).changesets) {
+      history.push_back(std::move(c));
+    }
+  }
+  return history;
+}
+
+// Sends `upload` and a MARK; reads until both its acknowledgement and the MARK arrived (an
+// ERROR fails the test).
+void upload_then_mark(scripted_client& client, const protocol::upload_message& upload) {
+  client.send(upload);
+  client.send(protocol::client_mark_message{upload.session, 7});
+  expect_ack_and_mark(client, upload.session, upload.client_version, 7);
+}
+
+// protocol.md §7 Re-sent changesets (and §8, reconnect with re-upload): changesets at or below
+// the last integrated client version are skipped, not refused, in the same binding and in a new
+// one; each is in the history once.
+TEST_F(ProtocolErrors, ReSentChangesetsAreSkippedNotRefused) {
+  auto client = server_.connect();
+  const auto replica = bind_and_ident(*client, 1, "/resend");
+  const auto cs1 = make_changeset(1, "a", 1), cs2 = make_changeset(2, "b", 2);
+  upload_then_mark(*client, {1, 1, 0, {cs1}});
+  upload_then_mark(*client, {1, 2, 0, {cs1, cs2}});
+  auto again = server_.connect();  // a reconnect that lost the acknowledgement of 2
+  again->send(protocol::bind_message{1, "/resend", ""});
+  again->send(protocol::client_ident_message{1, replica.ident, replica.salt, 0, 1});
+  upload_then_mark(*again, {1, 2, 0, {cs2}});
+  const auto history = history_of(server_, "/resend");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].instructions, cs1.instructions);
+  EXPECT_EQ(history[1].instructions, cs2.instructions);
+}
+
+// protocol.md §7: the client version of an UPLOAD is at least that of its last changeset.
+TEST_F(ProtocolErrors, UploadVersionBelowItsLastChangesetIsBadClientVersion) {
+  auto client = server_.connect();
+  bind_and_ident(*client, 1, "/below");
+  bind_and_ident(*client, 2, "/below-other");
+  client->send(protocol::upload_message{1, 1, 0, {make_changeset(2, "x", 1)}});
+  client->expect_error(error_code::bad_client_version, 1);
+  expect_session_works(*client, 2, 1);
+}
+
+// protocol.md §4.1 IDENT: with file ident 0 the salt and the last integrated client version must
+// be 0 (the server version may not: see SyncServer.ANewSessionDownloadsTheHistoryAfterItsCursor).
+TEST_F(ProtocolErrors, IdentRequestWithASaltOrAnUploadCursorIsRefused) {
+  auto client = server_.connect();
+  bind_and_ident(*client, 1, "/zero");
+  expect_session_works(*client, 1, 1);  // the realm's history now holds server version 1
+  client->send(protocol::bind_message{2, "/zero", ""});
+  client->send(protocol::client_ident_message{2, 0, 77, 0, 0});
+  client->expect_error(error_code::bad_client_file_ident, 2);
+  client->send(protocol::bind_message{3, "/zero", ""});
+  client->send(protocol::client_ident_message{3, 0, 0, 1, 5});
+  client->expect_error(error_code::bad_progress, 3);
+}
+
+// protocol.md §4.1 UPLOAD: changesets carry origin_file_ident 0, even the uploader's own ident.
+TEST_F(ProtocolErrors, ChangesetCarryingAnOriginFileIdentIsBadChangeset) {
+  auto client = server_.connect();
+  const auto own = bind_and_ident(*client, 1, "/origin");
+  bind_and_ident(*client, 2, "/origin-other");
+  auto c = make_changeset(1, "x", 1);
+  c.origin_file_ident = own.ident;
+  client->send(protocol::upload_message{1, 1, 0, {c}});
+  client->expect_error(error_code::bad_changeset, 1);
+  expect_session_works(*client, 2, 1);
+}
+
+// protocol.md §8 Session error and §5: a changeset that does not decode (an empty collection
+// name) is bad_syntax for the whole connection, closed with 1002; one that decodes but breaks an
+// UPLOAD rule (a server version) is the session-level bad_changeset of the diagram.
+TEST_F(ProtocolErrors, EmptyCollectionNameIsBadSyntaxForTheConnection) {
+  auto client = server_.connect();
+  bind_and_ident(*client, 1, "/empty");
+  auto c = make_changeset(5, "x", 1);
+  c.instructions = {protocol::create_object{"", "x"}};
+  client->send(protocol::upload_message{1, 5, 0, {c}});
+  client->expect_error(error_code::bad_syntax, 0);
+  EXPECT_EQ(client->wait_closed(), 1002);
 }
 
 }  // namespace

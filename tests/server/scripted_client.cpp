@@ -87,17 +87,20 @@ class client_impl final : public scripted_client {
       } else if (options_.token) {
         request.set(http::field::authorization, "Bearer " + *options_.token);
       }
+      for (const auto& [name, value] : options_.extra_headers) request.insert(name, value);
     }));
     websocket::response_type response;
     done = false;
-    ws_->async_handshake(response, options_.host, "/", [&](beast::error_code ec) {
+    ws_->async_handshake(response, options_.host, options_.path, [&](beast::error_code ec) {
       result = ec;
       done = true;
     });
     run_until(done, deadline, "WebSocket upgrade");
     if (result) {
       if (result == websocket::error::upgrade_declined) {
-        throw upgrade_refused(static_cast<int>(response.result_int()), response.body());
+        const auto reason = response["X-Actorsync-Reason"];
+        throw upgrade_refused(static_cast<int>(response.result_int()), response.body(),
+                              std::string(reason.data(), reason.size()));
       }
       throw connect_failed("upgrade: " + result.message());
     }
@@ -107,17 +110,8 @@ class client_impl final : public scripted_client {
     ws_->binary(true);
   }
 
-  void send_frame(std::span<const std::uint8_t> bytes) override {
-    beast::error_code result;
-    bool done = false;
-    ws_->async_write(net::buffer(bytes.data(), bytes.size()),
-                     [&](beast::error_code ec, std::size_t) {
-                       result = ec;
-                       done = true;
-                     });
-    run_until(done, default_deadline, "write");
-    if (result) throw std::runtime_error("write failed: " + result.message());
-  }
+  void send_frame(std::span<const std::uint8_t> bytes) override { write_message(bytes, false); }
+  void send_text_frame(std::span<const std::uint8_t> bytes) override { write_message(bytes, true); }
 
   std::vector<std::uint8_t> receive_frame(std::chrono::milliseconds deadline) override {
     quick_ack();
@@ -159,6 +153,20 @@ class client_impl final : public scripted_client {
   }
 
  private:
+  void write_message(std::span<const std::uint8_t> bytes, bool text) {
+    ws_->text(text);
+    beast::error_code result;
+    bool done = false;
+    ws_->async_write(net::buffer(bytes.data(), bytes.size()),
+                     [&](beast::error_code ec, std::size_t) {
+                       result = ec;
+                       done = true;
+                     });
+    run_until(done, default_deadline, "write");
+    ws_->binary(true);
+    if (result) throw std::runtime_error("write failed: " + result.message());
+  }
+
   // The server writes several small frames in a row and (like most servers) leaves Nagle's
   // algorithm on: each frame after the first waits for our ACK, which Linux delays by up to
   // 40 ms unless the socket is in quick-ACK mode (a mode the kernel leaves on its own).
@@ -291,7 +299,8 @@ protocol::changeset make_changeset(protocol::version_type version, const std::st
   return c;
 }
 
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target) {
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
+                                     std::string* actorsync_reason) {
   net::io_context io;
   tcp::socket socket(io);
   socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
@@ -301,6 +310,10 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& targ
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(socket, buffer, response);
+  if (actorsync_reason != nullptr) {
+    const auto reason = response["X-Actorsync-Reason"];
+    actorsync_reason->assign(reason.data(), reason.size());
+  }
   return {static_cast<int>(response.result_int()), response.body()};
 }
 

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "protocol/codec.hpp"
 #include "protocol/messages.hpp"
@@ -30,16 +32,22 @@ struct client_options {
   std::optional<std::string> token;  ///< sent as "Authorization: Bearer <token>"
   std::string subprotocol = "actorsync.v1";
   std::string raw_authorization;  ///< if set, sent as the Authorization header verbatim
+  /// Added to the upgrade request as they are (a header may repeat one set above).
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::string path = "/";  ///< the upgrade request's target
 };
 
 /// The server answered the upgrade with an HTTP status instead of 101.
 struct upgrade_refused : std::runtime_error {
-  upgrade_refused(int status, std::string body)
-      : std::runtime_error("upgrade refused: " + std::to_string(status) + " " + body),
+  upgrade_refused(int status, std::string body, std::string reason)
+      : std::runtime_error("upgrade refused: " + std::to_string(status) + " " + reason + " " +
+                           body),
         status(status),
-        body(std::move(body)) {}
+        body(std::move(body)),
+        reason(std::move(reason)) {}
   int status;
   std::string body;
+  std::string reason;  ///< the X-Actorsync-Reason header
 };
 
 /// The connection or TLS handshake failed before HTTP (a client-side error).
@@ -56,6 +64,8 @@ class scripted_client {
       const client_options& options, std::chrono::milliseconds deadline = default_deadline);
 
   virtual void send_frame(std::span<const std::uint8_t> bytes) = 0;
+  /// Sends `bytes` as a WebSocket text message (a protocol violation, for tests).
+  virtual void send_text_frame(std::span<const std::uint8_t> bytes) = 0;
   void send(const protocol::client_message& message);
 
   /// The next server message; throws std::runtime_error on timeout, close or an undecodable
@@ -118,7 +128,9 @@ bound_session bind_and_ident(scripted_client& client, protocol::session_ident se
 protocol::changeset make_changeset(protocol::version_type version, const std::string& object_id,
                                    std::int64_t value, protocol::version_type last_server = 0);
 
-/// A plain HTTP GET against 127.0.0.1:port; returns status and body.
-std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target);
+/// A plain HTTP GET against 127.0.0.1:port; returns status and body (and, when asked, the
+/// X-Actorsync-Reason header).
+std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
+                                     std::string* actorsync_reason = nullptr);
 
 }  // namespace actorsync::test

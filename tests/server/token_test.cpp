@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
 namespace actorsync::server {
 namespace {
 
@@ -81,6 +85,32 @@ TEST(Token, SecretsShorterThan16BytesAreRefused) {
   EXPECT_TRUE(token_secret::from_environment(why));
   ::unsetenv("ACTORSYNC_TOKEN_SECRET");
   EXPECT_FALSE(token_secret::from_file("/nonexistent/secret", why));
+}
+
+// docs/server.md, Securing: expires_at is Unix seconds, the unit of unix_now(), not the
+// milliseconds of protocol timestamps.
+TEST(Token, ExpiryIsInUnixSeconds) {
+  const auto clock_seconds =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  EXPECT_LE(unix_now() - clock_seconds, 1u);  // read after it, from the same clock, in seconds
+  auto token = issue_token(secret, {"alice", {"/x"}, now + 60});
+  EXPECT_TRUE(verify_token(secret, token, now + 59));
+  EXPECT_EQ(verify_token(secret, token, now + 60).error->code, token_errc::expired);
+}
+
+// docs/server.md, Securing: the secret file is text; its trailing CR/LF are not part of the key.
+TEST(Token, TheSecretFileIsItsTextWithoutTrailingNewlines) {
+  const auto path = std::filesystem::temp_directory_path() / "actorsync-token-test-secret";
+  std::ofstream(path, std::ios::binary) << "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3\r\n";
+  std::string why;
+  auto from_file = token_secret::from_file(path.string(), why);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(from_file) << why;
+  EXPECT_EQ(from_file->bytes(), "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3");
+  auto token = issue_token(token_secret("c2VjcmV0LWJ5dGVzLTAxMjM0NTY3"), {"a", {"/x"}, now + 60});
+  EXPECT_TRUE(verify_token(*from_file, token, now));
 }
 
 }  // namespace
