@@ -197,13 +197,13 @@ class beast_link final : public client_websocket,
 
   void on_upgrade(beast::error_code ec) {
     if (ec) {
-      auto status = response_.result_int();
-      if (status == 401) return fail(sync_errc::bad_authentication, "upgrade refused: 401");
-      if (status == 403) return fail(sync_errc::permission_denied, "upgrade refused: 403");
-      if (status == 426) return fail(sync_errc::wrong_protocol_version, "upgrade refused: 426");
-      if (status != 0)
-        return fail(sync_errc::connect_failed, "upgrade refused: " + std::to_string(status));
-      return fail(classify(ec), "upgrade: " + ec.message());
+      const auto status = response_.result_int();
+      if (status == 0) return fail(classify(ec), "upgrade: " + ec.message());
+      const auto reason = response_["X-Actorsync-Reason"];
+      const std::string_view why(reason.data(), reason.size());
+      return fail(from_upgrade_refusal(status, why), "upgrade refused: " + std::to_string(status) +
+                                                         (why.empty() ? "" : " ") +
+                                                         std::string(why));
     }
     auto accepted = response_[http::field::sec_websocket_protocol];
     if (std::string_view(accepted.data(), accepted.size()) != protocol::subprotocol)

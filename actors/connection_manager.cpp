@@ -81,7 +81,11 @@ void connection_manager_state::attach(const std::string& key, const std::string&
     link.token = token;
   }
   auto& link = links.at(pos->second);
-  if (!link.sessions.emplace(session.id(), session).second) return;  // already attached
+  if (!link.sessions.emplace(session.id(), session).second) {
+    // Attached already: a session sends a fresh token after the link's token expired.
+    if (!token.empty()) link.token = token;
+    return;
+  }
   session_links[session.id()] = attachment{link.id, 0};
   self->monitor(session);
   session_churn();

@@ -135,6 +135,7 @@ struct session_actor_state {
   void attach();
   void detach();
   std::string fresh_token() const;  ///< from the settings' provider (empty without one)
+  void refresh_link_token();        ///< after the link's token expired
   void on_link_event(const link_event& event);
   void on_message(const protocol::server_message& message);
   void on_local_commit(protocol::version_type version);

@@ -23,6 +23,15 @@ std::string session_actor_state::fresh_token() const {
   return config.settings->token_provider ? config.settings->token_provider() : std::string{};
 }
 
+// The server refused the link's token as expired: the link retries (after its backoff) with the
+// token a session gives it, so give it a fresh one, and keep it for this session's next BIND.
+void session_actor_state::refresh_link_token() {
+  if (lifecycle != session_state::active) return;
+  attach_token = std::make_unique<std::string>(fresh_token());
+  caf::anon_send(config.settings->connection_manager, attach_atom_v, config.settings->link_key,
+                 *attach_token, caf::actor_cast<caf::actor>(self));
+}
+
 void session_actor_state::detach() {
   attach_token.reset();
   if (phase == session_phase::detached || phase == session_phase::stopped) return;
@@ -58,6 +67,7 @@ void session_actor_state::on_link_event(const link_event& event) {
       binding_lost();
       set_connection(connection_state::disconnected);
       if (event.has_error) on_error(event.error, event.message);
+      if (event.has_error && event.error == sync_errc::token_expired) refresh_link_token();
       break;
   }
 }

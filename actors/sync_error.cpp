@@ -97,6 +97,29 @@ sync_errc from_protocol(protocol::error_code code) {
   return sync_errc::protocol_violation;  // an unknown code is itself a violation
 }
 
+sync_errc from_upgrade_refusal(unsigned status, std::string_view reason) {
+  using protocol::error_code;
+  if (reason == "not_websocket_upgrade") return sync_errc::wrong_protocol_version;
+  if (reason == "headers_too_large") return from_protocol(error_code::limits_exceeded);
+  for (auto code : {error_code::token_expired, error_code::bad_authentication,
+                    error_code::wrong_protocol_version, error_code::too_many_connections,
+                    error_code::permission_denied, error_code::limits_exceeded})
+    if (reason == protocol::to_string(code)) return from_protocol(code);
+  if (!reason.empty()) return sync_errc::protocol_violation;
+  switch (status) {
+    case 401:
+      return sync_errc::bad_authentication;
+    case 403:
+      return sync_errc::permission_denied;
+    case 426:
+      return sync_errc::wrong_protocol_version;
+    case 503:
+      return sync_errc::server_busy;
+    default:
+      return sync_errc::connect_failed;
+  }
+}
+
 sync_errc from_storage(storage::storage_errc code) {
   switch (code) {
     case storage::storage_errc::bad_changeset:

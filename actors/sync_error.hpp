@@ -44,6 +44,10 @@ std::string_view to_string(sync_errc code);
 /// The one conversion from wire error codes (ERROR messages and local link failures).
 sync_errc from_protocol(protocol::error_code code);
 
+/// A refused WebSocket upgrade: by its `X-Actorsync-Reason` header (protocol.md §1), else (a
+/// proxy, an older server) by its HTTP status. A reason this client does not know is fatal.
+sync_errc from_upgrade_refusal(unsigned status, std::string_view reason);
+
 /// The one conversion from storage errors (all are fatal for the session).
 sync_errc from_storage(storage::storage_errc code);
 

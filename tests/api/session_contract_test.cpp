@@ -255,3 +255,22 @@ TEST(SessionContract, ARealmsOwnTokenProviderIsCalledOncePerBind) {
   EXPECT_EQ(calls->load(), 1);
   EXPECT_EQ(binds(server), 1u);
 }
+
+// protocol.md §1: a 401 with X-Actorsync-Reason: token_expired is retryable; the retry asks the
+// token provider for a fresh token.
+TEST(SessionContract, AnExpiredTokenAtTheUpgradeIsRetriedWithAFreshOne) {
+  live_server server;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  client a(server, [calls](api::app_config& c) {
+    c.token_provider = [calls](const std::string& id) {
+      server::token_secret secret(secret_bytes);
+      const auto expiry = ++*calls == 1 ? server::unix_now() - 10 : server::unix_now() + 3600;
+      return server::issue_token(secret, {id, {"/*"}, expiry});
+    };
+  });
+  auto r = a.app->open_realm("/refresh", {"alice", ""});
+  write_object(*r, "x");
+  EXPECT_TRUE(bool(get(r->session().upload_all_local_changes())));
+  EXPECT_GE(calls->load(), 2);
+  EXPECT_EQ(r->session().state(), session_state::active);
+}

@@ -103,6 +103,12 @@ class ConnectionManagerScript : public ::testing::Test {
     return log;
   }
 
+  /// Session `i` attaches again with `token`, as a session does when the link's token expired.
+  void reattach(std::size_t i, const std::string& key, const std::string& token) {
+    caf::anon_send(manager_, attach_atom_v, key, token, sessions_[i]);
+    sched_.run();
+  }
+
   void detach(std::size_t session) {
     caf::anon_send(manager_, detach_atom_v, sessions_[session]);
     sched_.run();
@@ -289,4 +295,16 @@ TEST_F(ConnectionManagerScript, AnyTrafficAfterAPingCountsAsLiveness) {
   advance(60s);
   EXPECT_FALSE(socket(0).retired);
   EXPECT_EQ(states(*a).back(), cs::connected);
+}
+
+TEST_F(ConnectionManagerScript, AfterAnExpiredTokenTheRetryUsesTheFreshTokenASessionGave) {
+  start();
+  attach("user:alice");
+  io(0, socket_failed{socket(0).target.link, socket(0).target.generation, sync_errc::token_expired,
+                      "401 token_expired"});
+  reattach(0, "user:alice", "fresh");
+  advance(1s);
+  ASSERT_EQ(socket_count(), 2u);
+  EXPECT_EQ(socket(1).target.token, "fresh");
+  EXPECT_EQ(socket(0).target.token, "token");
 }

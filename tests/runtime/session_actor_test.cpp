@@ -695,3 +695,15 @@ TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArri
   link(connection_state::connected);
   EXPECT_EQ(script_->all<protocol::upload_message>().size(), 1u);
 }
+
+TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesToo) {
+  start();
+  EXPECT_EQ(*token_calls_, 1);
+  caf::anon_send(impl_, link_event::failure(sync_errc::token_expired, "401 token_expired"));
+  sched_.run();
+  EXPECT_EQ(script_->attaches, 2);  // the fresh token goes to the link for its retry
+  EXPECT_EQ(*token_calls_, 2);
+  link(connection_state::connected);
+  EXPECT_EQ(script_->all<protocol::bind_message>().size(), 1u);
+  EXPECT_EQ(*token_calls_, 2);  // the BIND uses the token given to the link
+}

@@ -32,3 +32,19 @@ TEST(SyncError, LocalLinkFailuresAreRetryable) {
   EXPECT_FALSE(is_fatal(from_protocol(error_code::connection_lost)));
   EXPECT_TRUE(is_fatal(from_protocol(error_code::permission_denied)));
 }
+
+// protocol.md §1: a refused upgrade names its reason in X-Actorsync-Reason.
+TEST(SyncError, UpgradeRefusalsAreClassifiedByTheirReasonThenByTheirStatus) {
+  EXPECT_EQ(from_upgrade_refusal(401, "token_expired"), sync_errc::token_expired);
+  EXPECT_FALSE(is_fatal(from_upgrade_refusal(401, "token_expired")));
+  EXPECT_EQ(from_upgrade_refusal(401, "bad_authentication"), sync_errc::bad_authentication);
+  EXPECT_EQ(from_upgrade_refusal(400, "wrong_protocol_version"), sync_errc::wrong_protocol_version);
+  EXPECT_EQ(from_upgrade_refusal(400, "not_websocket_upgrade"), sync_errc::wrong_protocol_version);
+  EXPECT_EQ(from_upgrade_refusal(503, "too_many_connections"), sync_errc::server_busy);
+  EXPECT_FALSE(is_fatal(from_upgrade_refusal(503, "too_many_connections")));
+  EXPECT_TRUE(is_fatal(from_upgrade_refusal(431, "headers_too_large")));
+  EXPECT_TRUE(is_fatal(from_upgrade_refusal(401, "a_reason_from_the_future")));
+  // Without the header (a proxy, an older server): by status.
+  EXPECT_EQ(from_upgrade_refusal(401, ""), sync_errc::bad_authentication);
+  EXPECT_EQ(from_upgrade_refusal(502, ""), sync_errc::connect_failed);
+}
