@@ -133,6 +133,10 @@ sync_errc from_storage(storage::storage_errc code) {
     case storage::storage_errc::io_error:
     case storage::storage_errc::corruption:
     case storage::storage_errc::invalid_argument:
+    // Server (cluster) store codes: a client's realm store never reports them.
+    case storage::storage_errc::realm_lost:
+    case storage::storage_errc::realm_owned_elsewhere:
+    case storage::storage_errc::unavailable:
       return sync_errc::storage_failure;
   }
   return sync_errc::storage_failure;

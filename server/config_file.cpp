@@ -26,6 +26,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"threads", {"io", "actors"}},
     {"storage", {"durable", "group_commit_window_us"}},
     {"log", {"level"}},
+    {"cluster", {"postgres_url", "node_id", "lease_time_ms"}},
 };
 
 [[noreturn]] void refuse(const std::string& key, const std::string& why) {
@@ -136,6 +137,9 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     }
     o.group_commit_window = std::chrono::microseconds(window);
     r.text("log.level", o.log_level);
+    r.text("cluster.postgres_url", o.postgres_url);
+    r.text("cluster.node_id", o.node_id);
+    r.duration("cluster.lease_time_ms", o.lease_time, 3'600'000);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(file.string() + ": " + e.what());
   }

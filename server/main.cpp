@@ -17,7 +17,7 @@ using actorsync::server::file_config;
 
 struct flag_overrides {
   std::string data_directory, ws_address, wss_address, metrics_address, tls_certificate_file,
-      tls_private_key_file, secret_file, log_level;
+      tls_private_key_file, secret_file, log_level, postgres_url, node_id;
   int ws_port = -1, wss_port = -1, metrics_port = -1;
   bool no_ws = false, no_metrics = false, not_durable = false;
   std::size_t max_sessions_per_connection = 0, io_threads = 0, actor_threads = 0;
@@ -42,6 +42,9 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
   app.add_option("--io-threads", f.io_threads, "Asio threads");
   app.add_option("--actor-threads", f.actor_threads, "CAF scheduler threads");
   app.add_flag("--no-fsync", f.not_durable, "Acknowledge before fsync (benchmarks only)");
+  app.add_option("--postgres", f.postgres_url,
+                 "Keep the history in PostgreSQL at this URL instead of RocksDB (docs/cluster.md)");
+  app.add_option("--node-id", f.node_id, "This node's name in a cluster (with --postgres)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warning, error, critical, off");
 }
 
@@ -72,6 +75,8 @@ void apply(const flag_overrides& f, file_config& c) {
   if (f.actor_threads != 0) o.actor_threads = f.actor_threads;
   if (f.not_durable) o.durable = false;
   if (!f.log_level.empty()) o.log_level = f.log_level;
+  if (!f.postgres_url.empty()) o.postgres_url = f.postgres_url;
+  if (!f.node_id.empty()) o.node_id = f.node_id;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "protocol/codec.hpp"
@@ -61,6 +62,9 @@ struct realm_state {
   std::map<std::uint64_t, pending_integration> integrations;  ///< by sequence, completed in order
   std::uint64_t idle_generation = 0;
   std::vector<caf::response_promise> drain_waiters;
+  /// This process is the realm's writer (always on one node; a cluster store may refuse or
+  /// take the realm away: then sessions are failed retryably and the actor retires at once).
+  bool owned = false;
 };
 
 using realm_actor = caf::stateful_actor<realm_state>;
@@ -74,8 +78,33 @@ void send_frame(realm_actor* self, const realm_session& s, const protocol::serve
 void maybe_idle(realm_actor* self) {
   auto& st = self->state;
   if (!st.sessions.empty() || !st.integrations.empty()) return;
+  if (!st.owned) {  // lost or never taken: nothing to keep warm
+    self->send(self, realm_idle_check{++st.idle_generation});
+    return;
+  }
   self->delayed_send(self, st.context->options.realm_idle_timeout,
                      realm_idle_check{++st.idle_generation});
+}
+
+// Takes the realm for this process (a no-op on one node); false, with the reason, when another
+// node holds it or the database cannot be reached.
+bool ensure_owned(realm_actor* self, std::string& why) {
+  auto& st = self->state;
+  if (st.owned) return true;
+  auto taken = st.context->store->acquire(st.path);
+  if (!taken) {
+    why = taken.error().message;
+    return false;
+  }
+  st.owned = true;
+  st.latest = st.context->store->latest_server_version(st.path);
+  return true;
+}
+
+bool loses_realm(storage::storage_errc code) {
+  return code == storage::storage_errc::realm_lost ||
+         code == storage::storage_errc::realm_owned_elsewhere ||
+         code == storage::storage_errc::unavailable;
 }
 
 void maybe_drained(realm_actor* self) {
@@ -178,6 +207,10 @@ void on_bind(realm_actor* self, const session_bind& bind) {
   if (st.monitored.insert(key.first).second) self->monitor(bind.connection);
   spdlog::debug("realm[{}] session {} bound by user {}", st.path, bind.session, bind.user_id);
   self->send(bind.connection, session_bound{bind.bind_id, caf::actor_cast<caf::actor>(self)});
+  if (std::string why; !ensure_owned(self, why)) {
+    spdlog::warn("realm[{}] cannot be served here: {}", st.path, why);
+    fail_session(self, key, error_code::server_busy, "realm unavailable on this server: " + why);
+  }
 }
 
 void become_ready(realm_actor* self, realm_session& s, storage::file_ident_grant grant,
@@ -315,10 +348,29 @@ error_code to_protocol_error(storage::storage_errc code) {
     case storage::storage_errc::invalid_argument:
       return error_code::bad_client_version;
     case storage::storage_errc::closed:
+    case storage::storage_errc::realm_lost:
+    case storage::storage_errc::realm_owned_elsewhere:
+    case storage::storage_errc::unavailable:
       return error_code::server_busy;
     default:
       return error_code::other_session_error;
   }
+}
+
+// Another node took the realm (fenced commit) or the database failed: nothing in flight will be
+// acknowledged, so every session ends with a retryable ERROR (clients bind again, and find the
+// realm's owner or a re-acquired realm) and the actor retires once its integrations are back.
+void lose_realm(realm_actor* self, const storage::storage_error& why) {
+  auto& st = self->state;
+  spdlog::warn("realm[{}] lost: {}", st.path, why.message);
+  st.owned = false;
+  std::vector<session_key> keys;
+  for (const auto& entry : st.sessions) keys.push_back(entry.first);
+  for (const auto& key : keys) {
+    fail_session(self, key, error_code::server_busy, "realm moved or unavailable: " + why.message);
+  }
+  maybe_drained(self);
+  maybe_idle(self);
 }
 
 void on_integration_done(realm_actor* self, integration_done& done) {
@@ -328,11 +380,13 @@ void on_integration_done(realm_actor* self, integration_done& done) {
   it->second.outcome = std::move(done.outcome);
   // Complete strictly in upload order, whatever order the store's callbacks came in.
   bool integrated_any = false;
+  std::optional<storage::storage_error> lost;
   while (!st.integrations.empty() && st.integrations.begin()->second.outcome) {
     auto node = st.integrations.extract(st.integrations.begin());
     auto& pending = node.mapped();
     auto& outcome = *pending.outcome;
     if (!outcome) {
+      if (loses_realm(outcome.error().code)) lost = outcome.error();
       fail_session(self, pending.key, to_protocol_error(outcome.error().code),
                    outcome.error().message);
       continue;
@@ -349,6 +403,7 @@ void on_integration_done(realm_actor* self, integration_done& done) {
     }
     integrated_any = true;
   }
+  if (lost) return lose_realm(self, *lost);
   if (integrated_any) pump_all(self);
   maybe_drained(self);
   maybe_idle(self);
@@ -394,7 +449,9 @@ caf::behavior realm_behavior(realm_actor* self, context_ptr context, caf::actor 
   st.directory = std::move(directory);
   st.allocator = std::move(allocator);
   st.path = std::move(path);
-  st.latest = st.context->store->latest_server_version(st.path);
+  if (std::string why; !ensure_owned(self, why)) {
+    spdlog::warn("realm[{}] not acquired at start: {}", st.path, why);
+  }
   auto metrics = st.context->metrics;
   metrics->active_realms.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
@@ -424,6 +481,8 @@ caf::behavior realm_behavior(realm_actor* self, context_ptr context, caf::actor 
       [self](realm_retire) {
         if (!self->state.sessions.empty() || !self->state.integrations.empty()) return;
         spdlog::debug("realm[{}] idle, stopping", self->state.path);
+        // Nothing in flight: let another node take the realm without waiting for our lease.
+        if (self->state.owned) self->state.context->store->release(self->state.path);
         self->quit();
       },
       [self](drain) -> caf::result<shutdown_done> {

@@ -54,6 +54,12 @@ std::string validate(const server_options& o) {
   if (o.group_commit_window.count() < 0 || o.group_commit_window > std::chrono::seconds(1)) {
     return "storage.group_commit_window_us: must be between 0 and 1000000";
   }
+  if (!o.postgres_url.empty() && o.node_id.empty()) {
+    return "cluster.node_id: required when cluster.postgres_url is set";
+  }
+  if (o.lease_time < std::chrono::seconds(2)) {
+    return "cluster.lease_time_ms: must be at least 2000 (leases are renewed every second)";
+  }
   if (spdlog::level::from_str(o.log_level) == spdlog::level::off && o.log_level != "off") {
     return "log.level: '" + o.log_level +
            "' is not one of trace, debug, info, warning, error, critical, off";

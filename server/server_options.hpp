@@ -52,6 +52,14 @@ struct server_options {
   bool durable = true;            ///< fsync before acknowledging (never turn off in production)
   std::chrono::microseconds group_commit_window{200};
 
+  // ---- cluster (docs/cluster.md) ----
+  /// Empty: the history lives in the embedded RocksDB under data_directory (the default). A
+  /// postgresql:// URL (or libpq connection string): it lives in PostgreSQL, fenced per realm.
+  std::string postgres_url;
+  std::string node_id;  ///< this node's name in leases and realm heads; required with postgres_url
+  /// A node that has not renewed its lease for this long loses its realms to other nodes.
+  std::chrono::milliseconds lease_time{10000};
+
   std::string log_level = "info";  ///< spdlog level name
 };
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/pg_history_store.hpp"
 #include "server/listeners.hpp"
 #include "server/realm_directory.hpp"
 #include "server/server_messages.hpp"
@@ -103,6 +104,33 @@ struct sync_server::impl {
   }
 };
 
+namespace {
+
+// RocksDB under data_directory, or PostgreSQL when a URL is configured (docs/cluster.md).
+std::shared_ptr<storage::history_store> open_history_store(const server_options& options) {
+  if (!options.postgres_url.empty()) {
+    cluster::pg_options pg;
+    pg.url = options.postgres_url;
+    pg.node_id = options.node_id;
+    pg.lease_time = options.lease_time;
+    pg.group_commit_window = options.group_commit_window;
+    auto store = cluster::pg_history_store::open(pg);
+    if (!store) throw std::runtime_error("cluster.postgres_url: " + store.error().message);
+    return store.value();
+  }
+  storage::history_options store_options;
+  store_options.durable = options.durable;
+  store_options.group_commit_window = options.group_commit_window;
+  auto store = storage::history_store::open(options.data_directory, store_options);
+  if (!store) {
+    throw std::runtime_error("data_directory: cannot open '" + options.data_directory.string() +
+                             "': " + store.error().message);
+  }
+  return store.value();
+}
+
+}  // namespace
+
 sync_server::sync_server() : impl_(std::make_unique<impl>()) {}
 
 sync_server::~sync_server() {
@@ -112,16 +140,9 @@ sync_server::~sync_server() {
 bound_ports sync_server::start(const server_options& options) {
   if (impl_->running) throw std::runtime_error("server: already running");
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
-  storage::history_options store_options;
-  store_options.durable = options.durable;
-  store_options.group_commit_window = options.group_commit_window;
-  auto store = storage::history_store::open(options.data_directory, store_options);
-  if (!store) {
-    throw std::runtime_error("data_directory: cannot open '" + options.data_directory.string() +
-                             "': " + store.error().message);
-  }
+  auto store = open_history_store(options);
   impl_->context = std::make_shared<server_context>(
-      server_context{options, token_secret(options.token_secret), store.value(), impl_->metrics});
+      server_context{options, token_secret(options.token_secret), store, impl_->metrics});
   try {
     impl_->start_actors(options);
     impl_->start_io(options);
@@ -135,8 +156,10 @@ bound_ports sync_server::start(const server_options& options) {
   // would hang. Drop this thread's reference now.
   caf::logger::set_current_actor_system(nullptr);
   impl_->running = true;
-  spdlog::info("actorsync-server started: ws={} wss={} metrics={} data={}", impl_->ports.ws,
-               impl_->ports.wss, impl_->ports.metrics, options.data_directory.string());
+  spdlog::info("actorsync-server started: ws={} wss={} metrics={} history={}", impl_->ports.ws,
+               impl_->ports.wss, impl_->ports.metrics,
+               options.postgres_url.empty() ? options.data_directory.string()
+                                            : "PostgreSQL, node " + options.node_id);
   return impl_->ports;
 }
 

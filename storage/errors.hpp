@@ -16,6 +16,9 @@ enum class storage_errc {
   bad_progress,           ///< a cursor goes backwards or past what exists
   closed,                 ///< the store is shutting down
   bad_client_version,     ///< server: an upload's client versions do not increase
+  realm_lost,             ///< cluster: another node took the realm (fenced); nothing was kept
+  realm_owned_elsewhere,  ///< cluster: a live node owns the realm; retry there or later
+  unavailable,  ///< cluster: the database failed or is unreachable; nothing was kept; retry
 };
 
 struct storage_error {

@@ -123,9 +123,35 @@ std::uint64_t random_salt() {
   return salt;
 }
 
+/// The embedded RocksDB store that history_store::open returns.
+class rocks_history_store final : public history_store {
+ public:
+  struct impl;
+  explicit rocks_history_store(std::unique_ptr<impl> impl);
+  ~rocks_history_store() override;
+
+  void allocate_client_file_ident_async(const std::string& realm_path,
+                                        allocate_callback done) override;
+  bool is_valid_client_file_ident(const std::string& realm_path,
+                                  file_ident_grant grant) const override;
+  void integrate_async(const std::string& realm_path, file_ident_grant client,
+                       std::vector<protocol::changeset> changesets,
+                       integrate_callback done) override;
+  result<history_range> read(const std::string& realm_path, protocol::version_type after,
+                             std::size_t max_bytes,
+                             protocol::file_ident skip_origin) const override;
+  protocol::version_type latest_server_version(const std::string& realm_path) const override;
+  protocol::version_type last_integrated_client_version(const std::string& realm_path,
+                                                        protocol::file_ident client) const override;
+  history_store_stats stats() const override;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
 }  // namespace
 
-struct history_store::impl {
+struct rocks_history_store::impl {
   std::unique_ptr<rocksdb::DB> db;
   history_options options;
   rocksdb::WriteOptions write_options;
@@ -162,7 +188,7 @@ struct history_store::impl {
   bool grant_is_valid(realm_state& realm, file_ident_grant grant) const;
 };
 
-result<std::shared_ptr<realm_state>> history_store::impl::load_realm(std::uint32_t id) {
+result<std::shared_ptr<realm_state>> rocks_history_store::impl::load_realm(std::uint32_t id) {
   auto realm = std::make_shared<realm_state>();
   realm->id = id;
   realm->prefix = client_layout::realm_prefix(id);
@@ -189,8 +215,8 @@ result<std::shared_ptr<realm_state>> history_store::impl::load_realm(std::uint32
   return realm;
 }
 
-result<std::shared_ptr<realm_state>> history_store::impl::find_realm(const std::string& path,
-                                                                     bool create) {
+result<std::shared_ptr<realm_state>> rocks_history_store::impl::find_realm(const std::string& path,
+                                                                           bool create) {
   std::lock_guard lock(realms_mutex);
   if (auto it = realms.find(path); it != realms.end()) return it->second;
   std::string bytes;
@@ -213,7 +239,7 @@ result<std::shared_ptr<realm_state>> history_store::impl::find_realm(const std::
   return realm;
 }
 
-bool history_store::impl::grant_is_valid(realm_state& realm, file_ident_grant grant) const {
+bool rocks_history_store::impl::grant_is_valid(realm_state& realm, file_ident_grant grant) const {
   if (grant.ident == 0) return false;
   std::string bytes;
   if (!db->Get(rocksdb::ReadOptions(), realm_key(realm.prefix, grant_tag, grant.ident), &bytes)
@@ -223,9 +249,9 @@ bool history_store::impl::grant_is_valid(realm_state& realm, file_ident_grant gr
   return bytes.size() == 8 && codec::get_fixed64_be(bytes) == grant.salt;
 }
 
-void history_store::impl::submit(const std::string& path, file_ident_grant client,
-                                 std::vector<protocol::changeset>& changesets,
-                                 history_store::integrate_callback done) {
+void rocks_history_store::impl::submit(const std::string& path, file_ident_grant client,
+                                       std::vector<protocol::changeset>& changesets,
+                                       history_store::integrate_callback done) {
   pending_write item;
   item.integrated = std::move(done);
   auto refuse = [&](storage_errc code, std::string why) {
@@ -312,7 +338,8 @@ void history_store::impl::submit(const std::string& path, file_ident_grant clien
   enqueue(std::move(item));  // still under the realm's lock: queue order is version order
 }
 
-void history_store::impl::allocate(const std::string& path, history_store::allocate_callback done) {
+void rocks_history_store::impl::allocate(const std::string& path,
+                                         history_store::allocate_callback done) {
   pending_write item;
   item.allocated = std::move(done);
   if (refuse_if_failed(item)) return;
@@ -346,7 +373,7 @@ void history_store::impl::allocate(const std::string& path, history_store::alloc
   enqueue(std::move(item));  // under the realm's lock: the catalog entry is queued first
 }
 
-bool history_store::impl::refuse_if_failed(pending_write& item) {
+bool rocks_history_store::impl::refuse_if_failed(pending_write& item) {
   std::lock_guard lock(queue_mutex);
   if (!failure) return false;
   item.refused = *failure;
@@ -356,7 +383,7 @@ bool history_store::impl::refuse_if_failed(pending_write& item) {
   return true;
 }
 
-void history_store::impl::enqueue(pending_write item) {
+void rocks_history_store::impl::enqueue(pending_write item) {
   item.queued_at = std::chrono::steady_clock::now();
   std::lock_guard lock(queue_mutex);
   queue.push_back(std::move(item));
@@ -364,7 +391,7 @@ void history_store::impl::enqueue(pending_write item) {
   if (queue.size() == 1 || queue.size() == options.full_group) queue_changed.notify_one();
 }
 
-void history_store::impl::writer_loop() {
+void rocks_history_store::impl::writer_loop() {
   const auto window = options.group_commit_window;
   auto last_write_done = std::chrono::steady_clock::now();
   std::unique_lock lock(queue_mutex);
@@ -388,7 +415,7 @@ void history_store::impl::writer_loop() {
   }
 }
 
-void history_store::impl::commit_group(std::deque<pending_write>& group) {
+void rocks_history_store::impl::commit_group(std::deque<pending_write>& group) {
   std::optional<storage_error> failed;
   {
     std::lock_guard lock(queue_mutex);
@@ -438,9 +465,17 @@ void history_store::impl::commit_group(std::deque<pending_write>& group) {
   for (auto& item : group) complete(item, failed);
 }
 
-history_store::history_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
+rocks_history_store::rocks_history_store(std::unique_ptr<impl> impl) : impl_(std::move(impl)) {}
 
-history_store::~history_store() {
+history_store::~history_store() = default;
+
+status history_store::acquire(const std::string&) {
+  return done{};
+}
+
+void history_store::release(const std::string&) {}
+
+rocks_history_store::~rocks_history_store() {
   {
     std::lock_guard lock(impl_->queue_mutex);
     impl_->stopping = true;
@@ -454,7 +489,7 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   auto opened = rocks::open_catalog_db(
       directory, {512, options.block_cache_bytes, "opening the history database"});
   if (!opened) return opened.error();
-  auto state = std::make_unique<impl>();
+  auto state = std::make_unique<rocks_history_store::impl>();
   state->db = std::move(opened->db);
   state->next_realm_id = opened->next_realm_id;
   state->written_next_realm_id = opened->next_realm_id;
@@ -462,11 +497,11 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   state->write_options.sync = options.durable;
   auto* raw_state = state.get();
   state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
-  return std::shared_ptr<history_store>(new history_store(std::move(state)));
+  return std::shared_ptr<history_store>(new rocks_history_store(std::move(state)));
 }
 
-void history_store::allocate_client_file_ident_async(const std::string& realm_path,
-                                                     allocate_callback done) {
+void rocks_history_store::allocate_client_file_ident_async(const std::string& realm_path,
+                                                           allocate_callback done) {
   impl_->allocate(realm_path, std::move(done));
 }
 
@@ -478,21 +513,21 @@ result<file_ident_grant> history_store::allocate_client_file_ident(const std::st
   return future.get();
 }
 
-history_store_stats history_store::stats() const {
+history_store_stats rocks_history_store::stats() const {
   return {impl_->group_writes.load(std::memory_order_relaxed),
           impl_->idents_allocated.load(std::memory_order_relaxed),
           impl_->integrations.load(std::memory_order_relaxed)};
 }
 
-bool history_store::is_valid_client_file_ident(const std::string& realm_path,
-                                               file_ident_grant grant) const {
+bool rocks_history_store::is_valid_client_file_ident(const std::string& realm_path,
+                                                     file_ident_grant grant) const {
   auto found = impl_->find_realm(realm_path, false);
   return found && found.value() && impl_->grant_is_valid(*found.value(), grant);
 }
 
-void history_store::integrate_async(const std::string& realm_path, file_ident_grant client,
-                                    std::vector<protocol::changeset> changesets,
-                                    integrate_callback done) {
+void rocks_history_store::integrate_async(const std::string& realm_path, file_ident_grant client,
+                                          std::vector<protocol::changeset> changesets,
+                                          integrate_callback done) {
   pending_write refused;
   refused.integrated = std::move(done);
   if (impl_->refuse_if_failed(refused)) return;
@@ -537,9 +572,9 @@ result<std::uint64_t> own_bytes_after(rocksdb::DB& db, const rocks::snapshot_gua
 
 }  // namespace
 
-result<history_range> history_store::read(const std::string& realm_path,
-                                          protocol::version_type after, std::size_t max_bytes,
-                                          protocol::file_ident skip_origin) const {
+result<history_range> rocks_history_store::read(const std::string& realm_path,
+                                                protocol::version_type after, std::size_t max_bytes,
+                                                protocol::file_ident skip_origin) const {
   auto found = impl_->find_realm(realm_path, false);
   if (!found) return found.error();
   history_range range;
@@ -605,14 +640,15 @@ result<history_range> history_store::read(const std::string& realm_path,
   return range;
 }
 
-protocol::version_type history_store::latest_server_version(const std::string& realm_path) const {
+protocol::version_type rocks_history_store::latest_server_version(
+    const std::string& realm_path) const {
   auto found = impl_->find_realm(realm_path, false);
   if (!found || !found.value()) return 0;
   std::lock_guard lock(found.value()->mutex);
   return found.value()->durable_version;
 }
 
-protocol::version_type history_store::last_integrated_client_version(
+protocol::version_type rocks_history_store::last_integrated_client_version(
     const std::string& realm_path, protocol::file_ident client) const {
   auto found = impl_->find_realm(realm_path, false);
   if (!found || !found.value()) return 0;

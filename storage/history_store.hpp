@@ -34,9 +34,11 @@ struct file_ident_grant {
 
 /// What the group-commit writer has made durable since open (metrics, tests).
 struct history_store_stats {
-  std::uint64_t group_writes = 0;      ///< batches written: one fsync each when durable
-  std::uint64_t idents_allocated = 0;  ///< client file idents granted
-  std::uint64_t integrations = 0;      ///< integrations written (refusals not counted)
+  std::uint64_t group_writes = 0;         ///< batches written: one fsync each when durable
+  std::uint64_t idents_allocated = 0;     ///< client file idents granted
+  std::uint64_t integrations = 0;         ///< integrations written (refusals not counted)
+  std::uint64_t realm_heads_written = 0;  ///< cluster store: realm heads moved (many per group)
+  std::uint64_t fenced_realms = 0;        ///< cluster store: realms a group write found taken
 };
 
 /// Outcome of integrating one UPLOAD.
@@ -54,11 +56,15 @@ struct history_range {
   std::uint64_t remaining_bytes = 0;            ///< history bytes after server_version
 };
 
+/// The server's history: the contract every realm actor relies on. Two implementations: the
+/// embedded RocksDB store (`open` below, the single-node default) and the PostgreSQL store of a
+/// cluster (`cluster/pg_history_store.hpp`). Thread-safe: any thread may call any member.
 class history_store {
  public:
+  /// The embedded RocksDB store in `directory`.
   static result<std::shared_ptr<history_store>> open(const std::filesystem::path& directory,
                                                      history_options options = {});
-  ~history_store();  ///< drains pending integrations, then closes
+  virtual ~history_store();  ///< drains pending integrations, then closes
 
   using allocate_callback = std::function<void(result<file_ident_grant>)>;
   /// Allocates a client file ident unique in this realm, across restarts and crashes (a new
@@ -67,10 +73,12 @@ class history_store {
   /// Refusals: invalid_argument (path); after a failed group write, io_error (as integrations).
   /// An ident is never handed out twice, even when its write failed. Same callback rules as
   /// integrate_async.
-  void allocate_client_file_ident_async(const std::string& realm_path, allocate_callback done);
+  virtual void allocate_client_file_ident_async(const std::string& realm_path,
+                                                allocate_callback done) = 0;
   /// Blocking convenience wrapper (tests, tools). Never call it from a store callback.
   result<file_ident_grant> allocate_client_file_ident(const std::string& realm_path);
-  bool is_valid_client_file_ident(const std::string& realm_path, file_ident_grant grant) const;
+  virtual bool is_valid_client_file_ident(const std::string& realm_path,
+                                          file_ident_grant grant) const = 0;
 
   using integrate_callback = std::function<void(result<integration_result>)>;
   /// Validates and appends the changesets of `client` under the next server versions; re-sent
@@ -82,8 +90,9 @@ class history_store {
   /// group write every later call fails with io_error: reopen the store.
   /// Calls for one realm must come from one caller (its realm actor) in order. Callbacks must
   /// not block on this store (integrate() from a callback would wait for itself).
-  void integrate_async(const std::string& realm_path, file_ident_grant client,
-                       std::vector<protocol::changeset> changesets, integrate_callback done);
+  virtual void integrate_async(const std::string& realm_path, file_ident_grant client,
+                               std::vector<protocol::changeset> changesets,
+                               integrate_callback done) = 0;
   /// Blocking convenience wrapper for tests and tools.
   result<integration_result> integrate(const std::string& realm_path, file_ident_grant client,
                                        std::vector<protocol::changeset> changesets);
@@ -95,17 +104,24 @@ class history_store {
   /// `skip_origin` will still be sent (all of them when skip_origin is 0), so that downloaded +
   /// remaining stays constant while no new history arrives. Sees durable integrations only.
   /// `after` beyond the latest version is bad_progress.
-  result<history_range> read(const std::string& realm_path, protocol::version_type after,
-                             std::size_t max_bytes, protocol::file_ident skip_origin = 0) const;
-  protocol::version_type latest_server_version(const std::string& realm_path) const;
-  protocol::version_type last_integrated_client_version(const std::string& realm_path,
-                                                        protocol::file_ident client) const;
-  history_store_stats stats() const;
+  virtual result<history_range> read(const std::string& realm_path, protocol::version_type after,
+                                     std::size_t max_bytes,
+                                     protocol::file_ident skip_origin = 0) const = 0;
+  virtual protocol::version_type latest_server_version(const std::string& realm_path) const = 0;
+  virtual protocol::version_type last_integrated_client_version(
+      const std::string& realm_path, protocol::file_ident client) const = 0;
+  virtual history_store_stats stats() const = 0;
 
- private:
-  struct impl;
-  explicit history_store(std::unique_ptr<impl> impl);
-  std::unique_ptr<impl> impl_;
+  /// Makes this process the only writer of the realm before its realm actor serves it. A
+  /// single-node store owns every realm: it returns at once. A cluster store takes the realm
+  /// (raising its fencing epoch) or refuses with realm_owned_elsewhere; after realm_lost or
+  /// unavailable from a write, call it again before writing to that realm.
+  virtual status acquire(const std::string& realm_path);
+  /// Gives the realm up once its realm actor stops with nothing in flight (single node: no-op).
+  virtual void release(const std::string& realm_path);
+
+ protected:
+  history_store() = default;
 };
 
 }  // namespace actorsync::storage

@@ -12,6 +12,8 @@ packages=(
   # libFuzzer's runtime (libclang_rt.fuzzer) is only a Recommends of clang-14; xxd converts the
   # golden vectors into fuzzer seeds (tools/fuzz.sh).
   libclang-rt-14-dev xxd
+  # The cluster's system of record (docs/cluster.md): the tests start their own server.
+  postgresql libpqxx-dev
 )
 
 missing=()

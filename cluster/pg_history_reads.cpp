@@ -1,0 +1,154 @@
+// pg_history_store: the read side. Reads need no ownership and see committed history only.
+#include "cluster/pg_history_state.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
+
+namespace actorsync::cluster {
+
+namespace {
+
+using read_transaction =
+    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>;
+
+// Rows fetched per statement while filling one range (skipped own changesets do not count
+// toward the range's limits, so a range may need several pages).
+constexpr std::size_t page_rows = 256;
+
+/// Bytes of `origin`'s own changesets after `cursor`: its total minus its figure at the last
+/// own changeset at or before the cursor (one index probe).
+std::uint64_t own_bytes_after(read_transaction& tx, const std::string& path, file_ident origin,
+                              version_type cursor) {
+  auto total = tx.exec_params(
+      "SELECT own_bytes FROM actorsync_clients WHERE realm = $1 AND ident = $2", path, origin);
+  if (total.empty()) return 0;
+  auto through = tx.exec_params(
+      "SELECT own_cumulative FROM actorsync_history WHERE realm = $1 AND origin = $2 "
+      "AND version <= $3 ORDER BY version DESC LIMIT 1",
+      path, origin, cursor);
+  const auto own_total = total[0][0].as<std::uint64_t>();
+  const auto before = through.empty() ? std::uint64_t{0} : through[0][0].as<std::uint64_t>();
+  return own_total >= before ? own_total - before : 0;
+}
+
+storage::result<storage::history_range> read_range(read_transaction& tx, const std::string& path,
+                                                   version_type after, std::size_t max_bytes,
+                                                   file_ident skip_origin) {
+  storage::history_range range;
+  auto head =
+      tx.exec_params("SELECT version, total_bytes FROM actorsync_heads WHERE realm = $1", path);
+  const version_type latest = head.empty() ? 0 : head[0][0].as<std::uint64_t>();
+  const std::uint64_t total = head.empty() ? 0 : head[0][1].as<std::uint64_t>();
+  if (after > latest) {
+    return storage_error{storage_errc::bad_progress, head.empty()
+                                                         ? "realm has no history"
+                                                         : "download cursor is past the history"};
+  }
+  range.server_version = after;
+  std::uint64_t cursor_cumulative = total;
+  std::size_t sent_bytes = 0;
+  bool full = false;
+  while (!full && range.server_version < latest) {
+    auto rows = tx.exec_params(
+        "SELECT version, origin, cumulative, changeset FROM actorsync_history "
+        "WHERE realm = $1 AND version > $2 AND version <= $3 ORDER BY version LIMIT $4",
+        path, range.server_version, latest, page_rows);
+    if (rows.empty()) {
+      return storage_error{storage_errc::corruption, "history of " + path +
+                                                         " has a gap after version " +
+                                                         std::to_string(range.server_version)};
+    }
+    for (const auto& row : rows) {
+      pqxx::binarystring bytes(row[3]);
+      const bool skipped = skip_origin != 0 && row[1].as<std::uint64_t>() == skip_origin;
+      if (!skipped && !range.changesets.empty() &&
+          (sent_bytes + bytes.size() > max_bytes ||
+           range.changesets.size() >= protocol::limits::max_changesets_per_message)) {
+        full = true;
+        break;
+      }
+      range.server_version = row[0].as<std::uint64_t>();
+      cursor_cumulative = row[2].as<std::uint64_t>();
+      if (skipped) continue;
+      auto decoded = protocol::decode_changeset({bytes.data(), bytes.size()});
+      if (!decoded) {
+        return storage_error{storage_errc::corruption,
+                             "stored changeset does not decode: " + decoded.error().reason};
+      }
+      sent_bytes += bytes.size();
+      range.changesets.push_back(std::move(decoded.message()));
+    }
+  }
+  range.remaining_bytes = total - cursor_cumulative;
+  if (skip_origin != 0) {
+    range.remaining_bytes -= own_bytes_after(tx, path, skip_origin, range.server_version);
+  }
+  return range;
+}
+
+}  // namespace
+
+storage::result<storage::history_range> pg_history_store::read(
+    const std::string& realm_path, protocol::version_type after, std::size_t max_bytes,
+    protocol::file_ident skip_origin) const {
+  try {
+    auto connection = impl_->pool.borrow();
+    try {
+      // One snapshot: the head's totals and the rows must describe one state.
+      read_transaction tx(*connection);
+      auto range = read_range(tx, realm_path, after, max_bytes, skip_origin);
+      tx.commit();
+      return range;
+    } catch (...) {
+      connection.discard();
+      throw;
+    }
+  } catch (const std::exception& e) {
+    return database_error("reading the history of " + realm_path, e);
+  }
+}
+
+protocol::version_type pg_history_store::latest_server_version(
+    const std::string& realm_path) const {
+  if (auto realm = impl_->owned(realm_path)) {
+    std::lock_guard lock(realm->mutex);
+    return realm->durable_version;
+  }
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    auto head = tx.exec_params("SELECT version FROM actorsync_heads WHERE realm = $1", realm_path);
+    return head.empty() ? 0 : head[0][0].as<std::uint64_t>();
+  } catch (const std::exception&) {
+    return 0;  // as for an unknown realm; the next read or write reports the failure
+  }
+}
+
+protocol::version_type pg_history_store::last_integrated_client_version(
+    const std::string& realm_path, protocol::file_ident client) const {
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    auto row = tx.exec_params(
+        "SELECT last_client_version FROM actorsync_clients WHERE realm = $1 AND ident = $2",
+        realm_path, client);
+    return row.empty() ? 0 : row[0][0].as<std::uint64_t>();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+bool pg_history_store::is_valid_client_file_ident(const std::string& realm_path,
+                                                  storage::file_ident_grant grant) const {
+  if (grant.ident == 0) return false;
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    auto row = tx.exec_params("SELECT salt FROM actorsync_clients WHERE realm = $1 AND ident = $2",
+                              realm_path, grant.ident);
+    return !row.empty() && row[0][0].as<std::uint64_t>() == grant.salt;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace actorsync::cluster
