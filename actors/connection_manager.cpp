@@ -216,16 +216,7 @@ void connection_manager_state::received(const socket_frame& event) {
     link->ping_outstanding = false;
     return;
   }
-  auto ident = std::visit(
-      [](const auto& m) -> protocol::session_ident {
-        if constexpr (requires { m.session; }) {
-          return m.session;
-        } else {
-          return 0;
-        }
-      },
-      message);
-  auto route = link->routes.find(ident);
+  auto route = link->routes.find(protocol::session_of(message));
   if (route == link->routes.end()) return;  // a session that already left
   caf::anon_send(route->second, incoming_message{event.message});
   // UNBOUND and a session-level ERROR end that binding on the server: its ident is dead.

@@ -191,6 +191,9 @@ overloaded(Fs...) -> overloaded<Fs...>;
 
 void session_actor_state::on_message(const protocol::server_message& message) {
   if (phase != session_phase::binding && phase != session_phase::bound) return;  // stale
+  // An answer to an earlier binding (its route outlived a fast pause/resume or rebind) is
+  // stale too: only the current binding's ident speaks for this session now.
+  if (protocol::session_of(message) != ident) return;
   std::visit(
       overloaded{
           [this](const protocol::server_ident_message& m) {

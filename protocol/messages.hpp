@@ -122,7 +122,7 @@ struct server_ident_message {
 
 struct download_message {
   session_ident session = 0;
-  version_type server_version = 0;  ///< download cursor after these changesets
+  version_type server_version = 0;                  ///< download cursor after these changesets
   version_type last_integrated_client_version = 0;  ///< upload acknowledgement
   std::uint64_t downloadable_bytes = 0;  ///< history bytes still to send after this message
   std::vector<changeset> changesets;
@@ -143,8 +143,8 @@ struct unbound_message {
 struct error_message {
   std::uint16_t code = 0;  ///< a value of protocol::error_code
   std::string message;
-  bool try_again = false;      ///< false: fatal, do not retry
-  session_ident session = 0;   ///< 0: connection-level error
+  bool try_again = false;     ///< false: fatal, do not retry
+  session_ident session = 0;  ///< 0: connection-level error
   friend bool operator==(const error_message&, const error_message&) = default;
 };
 
@@ -157,6 +157,21 @@ using client_message = std::variant<bind_message, client_ident_message, upload_m
                                     client_mark_message, unbind_message, ping_message>;
 using server_message = std::variant<server_ident_message, download_message, server_mark_message,
                                     unbound_message, error_message, pong_message>;
+
+/// The session ident a message is for; 0 for connection-level messages (PING, PONG, an ERROR
+/// without a session).
+template <class Variant>
+session_ident session_of(const Variant& message) {
+  return std::visit(
+      [](const auto& m) -> session_ident {
+        if constexpr (requires { m.session; }) {
+          return m.session;
+        } else {
+          return 0;
+        }
+      },
+      message);
+}
 
 /// The first element of every frame.
 enum class message_type : std::uint8_t {

@@ -707,3 +707,20 @@ TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesT
   EXPECT_EQ(script_->all<protocol::bind_message>().size(), 1u);
   EXPECT_EQ(*token_calls_, 2);  // the BIND uses the token given to the link
 }
+
+// Seen with a pause and resume inside a connection callback: the server's IDENT for the first
+// binding arrived after the second binding had asked for one too.
+TEST_F(SessionActor, AnswersToAnEarlierBindingAreIgnored) {
+  start();
+  link(connection_state::connected);
+  const auto first = last_ident();
+  link(connection_state::disconnected);
+  link(connection_state::connected);
+  const auto second = last_ident();
+  ASSERT_NE(first, second);
+  server(protocol::server_ident_message{first, 7, 99});  // stale: not this binding's
+  EXPECT_EQ(store_->metadata().client_file_ident, 0u);
+  server(protocol::server_ident_message{second, 8, 98});
+  EXPECT_EQ(store_->metadata().client_file_ident, 8u);
+  EXPECT_EQ(status_->state.load(), session_state::active);
+}
