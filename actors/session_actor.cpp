@@ -59,9 +59,7 @@ session_actor_impl::behavior_type make_session_behavior() {
         st.close(request, promise);
         return promise;
       },
-      [](local_commit_atom, protocol::version_type version, std::uint64_t) {
-        current().on_local_commit(version);
-      },
+      [](local_commit_atom) { current().on_local_commit(); },
       [](const link_event& event) { current().on_link_event(event); },
       [](const incoming_message& in) {
         if (in.message) current().on_message(*in.message);
@@ -109,10 +107,10 @@ void session_actor_state::init(self_pointer owner) {
   caf::actor_addr weak = caf::actor_cast<caf::actor_addr>(self);
   commit_notice_pending = std::make_shared<std::atomic<bool>>(false);
   config.store->set_commit_listener(
-      [weak, pending = commit_notice_pending](const storage::commit_event& event) {
+      [weak, pending = commit_notice_pending](const storage::commit_event&) {
         if (pending->exchange(true)) return;  // the session has not read the last one yet
         if (auto session = caf::actor_cast<caf::actor>(weak))
-          caf::anon_send(session, local_commit_atom_v, event.client_version, event.changeset_bytes);
+          caf::anon_send(session, local_commit_atom_v);
       });
   if (config.start_paused) record_pause(true);
   if (config.start_paused || config.store->metadata().sync_paused) {

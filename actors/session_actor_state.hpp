@@ -87,18 +87,17 @@ struct session_actor_state {
   bool download_figures_current = false;
   protocol::version_type upload_cursor = 0;
   bool upload_in_outbox = false;
-  bool persist_armed = false;
+  bool persist_armed = false;  ///< a persist_atom is on its way (acknowledgements in memory)
   /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
   /// before it reads the store (see init).
-  std::shared_ptr<std::atomic<bool>>
-      commit_notice_pending;  ///< a persist_atom is on its way (acknowledgements in memory)
+  std::shared_ptr<std::atomic<bool>> commit_notice_pending;
   protocol::request_ident next_request = 1;
   std::uint64_t rebind_generation = 0;
   /// Created at the first retryable session ERROR; most sessions never need one.
   std::unique_ptr<reconnect_backoff> rebind_backoff;
 
   /// Allocated at the first wait, released when the last one completes: an idle session holds
-  /// one pointer instead of ~140 B of empty registries (docs/BENCHMARKS.md, branch `mem2`).
+  /// one pointer instead of ~140 B of empty registries (docs/BENCHMARKS.md, idle sessions).
   std::unique_ptr<pending_waits> waits;
   wait_id next_wait = 1;
   std::uint64_t wait_timer_generation = 0;
@@ -138,7 +137,7 @@ struct session_actor_state {
   void refresh_link_token();        ///< after the link's token expired
   void on_link_event(const link_event& event);
   void on_message(const protocol::server_message& message);
-  void on_local_commit(protocol::version_type version);
+  void on_local_commit();  ///< reads what was committed from the store
   void on_frame_sent();
   void rebind(std::uint64_t generation);
   void session_ended(sync_errc code, const std::string& message);

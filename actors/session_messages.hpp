@@ -328,9 +328,8 @@ using session_actor = caf::typed_actor<
 /// The full interface: the public one plus what storage, the connection manager and the
 /// session's own timers send. Not for app actors.
 using session_actor_impl =
-    session_actor::extend<caf::reacts_to<local_commit_atom, protocol::version_type, std::uint64_t>,
-                          caf::reacts_to<link_event>, caf::reacts_to<incoming_message>,
-                          caf::reacts_to<frame_sent_atom>,
+    session_actor::extend<caf::reacts_to<local_commit_atom>, caf::reacts_to<link_event>,
+                          caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
                           caf::reacts_to<rebind_atom, std::uint64_t>, caf::reacts_to<ticketed_wait>,
                           caf::reacts_to<persist_atom>>;
 

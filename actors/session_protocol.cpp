@@ -155,7 +155,7 @@ void session_actor_state::on_frame_sent() {
   upload_more();
 }
 
-void session_actor_state::on_local_commit(protocol::version_type) {
+void session_actor_state::on_local_commit() {
   // Cleared before reading: a commit that the read below misses sends a new notice.
   commit_notice_pending->store(false);
   report_progress();

@@ -140,7 +140,7 @@ struct sync_session::impl {
   /// The session's settings (shared per user), for user_id().
   std::shared_ptr<const runtime::session_settings> settings;
   /// Guarded by owner->callbacks_mutex: registrations are rare and short, and a mutex and two
-  /// empty maps per session cost ~140 B of every idle session (docs/BENCHMARKS.md, `mem2`).
+  /// empty maps per session cost ~140 B of every idle session (docs/BENCHMARKS.md, idle sessions).
   std::unique_ptr<session_callbacks> callbacks;
 };
 

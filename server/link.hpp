@@ -1,7 +1,7 @@
 // Internal. The socket side of one WebSocket connection as its connection actor sees it. The
-// Beast implementation (ws_listener.cpp) runs on Asio threads; every method only posts work to
-// the socket's strand, so the actor may call them from its own thread. Results come back to the
-// actor as link_* messages (server_messages.hpp), never as callbacks into actor state.
+// Beast implementation (ws_link in sync_listener.cpp) runs on Asio threads; every method only posts
+// work to the socket's strand, so the actor may call them from its own thread. Results come back to
+// the actor as link_* messages (server_messages.hpp), never as callbacks into actor state.
 #pragma once
 
 #include <cstdint>
