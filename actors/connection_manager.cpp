@@ -235,7 +235,12 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
   link.in_flight.reset();
   link.routes.clear();  // sessions bind again with fresh idents
   ++link.generation;    // stale events of the old socket are dropped
-  tell_sessions(link, link_event::failure(code, message));
+  auto event = link_event::failure(code, message);
+  for (auto& [id, session] : link.sessions) {
+    // One fresh token is enough for the link's retry: one session is asked for it.
+    event.give_fresh_token = code == sync_errc::token_expired && id == link.sessions.begin()->first;
+    caf::anon_send(session, event);
+  }
   if (link.sessions.empty()) {
     close(link);
     return;

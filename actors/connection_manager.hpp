@@ -4,7 +4,9 @@
 // session ident. Internal header of actors/ (includes CAF).
 //
 // Its typed interface, connection_manager_actor (session_messages.hpp):
-//   (attach_atom, link key, token, session)  join or open a link; the session gets link_events
+//   (attach_atom, link key, token, session)  join or open a link; the session gets link_events;
+//                                             again from an attached session: the link's new
+//                                             token (after token_expired)
 //   (detach_atom, session)                   leave; queued frames still go out; the link lingers
 //   outgoing_frame                            queue a frame; its ident routes replies to `owner`
 //   (reconnect_atom)                          reconnect now every link waiting for a retry

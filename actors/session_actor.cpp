@@ -21,8 +21,10 @@ session_actor_state& current();
 /// current() (why: caf_0_17.hpp).
 session_actor_impl::behavior_type make_session_behavior() {
   return {
-      [](pause_atom) { return current().pause(); },
-      [](resume_atom) { return current().resume(); },
+      [](pause_atom) { return current().pause(/*record=*/true); },
+      [](resume_atom) { return current().resume(/*record=*/true); },
+      [](pause_atom, recorded_atom) { current().pause(/*record=*/false); },
+      [](resume_atom, recorded_atom) { current().resume(/*record=*/false); },
       [](wait_for_upload request) {
         auto& st = current();
         auto promise = st.self->make_response_promise<wait_outcome>();
@@ -139,9 +141,9 @@ void session_actor_state::record_pause(bool paused) {
                  status.error().message);
 }
 
-session_state session_actor_state::pause() {
+session_state session_actor_state::pause(bool record) {
+  if (record) record_pause(true);  // even when inactive: the facade records it then too
   if (lifecycle != session_state::active) return publish_lifecycle();
-  record_pause(true);
   set_lifecycle(session_state::paused);
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
@@ -153,9 +155,9 @@ session_state session_actor_state::pause() {
   return lifecycle;
 }
 
-session_state session_actor_state::resume() {
+session_state session_actor_state::resume(bool record) {
+  if (record) record_pause(false);
   if (lifecycle != session_state::paused) return publish_lifecycle();
-  record_pause(false);
   set_lifecycle(session_state::active);
   attach();
   spdlog::debug("{} resumed", describe());

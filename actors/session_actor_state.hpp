@@ -83,11 +83,11 @@ struct session_actor_state {
   /// The token fetched at attach, kept for the BIND that follows it so the token provider is
   /// called once per BIND; null otherwise.
   std::unique_ptr<std::string> attach_token;
-  /// A DOWNLOAD arrived on the current binding: the server's downloadable figure is current.
-  bool download_figures_current = false;
   protocol::version_type upload_cursor = 0;
   bool upload_in_outbox = false;
   bool persist_armed = false;  ///< a persist_atom is on its way (acknowledgements in memory)
+  /// A DOWNLOAD arrived on the current binding: the server's downloadable figure is current.
+  bool download_figures_current = false;
   /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
   /// before it reads the store (see init).
   std::shared_ptr<std::atomic<bool>> commit_notice_pending;
@@ -115,8 +115,10 @@ struct session_actor_state {
   std::string describe() const;   ///< "session[42] realm=/orders" for logs
 
   // ---- life cycle (session_actor.cpp) ----
-  session_state pause();
-  session_state resume();
+  /// `record`: write the pause to the realm's metadata (requests through the actor handle). The
+  /// facade records it itself before sending, and its later calls must not be overwritten.
+  session_state pause(bool record);
+  session_state resume(bool record);
   void close(close_session request, caf::typed_response_promise<bool> promise);
   bool finish_close_if_done();
   void set_lifecycle(session_state next);  ///< and publishes it
@@ -135,6 +137,7 @@ struct session_actor_state {
   void detach();
   std::string fresh_token() const;  ///< from the settings' provider (empty without one)
   void refresh_link_token();        ///< after the link's token expired
+  void send_attach();               ///< with a fresh token, kept for the next BIND
   void on_link_event(const link_event& event);
   void on_message(const protocol::server_message& message);
   void on_local_commit();  ///< reads what was committed from the store

@@ -78,10 +78,13 @@ struct link_event {
   bool has_error = false;
   sync_errc error = sync_errc::connection_lost;
   std::string message;
+  /// Set for one session of the link when its token expired: that session gives the link a
+  /// fresh token for the retry (the others fetch theirs at BIND).
+  bool give_fresh_token = false;
 
-  static link_event of(connection_state state) { return {state, false, {}, {}}; }
+  static link_event of(connection_state state) { return {state, false, {}, {}, false}; }
   static link_event failure(sync_errc error, std::string message) {
-    return {connection_state::disconnected, true, error, std::move(message)};
+    return {connection_state::disconnected, true, error, std::move(message), false};
   }
 };
 
@@ -238,7 +241,8 @@ typename Inspector::result_type inspect(Inspector& f, wait_done& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
-  return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message);
+  return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message,
+           x.give_fresh_token);
 }
 
 }  // namespace actorsync::runtime
@@ -301,6 +305,7 @@ CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, persist_atom, "persist")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::ticketed_wait))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, release_atom, "release")
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, recorded_atom, "recorded")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::issue_wait))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
@@ -327,11 +332,12 @@ using session_actor = caf::typed_actor<
 
 /// The full interface: the public one plus what storage, the connection manager and the
 /// session's own timers send. Not for app actors.
-using session_actor_impl =
-    session_actor::extend<caf::reacts_to<local_commit_atom>, caf::reacts_to<link_event>,
-                          caf::reacts_to<incoming_message>, caf::reacts_to<frame_sent_atom>,
-                          caf::reacts_to<rebind_atom, std::uint64_t>, caf::reacts_to<ticketed_wait>,
-                          caf::reacts_to<persist_atom>>;
+using session_actor_impl = session_actor::extend<
+    caf::reacts_to<local_commit_atom>, caf::reacts_to<link_event>, caf::reacts_to<incoming_message>,
+    caf::reacts_to<frame_sent_atom>, caf::reacts_to<rebind_atom, std::uint64_t>,
+    caf::reacts_to<ticketed_wait>, caf::reacts_to<persist_atom>,
+    // the facade's pause/resume: recorded in the metadata by the caller
+    caf::reacts_to<pause_atom, recorded_atom>, caf::reacts_to<resume_atom, recorded_atom>>;
 
 // ---- the connection manager (connection_manager.hpp) --------------------------------------------
 

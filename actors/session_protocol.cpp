@@ -14,9 +14,7 @@ void session_actor_state::attach() {
   set_connection(connection_state::connecting);
   // The link needs a token if it must open a connection; the BIND that follows uses the same
   // one, so the provider is called once per BIND.
-  attach_token = std::make_unique<std::string>(fresh_token());
-  caf::anon_send(config.settings->connection_manager, attach_atom_v, config.settings->link_key,
-                 *attach_token, caf::actor_cast<caf::actor>(self));
+  send_attach();
 }
 
 std::string session_actor_state::fresh_token() const {
@@ -27,6 +25,10 @@ std::string session_actor_state::fresh_token() const {
 // token a session gives it, so give it a fresh one, and keep it for this session's next BIND.
 void session_actor_state::refresh_link_token() {
   if (lifecycle != session_state::active) return;
+  send_attach();
+}
+
+void session_actor_state::send_attach() {
   attach_token = std::make_unique<std::string>(fresh_token());
   caf::anon_send(config.settings->connection_manager, attach_atom_v, config.settings->link_key,
                  *attach_token, caf::actor_cast<caf::actor>(self));
@@ -67,7 +69,7 @@ void session_actor_state::on_link_event(const link_event& event) {
       binding_lost();
       set_connection(connection_state::disconnected);
       if (event.has_error) on_error(event.error, event.message);
-      if (event.has_error && event.error == sync_errc::token_expired) refresh_link_token();
+      if (event.give_fresh_token) refresh_link_token();
       break;
   }
 }

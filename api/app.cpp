@@ -101,7 +101,7 @@ caf::actor spawn_error_forwarder(caf::actor_system& system,
 
 void session_registry::add(const std::shared_ptr<session_registry>& registry,
                            const std::string& path, const runtime::session_actor& session,
-                           std::shared_ptr<const runtime::published_status> status) {
+                           std::shared_ptr<runtime::published_status> status) {
   {
     std::lock_guard lock(registry->mutex_);
     registry->sessions_.emplace(session.id(), entry{session, std::move(status)});
@@ -119,6 +119,9 @@ void session_registry::remove(caf::actor_id id, const std::string& path) {
   runtime::session_actor gone, gone_latest;  // released after the lock
   std::lock_guard lock(mutex_);
   if (auto i = sessions_.find(id); i != sessions_.end()) {
+    // A session killed without its exit handler published nothing: it is inactive now.
+    i->second.status->state.store(runtime::session_state::inactive);
+    i->second.status->connection.store(runtime::connection_state::disconnected);
     gone = std::move(i->second.actor);
     sessions_.erase(i);
   }
@@ -282,13 +285,17 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   sc.store = store.value();
   sc.settings = session_settings_for(st, user, config);
   sc.status = std::make_shared<runtime::published_status>();
-  sc.start_paused = config.open_paused;
+  // Recorded here, in the caller's thread, like pause(): the session starts from the record.
+  if (config.open_paused) {
+    if (auto recorded = store.value()->set_sync_paused(true); !recorded)
+      throw std::runtime_error("cannot open realm " + path +
+                               " paused: " + recorded.error().message);
+  }
   sc.cancel_waits_on_nonfatal_error = config.cancel_waits_on_nonfatal_error;
   auto settings = sc.settings;
   auto status = sc.status;
   // Published before the session starts, so state() is right from the first call.
-  if (config.open_paused || store.value()->metadata().sync_paused)
-    status->state.store(runtime::session_state::paused);
+  if (store.value()->metadata().sync_paused) status->state.store(runtime::session_state::paused);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
   session_registry::add(st.sessions, path, actor, status);

@@ -37,7 +37,9 @@ void realm::close(bool stop_now) {
   if (closed_) return;
   closed_ = true;
   // Fire and forget: without stop_now the session lives on until its last acknowledgement.
-  caf::anon_send(session_.internals().actor, runtime::close_session{stop_now});
+  // Through the bridge, so it reaches the session after this realm's earlier pause or resume.
+  auto& session = session_.internals();
+  send_in_order(session.owner->bridge, session.actor, runtime::close_session{stop_now});
 }
 
 }  // namespace actorsync::api

@@ -36,7 +36,7 @@ class session_registry {
   /// Registers `session` as the latest of `path`; it removes itself when it terminates.
   static void add(const std::shared_ptr<session_registry>& registry, const std::string& path,
                   const runtime::session_actor& session,
-                  std::shared_ptr<const runtime::published_status> status);
+                  std::shared_ptr<runtime::published_status> status);
   std::vector<runtime::session_actor> all() const;
   /// Live sessions by state, from what they published: no message to any session.
   void count_states(runtime_statistics& out) const;
@@ -49,7 +49,7 @@ class session_registry {
   mutable std::mutex mutex_;
   struct entry {
     runtime::session_actor actor;
-    std::shared_ptr<const runtime::published_status> status;
+    std::shared_ptr<runtime::published_status> status;
   };
   std::unordered_map<caf::actor_id, entry> sessions_;
   std::unordered_map<std::string, runtime::session_actor> latest_;

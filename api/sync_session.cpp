@@ -117,7 +117,8 @@ void sync_session::pause() {
   auto expected = runtime::session_state::active;
   if (impl_->status->state.compare_exchange_strong(expected, runtime::session_state::paused))
     impl_->status->connection.store(runtime::connection_state::disconnected);  // as paused is
-  send_in_order(impl_->owner->bridge, impl_->actor, runtime::pause_atom_v);
+  send_in_order(impl_->owner->bridge, impl_->actor, runtime::pause_atom_v,
+                runtime::recorded_atom_v);
 }
 
 void sync_session::resume() {
@@ -125,7 +126,8 @@ void sync_session::resume() {
     spdlog::warn("realm {}: the resume is not recorded: {}", path(), status.error().message);
   auto expected = runtime::session_state::paused;
   impl_->status->state.compare_exchange_strong(expected, runtime::session_state::active);
-  send_in_order(impl_->owner->bridge, impl_->actor, runtime::resume_atom_v);
+  send_in_order(impl_->owner->bridge, impl_->actor, runtime::resume_atom_v,
+                runtime::recorded_atom_v);
 }
 
 runtime::session_state sync_session::state() const {

@@ -69,7 +69,7 @@ int all_downloaded(const realm_list& realms, std::size_t from) {
   std::vector<std::future<runtime::wait_outcome>> waits;
   waits.reserve(realms.size() - from);
   for (auto i = from; i < realms.size(); ++i)
-    waits.push_back(realms[i]->session().download_all_server_changes());
+    waits.push_back(realms[i]->session().download_all_server_changes(std::chrono::minutes(10)));
   int ok = 0;
   for (auto& w : waits) ok += bool(w.get()) ? 1 : 0;
   return ok;
@@ -104,7 +104,6 @@ void BM_SessionsToOneServer(benchmark::State& state) {
     config.data_directory = root / "client";
     config.durability = storage::durability::process_crash;
     config.session_multiplexing = multiplexing;
-    config.request_timeout = std::chrono::minutes(10);
     config.linger = std::chrono::milliseconds(0);
     auto app = std::make_unique<api::app>(config);
     server::token_claims claims{"bench", {"/*"}, server::unix_now() + 3600};

@@ -16,6 +16,10 @@ using namespace actorsync;
 
 namespace {
 
+/// The service's waits end after this at the latest, whatever the realm's settings: without it a
+/// wait keeps waiting through a server that never comes back.
+constexpr std::chrono::seconds wait_timeout{60};
+
 /// The service's own actor: for each session, subscribe to upload progress, wait for the upload,
 /// then for a download round trip; report when every session answered.
 caf::behavior coordinator(caf::event_based_actor* self,
@@ -34,11 +38,11 @@ caf::behavior coordinator(caf::event_based_actor* self,
                                         runtime::progress_mode::for_currently_outstanding_work,
                                         caf::actor_cast<runtime::progress_subscriber>(self)})
         .then([](runtime::progress_token) {}, [](caf::error&) {});
-    self->request(session, caf::infinite, runtime::wait_for_upload{})
+    self->request(session, caf::infinite, runtime::wait_for_upload{wait_timeout})
         .then(
             [=](runtime::wait_outcome up) {
               if (up) ++result->uploads_ok;
-              self->request(session, caf::infinite, runtime::wait_for_download{})
+              self->request(session, caf::infinite, runtime::wait_for_download{wait_timeout})
                   .then(
                       [=](runtime::wait_outcome down) {
                         if (down) ++result->downloads_ok;

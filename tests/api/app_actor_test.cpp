@@ -108,4 +108,6 @@ TEST(AppActor, FacadeWaitsOnASessionKilledFromOutsideCompleteWithSessionStopped)
   EXPECT_EQ(up_outcome.error, sync_errc::session_stopped);
   EXPECT_EQ(down_outcome.status, wait_status::error);
   EXPECT_EQ(down_outcome.error, sync_errc::session_stopped);
+  // Killed without its exit handler, it published nothing; the app marks it inactive.
+  EXPECT_TRUE(eventually([&] { return r->session().state() == session_state::inactive; }));
 }

@@ -141,9 +141,13 @@ inline int open_sockets() {
   return count;
 }
 
+/// The outcome of a facade wait. A wait still pending after 120 s fails the test (it is not
+/// reported as `timed_out`, which a test may expect from the wait itself).
 inline runtime::wait_outcome get(std::future<runtime::wait_outcome> f) {
-  if (f.wait_for(std::chrono::seconds(120)) != std::future_status::ready)
-    return {runtime::wait_status::timed_out};
+  if (f.wait_for(std::chrono::seconds(120)) != std::future_status::ready) {
+    ADD_FAILURE() << "a wait did not complete within 120 s";
+    return {runtime::wait_status::error, runtime::sync_errc::session_stopped};
+  }
   return f.get();
 }
 

@@ -121,17 +121,6 @@ TEST(Multiplexing, ALingeringLinkIsReusedByASessionOpenedWithinIt) {
   EXPECT_EQ(server.server().metrics().connections_total.load(), 1u);
 }
 
-TEST(Multiplexing, ALingeringLinkClosesOnceItsLingerPassesWithoutSessions) {
-  live_server server;
-  client a(server, [](api::app_config& c) { c.linger = 300ms; });
-  auto r = a.app->open_realm("/linger-c", user("alice"));
-  ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
-  r->close(/*stop_now=*/true);
-  EXPECT_TRUE(eventually([&] { return a.app->statistics().sockets_open == 0; }));
-  EXPECT_TRUE(eventually([&] { return server.server().metrics().connections.load() == 0; }));
-  EXPECT_EQ(a.app->statistics().connects, 1u);
-}
-
 TEST(Multiplexing, PausingTheLastSessionLetsTheLinkGoAndResumeOpensItAgain) {
   live_server server;
   client a(server);

@@ -299,9 +299,12 @@ TEST_F(ConnectionManagerScript, AnyTrafficAfterAPingCountsAsLiveness) {
 
 TEST_F(ConnectionManagerScript, AfterAnExpiredTokenTheRetryUsesTheFreshTokenASessionGave) {
   start();
-  attach("user:alice");
+  auto a = attach("user:alice");
+  auto b = attach("user:alice");
   io(0, socket_failed{socket(0).target.link, socket(0).target.generation, sync_errc::token_expired,
                       "401 token_expired"});
+  // One session is asked for a fresh token, not every session of the link.
+  EXPECT_NE(a->events.back().give_fresh_token, b->events.back().give_fresh_token);
   reattach(0, "user:alice", "fresh");
   advance(1s);
   ASSERT_EQ(socket_count(), 2u);

@@ -699,7 +699,13 @@ TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArri
 TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesToo) {
   start();
   EXPECT_EQ(*token_calls_, 1);
-  caf::anon_send(impl_, link_event::failure(sync_errc::token_expired, "401 token_expired"));
+  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired");
+  caf::anon_send(impl_, expired);  // another session of the link was asked for the token
+  sched_.run();
+  EXPECT_EQ(script_->attaches, 1);
+  EXPECT_EQ(*token_calls_, 1);
+  expired.give_fresh_token = true;  // this one is asked
+  caf::anon_send(impl_, expired);
   sched_.run();
   EXPECT_EQ(script_->attaches, 2);  // the fresh token goes to the link for its retry
   EXPECT_EQ(*token_calls_, 2);

@@ -121,7 +121,6 @@ api::app& load_run::make_app(const std::string& name) {
   config.durability =
       options_.client_fsync ? storage::durability::full : storage::durability::process_crash;
   config.session_multiplexing = options_.multiplexing;
-  config.request_timeout = wait_timeout();
   config.linger = std::chrono::milliseconds(0);
   config.token_provider = [this](const std::string& user) { return token_for(user); };
   config.error_handler = [this](const runtime::session_error_event& e) {
