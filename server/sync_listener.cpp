@@ -204,11 +204,15 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
   }
 
   // Reads the next message piece by piece so that an oversized frame is noticed at the limit
-  // and answered with a typed ERROR instead of Beast's bare close.
+  // and answered with a typed ERROR instead of Beast's bare close. Into a prepared buffer, not
+  // the dynamic-buffer overload: after read_header() has parsed a final frame with no payload
+  // left, that overload's size hint asserts in Beast 1.74 (rd_remain > 0; found by the server
+  // fuzzer, corpus entry tests/fuzz/corpus/server/empty_final_frame_after_header).
   void read_some() {
-    ws_.async_read_some(frame_, read_chunk_bytes,
-                        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+    ws_.async_read_some(frame_.prepare(read_chunk_bytes),
+                        [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                           if (ec) return self->report_closed("read: " + ec.message());
+                          self->frame_.commit(n);
                           if (self->frame_.size() > self->env_.context->options.max_frame_bytes) {
                             return self->notify(link_oversized{self->frame_.size()});
                           }
