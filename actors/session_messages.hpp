@@ -42,7 +42,7 @@ inline constexpr protocol::version_type newest_at_handling = ~protocol::version_
 /// Waits until the server acknowledged every local change up to `target`. Capture the target
 /// where the caller commits (realm_store::metadata().latest_client_version), so writes made
 /// after the call are not waited for; the default takes the newest version when the session
-/// handles the request.
+/// handles the request. A target beyond the newest committed version waits for the newest.
 /// `timeout` > 0 ends this wait after it, whatever the realm's settings (an extension of the
 /// seed's API); <= 0 applies the app's request timeout only when the realm cancels waits on
 /// non-fatal errors, and otherwise waits until done, a fatal error, pause or close.

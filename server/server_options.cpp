@@ -57,6 +57,10 @@ std::string validate(const server_options& o) {
   if (!o.postgres_url.empty() && o.node_id.empty()) {
     return "cluster.node_id: required when cluster.postgres_url is set";
   }
+  if (o.postgres_url.empty() && !o.node_id.empty()) {
+    return "cluster.node_id: set without cluster.postgres_url (a node id names a node of a "
+           "PostgreSQL cluster; the single-node server has none)";
+  }
   if (o.lease_time < std::chrono::seconds(2)) {
     return "cluster.lease_time_ms: must be at least 2000 (leases are renewed every second)";
   }

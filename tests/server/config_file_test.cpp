@@ -76,6 +76,14 @@ TEST(ConfigFile, ValidationNamesTheKey) {
   EXPECT_EQ(validate(o).rfind("tls.certificate_file:", 0), 0u);
   o = {};
   EXPECT_EQ(validate(o).rfind("auth.secret:", 0), 0u);
+  o = {};
+  o.token_secret = test::test_secret();
+  o.node_id = "n1";  // without a PostgreSQL URL it would be silently ignored
+  EXPECT_EQ(validate(o).rfind("cluster.node_id:", 0), 0u);
+  o.postgres_url = "postgresql://127.0.0.1/actorsync";
+  EXPECT_EQ(validate(o), "");
+  o.node_id.clear();
+  EXPECT_EQ(validate(o).rfind("cluster.node_id:", 0), 0u);
 }
 
 TEST(ConfigFile, TheBinaryRefusesAnInvalidConfigNamingTheKey) {
