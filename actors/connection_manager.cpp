@@ -196,7 +196,7 @@ void connection_manager_state::opened(const socket_opened& event) {
   link->status = link_status::connected;
   link->last_activity = self->clock().now();
   link->backoff.connected(link->last_activity);
-  spdlog::debug("link[{}] key={} connected ({} sessions)", link->id, link->key,
+  log().debug("link[{}] key={} connected ({} sessions)", link->id, link->key,
                 link->sessions.size());
   tell_sessions(*link, link_event::of(connection_state::connected));
   self->delayed_send(self, config.ping_interval, keepalive_atom_v, link->id, link->generation);
@@ -228,7 +228,7 @@ void connection_manager_state::received(const socket_frame& event) {
 
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
-  spdlog::info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
+  log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
   auto now = self->clock().now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
   client_websocket::retire(std::move(link.io));
@@ -303,7 +303,7 @@ void connection_manager_state::reconnect_all() {
 }
 
 void connection_manager_state::close(link_entry& link) {
-  spdlog::debug("link[{}] key={} closed", link.id, link.key);
+  log().debug("link[{}] key={} closed", link.id, link.key);
   client_websocket::retire(std::move(link.io));
   for (auto& [sid, session] : link.sessions) session_links.erase(sid);
   links_by_key.erase(link.key);
@@ -337,7 +337,7 @@ void connection_manager_state::release_check() {
   }
   release.churn = 0;
   if (release_free_memory()) ++release.releases;
-  spdlog::debug("connection manager: free memory released after a burst");
+  log().debug("connection manager: free memory released after a burst");
 }
 
 link_statistics connection_manager_state::statistics() const {

@@ -25,6 +25,7 @@
 #include "actors/client_websocket.hpp"
 #include "actors/io_runtime.hpp"
 #include "actors/reconnect_backoff.hpp"
+#include "actors/runtime_log.hpp"
 #include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
 #include "actors/session_messages.hpp"
@@ -50,6 +51,8 @@ struct connection_manager_config {
   /// per session of freed memory resident otherwise). 0: never.
   std::size_t release_after_sessions = tuning::release_memory_after_sessions;
   std::chrono::milliseconds release_quiet = tuning::release_quiet;
+  /// The app's logger; null: the process-wide "actorsync" logger on stderr.
+  logger_ptr log;
 };
 
 connection_manager_actor spawn_connection_manager(caf::actor_system& system,

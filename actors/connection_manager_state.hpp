@@ -54,6 +54,7 @@ struct link_entry {
 struct connection_manager_state {
   using clock = link_entry::clock;
   connection_manager_config config;
+  spdlog::logger& log() const { return logger_or_default(config.log); }
   caf::stateful_actor<connection_manager_state, connection_manager_impl::base>* self = nullptr;
   std::map<std::uint64_t, link_entry> links;
   std::unordered_map<std::string, std::uint64_t> links_by_key;

@@ -121,7 +121,7 @@ void session_actor_state::init(self_pointer owner) {
     set_lifecycle(session_state::active);
     attach();
   }
-  spdlog::debug("{} started ({})", describe(), to_string(lifecycle));
+  log().debug("{} started ({})", describe(), to_string(lifecycle));
 }
 
 std::string session_actor_state::describe() const {
@@ -130,37 +130,48 @@ std::string session_actor_state::describe() const {
 
 void session_actor_state::set_lifecycle(session_state next) {
   lifecycle = next;
-  if (config.status) config.status->state.store(next);
+  if (config.status && !publication_deferred) config.status->publish(next);
+}
+
+void session_actor_state::settle_request(bool from_facade) {
+  if (!config.status) return;
+  if (from_facade) {
+    config.status->settle(lifecycle);
+  } else {
+    config.status->publish(lifecycle);
+  }
 }
 
 void session_actor_state::record_pause(bool paused) {
   // A failed write leaves the pause in force for this session only; it is not worth stopping
   // the session for.
   if (auto status = config.store->set_sync_paused(paused); !status)
-    spdlog::warn("{} could not record {}: {}", describe(), paused ? "its pause" : "its resume",
-                 status.error().message);
+    log().warn("{} could not record {}: {}", describe(), paused ? "its pause" : "its resume",
+               status.error().message);
 }
 
 session_state session_actor_state::pause(bool record) {
   if (record) record_pause(true);  // even when inactive: the facade records it then too
-  if (lifecycle != session_state::active) return publish_lifecycle();
+  const pause_request_scope scope(*this, !record);
+  if (lifecycle != session_state::active) return lifecycle;
   set_lifecycle(session_state::paused);
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();
   complete_all_waits({wait_status::paused, sync_errc::connection_lost});
   set_connection(connection_state::disconnected);
-  spdlog::debug("{} paused", describe());
+  log().debug("{} paused", describe());
   finish_close_if_done();
   return lifecycle;
 }
 
 session_state session_actor_state::resume(bool record) {
   if (record) record_pause(false);
-  if (lifecycle != session_state::paused) return publish_lifecycle();
+  const pause_request_scope scope(*this, !record);
+  if (lifecycle != session_state::paused) return lifecycle;
   set_lifecycle(session_state::active);
   attach();
-  spdlog::debug("{} resumed", describe());
+  log().debug("{} resumed", describe());
   return lifecycle;
 }
 
@@ -187,7 +198,7 @@ bool session_actor_state::finish_close_if_done() {
 }
 
 void session_actor_state::stop(sync_errc code, std::string message) {
-  spdlog::warn("{} stopped: {} ({})", describe(), to_string(code), message);
+  log().warn("{} stopped: {} ({})", describe(), to_string(code), message);
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();

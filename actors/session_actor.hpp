@@ -10,7 +10,9 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/published_status.hpp"
 #include "actors/reconnect_backoff.hpp"
+#include "actors/runtime_log.hpp"
 #include "actors/runtime_tuning.hpp"
 #include "actors/session_messages.hpp"
 #include "storage/realm_store.hpp"
@@ -30,6 +32,8 @@ struct session_settings {
   /// Receives every error of these sessions from their start (the app's error handler); may be
   /// null. A subscription sent after spawning could miss an error that came first.
   error_observer error_handler;
+  /// The app's logger (runtime_log.hpp); null: the process-wide "actorsync" logger on stderr.
+  logger_ptr log;
   /// Whose sessions these are (the facade's sync_session::user_id()).
   std::string user_id;
   /// The app's request timeout: ends waits given no timeout of their own, in realms that cancel

@@ -88,6 +88,7 @@ struct session_actor_state {
   bool persist_armed = false;  ///< a persist_atom is on its way (acknowledgements in memory)
   /// A DOWNLOAD arrived on the current binding: the server's downloadable figure is current.
   bool download_figures_current = false;
+  bool publication_deferred = false;  ///< inside a pause or resume request (pause_request_scope)
   /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
   /// before it reads the store (see init).
   std::shared_ptr<std::atomic<bool>> commit_notice_pending;
@@ -113,6 +114,7 @@ struct session_actor_state {
 
   void init(self_pointer owner);  ///< config is set; starts the session
   std::string describe() const;   ///< "session[42] realm=/orders" for logs
+  spdlog::logger& log() const { return logger_or_default(config.settings->log); }
 
   // ---- life cycle (session_actor.cpp) ----
   /// `record`: write the pause to the realm's metadata (requests through the actor handle). The
@@ -121,13 +123,24 @@ struct session_actor_state {
   session_state resume(bool record);
   void close(close_session request, caf::typed_response_promise<bool> promise);
   bool finish_close_if_done();
-  void set_lifecycle(session_state next);  ///< and publishes it
-  /// Publishes the lifecycle again (the facade's pause()/resume() publish ahead of the session
-  /// and may have guessed wrong) and returns it.
-  session_state publish_lifecycle() {
-    set_lifecycle(lifecycle);
-    return lifecycle;
-  }
+  void set_lifecycle(session_state next);  ///< and publishes it (but see below)
+  /// Publishes the lifecycle at the end of a pause or resume request: a facade's request is
+  /// settled (published_status.hpp: a newer facade call's announced state stands), any other
+  /// request publishes what the session did.
+  void settle_request(bool from_facade);
+  /// While a pause or resume request is handled, lifecycle changes are published once, at its
+  /// end, by settle_request().
+  struct pause_request_scope {
+    session_actor_state& session;
+    bool from_facade;
+    pause_request_scope(session_actor_state& s, bool facade) : session(s), from_facade(facade) {
+      session.publication_deferred = true;
+    }
+    ~pause_request_scope() {
+      session.publication_deferred = false;
+      session.settle_request(from_facade);
+    }
+  };
   void record_pause(bool paused);  ///< in the realm's metadata (sticky across restarts)
   void stop(sync_errc code, std::string message);  ///< fatal: waits fail, session inactive
   void shutdown_now();                             ///< delivers every promise, then quits

@@ -220,7 +220,7 @@ void session_actor_state::set_connection(connection_state next) {
   if (next == connection) return;  // observers never see the same state twice
   auto old = connection;
   connection = next;
-  if (config.status) config.status->connection.store(next);
+  if (config.status) config.status->set_connection(next);
   // Sent as the session, so a subscriber watching many sessions can tell them apart.
   const auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [token, entry] : subscribers)

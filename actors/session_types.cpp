@@ -113,6 +113,24 @@ std::string_view to_string(progress_mode mode) {
   return "unknown";
 }
 
+std::string_view to_string(log_level level) {
+  switch (level) {
+    case log_level::trace:
+      return "trace";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+    case log_level::off:
+      return "off";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(wait_status status) {
   switch (status) {
     case wait_status::ok:

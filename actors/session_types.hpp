@@ -3,7 +3,6 @@
 // api/ headers include this file; actors/session_messages.hpp gives these types to CAF.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +53,10 @@ enum class progress_mode : std::uint8_t { report_indefinitely, for_currently_out
 std::string_view to_string(progress_direction direction);
 std::string_view to_string(progress_mode mode);
 
+/// Severity of the runtime's log lines (app_config::log_level); `off` silences the runtime.
+enum class log_level : std::uint8_t { trace, debug, info, warn, error, off };
+std::string_view to_string(log_level level);
+
 /// Registrations are keyed by token, never by callback identity. 0 is never issued.
 using progress_token = std::uint64_t;
 
@@ -69,13 +72,6 @@ enum class session_state : std::uint8_t {
 
 std::string_view to_string(connection_state state);
 
-/// What a session publishes for readers on other threads (the api facade reads it without a
-/// round trip to the session). Written only by the session actor, and by the facade's pause()
-/// and resume() ahead of the session (see sync_session.cpp).
-struct published_status {
-  std::atomic<session_state> state{session_state::active};
-  std::atomic<connection_state> connection{connection_state::disconnected};
-};
 std::string_view to_string(session_state state);
 
 /// How a wait ended. `ok` is the only outcome that means "done".

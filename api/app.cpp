@@ -27,6 +27,7 @@ runtime::server_url parse_or_throw(const std::string& url) {
 
 app::impl::impl(app_config cfg)
     : config(std::move(cfg)),
+      log(runtime::make_runtime_logger(config.log_handler, config.log_level)),
       url(parse_or_throw(config.server_url)),
       system_config(config.scheduler_threads),
       system(system_config),
@@ -42,6 +43,7 @@ app::impl::impl(app_config cfg)
   mc.linger = config.linger;
   mc.release_after_sessions = config.release_memory_after_sessions;
   mc.backoff = config.backoff;
+  mc.log = log;
   manager = runtime::spawn_connection_manager(system, mc);
   bridge = spawn_bridge(system, tickets);
   storage::database_options options;
@@ -77,7 +79,6 @@ runtime::bridge_actor spawn_bridge(caf::actor_system& system,
                                    std::shared_ptr<wait_tickets> tickets) {
   auto behavior = [](runtime::bridge_actor::pointer self,
                      std::shared_ptr<wait_tickets> waits) -> runtime::bridge_actor::behavior_type {
-    spdlog::debug("actorsync.api.bridge started");
     self->set_default_handler(caf::drop);  // replies to forwarded requests
     self->set_down_handler([waits](caf::down_msg& down) { waits->session_down(down.source); });
     return {
@@ -120,8 +121,8 @@ void session_registry::remove(caf::actor_id id, const std::string& path) {
   std::lock_guard lock(mutex_);
   if (auto i = sessions_.find(id); i != sessions_.end()) {
     // A session killed without its exit handler published nothing: it is inactive now.
-    i->second.status->state.store(runtime::session_state::inactive);
-    i->second.status->connection.store(runtime::connection_state::disconnected);
+    i->second.status->publish(runtime::session_state::inactive);
+    i->second.status->set_connection(runtime::connection_state::disconnected);
     gone = std::move(i->second.actor);
     sessions_.erase(i);
   }
@@ -142,7 +143,7 @@ std::vector<runtime::session_actor> session_registry::all() const {
 void session_registry::count_states(runtime_statistics& out) const {
   std::lock_guard lock(mutex_);
   for (const auto& [id, session] : sessions_) {
-    switch (session.status->state.load()) {
+    switch (session.status->state()) {
       case runtime::session_state::active:
         ++out.sessions_active;
         break;
@@ -239,6 +240,7 @@ std::shared_ptr<const runtime::session_settings> make_session_settings(
   settings->error_handler = caf::actor_cast<runtime::error_observer>(st.error_forwarder);
   settings->default_wait_timeout = st.config.request_timeout;
   settings->ident_source = st.idents;
+  settings->log = st.log;
   return settings;
 }
 
@@ -295,7 +297,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   auto settings = sc.settings;
   auto status = sc.status;
   // Published before the session starts, so state() is right from the first call.
-  if (store.value()->metadata().sync_paused) status->state.store(runtime::session_state::paused);
+  if (store.value()->metadata().sync_paused) status->publish(runtime::session_state::paused);
   auto actor = runtime::spawn_session(st.system, std::move(sc));
   st.session_opened = true;
   session_registry::add(st.sessions, path, actor, status);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_tuning.hpp"
@@ -56,6 +57,13 @@ struct app_config {
   std::function<std::string(const std::string& user_id)> token_provider;
   /// The app's error handler: every session error (fatal or not), on a runtime thread.
   std::function<void(const runtime::session_error_event&)> error_handler;
+
+  /// The runtime's log lines (a named "actorsync" logger, never spdlog's default one, so never
+  /// the host program's stdout): to this handler when set (on any runtime thread, possibly
+  /// concurrently: keep it short and thread-safe), else to stderr with ISO 8601 timestamps.
+  std::function<void(runtime::log_level level, std::string_view message)> log_handler;
+  /// Lines below this level are dropped; log_level::off silences the runtime.
+  runtime::log_level log_level = runtime::log_level::info;
 };
 
 /// A realm's own sync settings (the seed's sync configuration).

@@ -57,6 +57,7 @@ class session_registry {
 
 struct app::impl {
   app_config config;
+  runtime::logger_ptr log;  ///< the app's "actorsync" logger (app_config::log_handler)
   runtime::server_url url;
   // Declaration order is destruction order in reverse: io before the actor system.
   runtime_system_config system_config;

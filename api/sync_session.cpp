@@ -164,34 +164,35 @@ const std::string& sync_session::user_id() const {
 
 // pause() and resume() record the pause in the realm's metadata here, in the caller's thread,
 // so that closing and reopening the realm right after sees it whatever the session has handled
-// by then; the session records it too (for pauses sent to its actor handle). They publish the
+// by then; the session records it too (for pauses sent to its actor handle). They announce the
 // new state ahead of the session so state() reflects the call at once; the session publishes
-// what it actually did when it handles the request (a stopped session stays inactive).
+// what it actually did once it handled the last such call in flight (published_status.hpp; a
+// stopped session shows inactive at once).
 void sync_session::pause() {
   if (auto status = impl_->store->set_sync_paused(true); !status)
-    spdlog::warn("realm {}: the pause is not recorded: {}", path(), status.error().message);
-  auto expected = runtime::session_state::active;
-  if (impl_->status->state.compare_exchange_strong(expected, runtime::session_state::paused))
-    impl_->status->connection.store(runtime::connection_state::disconnected);  // as paused is
+    impl_->owner->log->warn("realm {}: the pause is not recorded: {}", path(),
+                            status.error().message);
+  if (impl_->status->announce(runtime::session_state::active, runtime::session_state::paused))
+    impl_->status->set_connection(runtime::connection_state::disconnected);  // as paused is
   send_in_order(impl_->owner->bridge, impl_->actor, runtime::pause_atom_v,
                 runtime::recorded_atom_v);
 }
 
 void sync_session::resume() {
   if (auto status = impl_->store->set_sync_paused(false); !status)
-    spdlog::warn("realm {}: the resume is not recorded: {}", path(), status.error().message);
-  auto expected = runtime::session_state::paused;
-  impl_->status->state.compare_exchange_strong(expected, runtime::session_state::active);
+    impl_->owner->log->warn("realm {}: the resume is not recorded: {}", path(),
+                            status.error().message);
+  impl_->status->announce(runtime::session_state::paused, runtime::session_state::active);
   send_in_order(impl_->owner->bridge, impl_->actor, runtime::resume_atom_v,
                 runtime::recorded_atom_v);
 }
 
 runtime::session_state sync_session::state() const {
-  return impl_->status->state.load();
+  return impl_->status->state();
 }
 
 runtime::connection_state sync_session::connection_state() const {
-  return impl_->status->connection.load();
+  return impl_->status->connection();
 }
 
 std::future<wait_outcome> sync_session::upload_all_local_changes(

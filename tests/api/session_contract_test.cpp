@@ -125,6 +125,21 @@ TEST(SessionContract, StateReflectsPauseAndResumeAtOnce) {
   EXPECT_FALSE(r->read().metadata().sync_paused);
 }
 
+// The session, handling an older pause, must not overwrite what a newer resume() published
+// (state() flickered back to paused about once in 200 calls).
+TEST(SessionContract, StateAfterResumeIsActiveHoweverLateTheSessionHandlesThePause) {
+  live_server server;
+  client a(server);
+  auto r = a.app->open_realm("/flicker", user("alice"));
+  for (int round = 0; round < 200; ++round) {
+    r->session().pause();
+    r->session().resume();
+    ASSERT_EQ(r->session().state(), session_state::active) << "round " << round;
+  }
+  EXPECT_TRUE(bool(get(r->session().download_all_server_changes())));
+  EXPECT_EQ(r->session().state(), session_state::active);
+}
+
 // The session must not overwrite the facade's newer record with an older one, and a close must
 // not overtake them (review of issue 13).
 TEST(SessionContract, TheLastOfPauseAndResumeWinsAcrossCloseAndReopen) {

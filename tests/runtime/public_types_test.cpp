@@ -48,6 +48,7 @@ TEST(PublicTypes, EveryPublicEnumHasDistinctNames) {
                         runtime::connection_state::connected);
   expect_distinct_names(runtime::session_state::active, runtime::session_state::inactive);
   expect_distinct_names(runtime::wait_status::ok, runtime::wait_status::error);
+  expect_distinct_names(runtime::log_level::trace, runtime::log_level::off);
   expect_distinct_names(runtime::progress_direction::upload, runtime::progress_direction::download);
   expect_distinct_names(runtime::progress_mode::report_indefinitely,
                         runtime::progress_mode::for_currently_outstanding_work);

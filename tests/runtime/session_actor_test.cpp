@@ -603,7 +603,7 @@ TEST_F(SessionActor, ARealmWithARecordedPauseStartsPausedAndAttachesNothing) {
   ASSERT_TRUE(store_->set_sync_paused(true));
   start();
   EXPECT_EQ(script_->attaches, 0);
-  EXPECT_EQ(status_->state.load(), session_state::paused);
+  EXPECT_EQ(status_->state(), session_state::paused);
   ask<session_state>(resume_atom_v);
   EXPECT_EQ(script_->attaches, 1);
 }
@@ -615,15 +615,15 @@ TEST_F(SessionActor, StartingPausedIsRecordedLikeAPause) {
 
 TEST_F(SessionActor, PublishesItsStateAndConnectionForOtherThreads) {
   start();
-  EXPECT_EQ(status_->state.load(), session_state::active);
-  EXPECT_EQ(status_->connection.load(), connection_state::connecting);
+  EXPECT_EQ(status_->state(), session_state::active);
+  EXPECT_EQ(status_->connection(), connection_state::connecting);
   bind_fresh();
-  EXPECT_EQ(status_->connection.load(), connection_state::connected);
+  EXPECT_EQ(status_->connection(), connection_state::connected);
   ask<session_state>(pause_atom_v);
-  EXPECT_EQ(status_->state.load(), session_state::paused);
-  EXPECT_EQ(status_->connection.load(), connection_state::disconnected);
+  EXPECT_EQ(status_->state(), session_state::paused);
+  EXPECT_EQ(status_->connection(), connection_state::disconnected);
   ask<bool>(close_session{true});
-  EXPECT_EQ(status_->state.load(), session_state::inactive);
+  EXPECT_EQ(status_->state(), session_state::inactive);
 }
 
 TEST_F(SessionActor, TheTokenProviderIsCalledOncePerBind) {
@@ -728,5 +728,5 @@ TEST_F(SessionActor, AnswersToAnEarlierBindingAreIgnored) {
   EXPECT_EQ(store_->metadata().client_file_ident, 0u);
   server(protocol::server_ident_message{second, 8, 98});
   EXPECT_EQ(store_->metadata().client_file_ident, 8u);
-  EXPECT_EQ(status_->state.load(), session_state::active);
+  EXPECT_EQ(status_->state(), session_state::active);
 }
