@@ -14,6 +14,8 @@ packages=(
   libclang-rt-14-dev xxd
   # The cluster's system of record (docs/cluster.md): the tests start their own server.
   postgresql libpqxx-dev
+  # Chart.js 3, inlined into actorsync-load's --html report (tools/run-load.sh writes one).
+  libjs-chart.js
 )
 
 missing=()

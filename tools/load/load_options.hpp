@@ -27,6 +27,7 @@ struct load_options {
   std::chrono::seconds hold{5};  ///< idle: how long to hold the bound sessions
   std::string json_path;
   std::string html_path;
+  std::string chart_js_path;   ///< Chart.js inlined into the HTML page
   std::string data_directory;  ///< empty: a fresh temporary directory
   bool keep_data = false;
   std::string server_binary;

@@ -3,10 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+#include <stdexcept>
 
 namespace actorsync::load {
 
@@ -22,6 +25,45 @@ nlohmann::json latency_json(const latency_histogram& h) {
           {"p90", to_ms(h.percentile(0.90))},
           {"p99", to_ms(h.percentile(0.99))},
           {"max", to_ms(h.max())}};
+}
+
+// A second's latencies: the percentiles are null when nothing was measured in it.
+nlohmann::json interval_latency_json(const latency_histogram& h) {
+  if (h.count() == 0) {
+    return {{"count", 0}, {"p50", nullptr}, {"p90", nullptr}, {"p99", nullptr}, {"max", nullptr}};
+  }
+  return latency_json(h);
+}
+
+// The timeline with per-interval rates; the first interval starts at 0, so none is dropped.
+nlohmann::json timeline_json(const load_report& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  double previous_s = 0;
+  std::uint64_t previous_acked = 0, previous_errors = 0;
+  for (const auto& p : r.timeline) {
+    const double dt = p.elapsed_s - previous_s;
+    auto per_s = [dt](std::uint64_t now, std::uint64_t before) {
+      const auto delta = static_cast<double>(now >= before ? now - before : 0);
+      return dt > 0 ? delta / dt : 0.0;
+    };
+    rows.push_back({{"elapsed_s", p.elapsed_s},
+                    {"writes_acked", p.writes_acked},
+                    {"writes_acked_per_s", per_s(p.writes_acked, previous_acked)},
+                    {"errors", p.errors},
+                    {"errors_per_s", per_s(p.errors, previous_errors)},
+                    {"sessions_bound", p.sessions_bound},
+                    {"latency_ms", interval_latency_json(p.latency)}});
+    previous_s = p.elapsed_s;
+    previous_acked = p.writes_acked;
+    previous_errors = p.errors;
+  }
+  return rows;
+}
+
+nlohmann::json context_json(const run_context& c) {
+  return {{"command_line", c.command_line},     {"version", c.version},
+          {"started_at_utc", c.started_at_utc}, {"hostname", c.hostname},
+          {"cpu_cores", c.cpu_cores},           {"memory_bytes", c.memory_bytes}};
 }
 
 std::string escape_html(const std::string& text) {
@@ -47,37 +89,147 @@ std::string escape_html(const std::string& text) {
   return out;
 }
 
-// A bar chart as inline SVG: one bar per value, labels under the first and last bars.
-std::string svg_bars(const std::vector<double>& values, const std::string& first_label,
-                     const std::string& last_label, const std::string& caption) {
-  constexpr double width = 720, height = 220, margin = 30;
-  std::ostringstream svg;
-  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='"
-      << height + 2 * margin << "'>";
-  svg << "<text x='" << margin << "' y='16' font-size='13'>" << escape_html(caption) << "</text>";
-  const double peak =
-      values.empty() ? 1 : std::max(1e-9, *std::max_element(values.begin(), values.end()));
-  const double bar_width =
-      values.empty() ? 0 : (width - 2 * margin) / static_cast<double>(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const double h = values[i] / peak * height;
-    svg << "<rect x='" << margin + bar_width * static_cast<double>(i) << "' y='"
-        << margin + height - h << "' width='" << std::max(1.0, bar_width - 1) << "' height='" << h
-        << "' fill='#3b7dd8'/>";
+// Text placed inside <script>: "</" would end the element early.
+std::string escape_script(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '<' && i + 1 < text.size() && text[i + 1] == '/') out += "\\";
   }
-  svg << "<text x='" << margin << "' y='" << height + margin + 16 << "' font-size='11'>"
-      << escape_html(first_label) << "</text>";
-  svg << "<text x='" << width - margin << "' y='" << height + margin + 16
-      << "' font-size='11' text-anchor='end'>" << escape_html(last_label) << "</text>";
-  svg << "</svg>";
-  return svg.str();
+  return out;
 }
 
-std::string format_us(std::uint64_t us) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f ms", static_cast<double>(us) / 1000.0);
-  return text;
+std::string format_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return format_number(value) + " " + units[unit];
 }
+
+std::string latency_meaning(const std::string& workload) {
+  if (workload == "fanout") return "commit to visible at a reader";
+  if (workload == "idle") return "none measured (idle sessions)";
+  return "commit to acknowledgement";
+}
+
+// The page's script: draws the five charts from the data element, then marks the body with
+// data-ready, data-charts (drawn) and data-nonempty (charts with data and painted pixels).
+constexpr const char* page_script = R"JS(
+(function () {
+  "use strict";
+  const body = document.body;
+  window.addEventListener("error", (e) => body.setAttribute("data-error", String(e.message)));
+  const data = JSON.parse(document.getElementById("report-data").textContent);
+  const fmt = (v) => {
+    if (v === null || v === undefined || !isFinite(v)) return "";
+    if (v === 0) return "0";
+    const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(v))));
+    return String(Number(v.toFixed(Math.min(digits, 6))));
+  };
+  // Log axes: label 1, 2 and 5 times powers of ten only.
+  const logTick = (v) => {
+    const m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+    return [1, 2, 5].some((k) => Math.abs(m - k) < 1e-6) ? fmt(v) : "";
+  };
+  Chart.defaults.animation = false;
+  Chart.defaults.font.size = 12;
+  const rows = data.timeline;
+  const timeAxis = {
+    type: "linear", min: 0, title: { display: true, text: "elapsed time (s)" },
+    ticks: { callback: fmt }
+  };
+  const series = (f) => rows.map((p) => ({ x: p.elapsed_s, y: f(p) }));
+  const line = (label, color, points, extra) => Object.assign({
+    label, data: points, borderColor: color, backgroundColor: color, pointRadius: 2,
+    borderWidth: 1.5, spanGaps: false
+  }, extra || {});
+  const tooltip = (unit) => ({
+    callbacks: { label: (c) => c.dataset.label + ": " + fmt(c.parsed.y) + " " + unit,
+                 title: (items) => items.length ? fmt(items[0].parsed.x) + " s" : "" }
+  });
+  const charts = [];
+  const draw = (id, config) => {
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false }, config.options);
+    charts.push(new Chart(document.getElementById(id), config));
+  };
+  const ms = (p, k) => (p.latency_ms[k] === null ? null : p.latency_ms[k]);
+  draw("chart-percentiles", {
+    type: "line",
+    data: { datasets: [
+      line("p50", "#2b8a3e", series((p) => ms(p, "p50"))),
+      line("p90", "#e67700", series((p) => ms(p, "p90"))),
+      line("p99", "#c92a2a", series((p) => ms(p, "p99")))] },
+    options: { scales: { x: timeAxis, y: { type: "logarithmic",
+      title: { display: true, text: "latency (ms, log scale)" }, ticks: { callback: logTick } } },
+      plugins: { tooltip: tooltip("ms") } }
+  });
+  draw("chart-throughput", {
+    type: "line",
+    data: { datasets: [line("acknowledged writes/s", "#1c7ed6",
+                            series((p) => p.writes_acked_per_s), { fill: "origin",
+                            backgroundColor: "rgba(28,126,214,0.15)" })] },
+    options: { scales: { x: timeAxis, y: { min: 0, title: { display: true, text: "writes/s" },
+      ticks: { callback: fmt } } }, plugins: { tooltip: tooltip("writes/s") } }
+  });
+  draw("chart-errors", {
+    type: "line",
+    data: { datasets: [line("errors/s", "#c92a2a", series((p) => p.errors_per_s),
+                            { fill: "origin", backgroundColor: "rgba(201,42,42,0.15)" })] },
+    options: { scales: { x: timeAxis, y: { min: 0, suggestedMax: 1,
+      title: { display: true, text: "errors/s" }, ticks: { callback: fmt } } },
+      plugins: { tooltip: tooltip("errors/s") } }
+  });
+  draw("chart-sessions", {
+    type: "line",
+    data: { datasets: [line("connected sessions", "#5f3dc4", series((p) => p.sessions_bound),
+                            { stepped: "before" })] },
+    options: { scales: { x: timeAxis, y: { min: 0, title: { display: true, text: "sessions" },
+      ticks: { callback: fmt } } }, plugins: { tooltip: tooltip("sessions") } }
+  });
+  // Bars at their true edges: a stepped outline from the first bin's lower edge to the last
+  // bin's upper edge; on the log axis every bin has the same width.
+  const bins = data.histogram;
+  const outline = [];
+  if (bins.length) {
+    outline.push({ x: bins[0].lower_ms, y: 0 });
+    for (const b of bins) outline.push({ x: b.lower_ms, y: b.count });
+    const last = bins[bins.length - 1];
+    outline.push({ x: last.upper_ms, y: last.count }, { x: last.upper_ms, y: 0 });
+  }
+  draw("chart-histogram", {
+    type: "line",
+    data: { datasets: [line("samples", "#1c7ed6", outline, { stepped: "after", pointRadius: 0,
+                            fill: "origin", backgroundColor: "rgba(28,126,214,0.3)" })] },
+    options: { scales: {
+      x: { type: "logarithmic", title: { display: true, text: "latency (ms, log scale)" },
+           ticks: { callback: logTick } },
+      y: { min: 0, title: { display: true, text: "samples per bin" }, ticks: { callback: fmt } } },
+      plugins: { tooltip: { callbacks: {
+        title: (items) => items.length ? "from " + fmt(items[0].parsed.x) + " ms" : "",
+        label: (c) => fmt(c.parsed.y) + " samples" } } } }
+  });
+  let nonempty = 0;
+  for (const chart of charts) {
+    const points = chart.data.datasets.reduce(
+      (n, d) => n + d.data.filter((p) => p.y !== null && isFinite(p.y)).length, 0);
+    const canvas = chart.canvas;
+    const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) ++painted;
+    canvas.setAttribute("data-points", String(points));
+    canvas.setAttribute("data-painted", String(painted));
+    if (points > 0 && painted > 0) ++nonempty;
+  }
+  body.setAttribute("data-charts", String(charts.length));
+  body.setAttribute("data-nonempty", String(nonempty));
+  body.setAttribute("data-ready", "true");
+})();
+)JS";
 
 }  // namespace
 
@@ -86,12 +238,59 @@ bool load_report::passed() const {
   return errors == 0 && all_acked && !interrupted && (!convergence_checked || converged);
 }
 
+std::string format_number(double value, int significant) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf");
+  if (value == 0) return "0";
+  const int magnitude = static_cast<int>(std::floor(std::log10(std::fabs(value))));
+  const int decimals = std::clamp(significant - 1 - magnitude, 0, 12);
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  std::string out = text;
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  return out == "-0" ? "0" : out;
+}
+
+std::vector<histogram_bin> log_bins(const latency_histogram& h, int per_octave) {
+  std::vector<histogram_bin> bins;
+  const auto fine = h.buckets();
+  if (fine.empty()) return bins;
+  // A fine bucket [lower, upper] holds integer microseconds, i.e. the interval
+  // [lower, upper + 1); it goes to the bin holding its middle. Bin k is [2^(k/n), 2^((k+1)/n)).
+  const double n = per_octave;
+  auto bin_of = [n](const latency_histogram::bucket& b) {
+    const double middle =
+        (static_cast<double>(b.lower_us) + static_cast<double>(b.upper_us) + 1) / 2;
+    return static_cast<long>(std::floor(std::log2(std::max(middle, 1.0)) * n));
+  };
+  const long first = bin_of(fine.front());
+  const long last = bin_of(fine.back());
+  for (long k = first; k <= last; ++k) {
+    bins.push_back(
+        {std::exp2(static_cast<double>(k) / n), std::exp2(static_cast<double>(k + 1) / n), 0});
+  }
+  for (const auto& b : fine) bins[static_cast<std::size_t>(bin_of(b) - first)].count += b.count;
+  return bins;
+}
+
+std::string read_chart_js(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || text.str().find("Chart") == std::string::npos) {
+    throw std::runtime_error("--html needs Chart.js at " + path +
+                             " (Debian package libjs-chart.js, installed by tools/install-deps.sh;"
+                             " or pass --chart-js FILE)");
+  }
+  return text.str();
+}
+
 std::string to_json(const load_report& r) {
-  nlohmann::json timeline = nlohmann::json::array();
-  for (const auto& p : r.timeline) {
-    timeline.push_back({{"elapsed_s", p.elapsed_s},
-                        {"writes_acked", p.writes_acked},
-                        {"sessions_bound", p.sessions_bound}});
+  nlohmann::json histogram = nlohmann::json::array();
+  for (const auto& b : r.latency.buckets()) {
+    histogram.push_back({{"lower_us", b.lower_us}, {"upper_us", b.upper_us}, {"count", b.count}});
   }
   nlohmann::json j = {
       {"workload", r.workload},
@@ -110,6 +309,7 @@ std::string to_json(const load_report& r) {
       {"writes_per_s", r.writes_per_s},
       {"mb_per_s", r.mb_per_s},
       {"latency_ms", latency_json(r.latency)},
+      {"latency_histogram", histogram},
       {"client_rss_bytes_per_session", r.client_rss_bytes_per_session},
       {"server_rss_bytes_per_session", r.server_rss_bytes_per_session},
       {"client_rss_base_bytes", r.client_rss_base_bytes},
@@ -125,48 +325,93 @@ std::string to_json(const load_report& r) {
       {"convergence_checked", r.convergence_checked},
       {"interrupted", r.interrupted},
       {"passed", r.passed()},
-      {"timeline", timeline},
+      {"run", context_json(r.context)},
+      {"timeline", timeline_json(r)},
   };
   return j.dump(2);
 }
 
-std::string to_html(const load_report& r) {
-  std::vector<double> counts;
-  const auto buckets = r.latency.buckets();
-  for (const auto& b : buckets) counts.push_back(static_cast<double>(b.count));
-  std::vector<double> rates;
-  for (std::size_t i = 1; i < r.timeline.size(); ++i) {
-    const auto dt = r.timeline[i].elapsed_s - r.timeline[i - 1].elapsed_s;
-    const auto dw =
-        static_cast<double>(r.timeline[i].writes_acked - r.timeline[i - 1].writes_acked);
-    rates.push_back(dt > 0 ? dw / dt : 0);
+std::string to_html(const load_report& r, const std::string& chart_js) {
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& b : log_bins(r.latency)) {
+    bins.push_back(
+        {{"lower_ms", b.lower_us / 1000.0}, {"upper_ms", b.upper_us / 1000.0}, {"count", b.count}});
   }
+  const nlohmann::json page_data = {{"timeline", timeline_json(r)}, {"histogram", bins}};
+  const auto ms = [&r](double q) { return format_number(to_ms(r.latency.percentile(q))); };
+
   std::ostringstream html;
-  html << "<!doctype html><html><head><meta charset='utf-8'><title>actorsync-load "
-       << escape_html(r.workload) << "</title><style>body{font-family:sans-serif;margin:2em}"
-       << "td,th{padding:2px 10px;text-align:left}</style></head><body>";
-  html << "<h1>actorsync-load: " << escape_html(r.workload) << "</h1><table>";
+  html << "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+       << "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+       << "<title>actorsync-load " << escape_html(r.workload) << "</title><style>"
+       << "body{font-family:sans-serif;margin:1.5em 2em;color:#212529;max-width:1100px}"
+       << "table.summary{border-collapse:collapse;margin-bottom:1em}"
+       << "table.summary th,table.summary td{padding:3px 12px;text-align:left;"
+       << "border-bottom:1px solid #dee2e6;vertical-align:top}"
+       << "table.summary th{font-weight:600;white-space:nowrap}"
+       << "code{font-size:90%;word-break:break-all}"
+       << ".chart{position:relative;height:300px;margin-bottom:1.5em}"
+       << ".passed{color:#2b8a3e;font-weight:700}.failed{color:#c92a2a;font-weight:700}"
+       << "</style></head><body>\n";
+  html << "<h1>actorsync-load: " << escape_html(r.workload) << "</h1>\n";
   auto row = [&html](const std::string& k, const std::string& v) {
     html << "<tr><th>" << escape_html(k) << "</th><td>" << escape_html(v) << "</td></tr>";
   };
-  row("realms", std::to_string(r.realms));
-  row("writes acknowledged",
+  const auto& c = r.context;
+  html << "<h2>Run</h2><table class='summary'>";
+  html << "<tr><th>command line</th><td><code>" << escape_html(c.command_line)
+       << "</code></td></tr>";
+  row("seed", std::to_string(r.seed));
+  row("version", c.version);
+  row("started (UTC)", c.started_at_utc);
+  row("machine", c.hostname + ", " + std::to_string(c.cpu_cores) + " cores, " +
+                     format_bytes(c.memory_bytes) + " memory");
+  row("server",
+      std::string(r.tls ? "wss" : "ws") + (r.server_fsync ? "" : ", no fsync (not durable)"));
+  html << "</table>\n<h2>Results</h2><table class='summary'>";
+  const bool passed = r.passed();
+  html << "<tr><th>result</th><td class='" << (passed ? "passed'>passed" : "failed'>FAILED")
+       << (r.interrupted ? " (interrupted: partial report)" : "") << "</td></tr>";
+  row("realms / sessions", std::to_string(r.realms) + " / " + std::to_string(r.sessions));
+  row("duration", format_number(r.duration_s) +
+                      " s (bind and catch up: " + format_number(r.bind_all_s) + " s)");
+  row("writes acknowledged / committed",
       std::to_string(r.writes_acked) + " / " + std::to_string(r.writes_committed));
-  row("writes/s", std::to_string(r.writes_per_s));
-  row("latency p50 / p99 / max (ms)", std::to_string(to_ms(r.latency.percentile(0.5))) + " / " +
-                                          std::to_string(to_ms(r.latency.percentile(0.99))) +
-                                          " / " + std::to_string(to_ms(r.latency.max())));
+  row("throughput",
+      format_number(r.writes_per_s) + " writes/s, " + format_number(r.mb_per_s) + " MB/s");
+  row("latency (" + latency_meaning(r.workload) + ")",
+      "p50 " + ms(0.5) + " ms, p90 " + ms(0.9) + " ms, p99 " + ms(0.99) + " ms, max " +
+          format_number(to_ms(r.latency.max())) + " ms (" + std::to_string(r.latency.count()) +
+          " samples)");
+  row("memory per session", "client " +
+                                format_bytes(static_cast<std::uint64_t>(
+                                    std::max<std::int64_t>(0, r.client_rss_bytes_per_session))) +
+                                ", server " +
+                                format_bytes(static_cast<std::uint64_t>(
+                                    std::max<std::int64_t>(0, r.server_rss_bytes_per_session))));
   row("sockets", std::to_string(r.sockets));
   row("errors", std::to_string(r.errors));
   row("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
-  row("result", r.passed() ? "passed" : "FAILED");
-  html << "</table><h2>Latency histogram</h2>";
-  html << svg_bars(counts, buckets.empty() ? "" : format_us(buckets.front().lower_us),
-                   buckets.empty() ? "" : format_us(buckets.back().upper_us),
-                   "samples per latency bucket (log-linear buckets)");
-  html << "<h2>Throughput over time</h2>";
-  html << svg_bars(rates, "0 s", std::to_string(static_cast<int>(r.duration_s)) + " s",
-                   "acknowledged writes per second");
+  html << "</table>\n";
+  if (!r.error_samples.empty()) {
+    html << "<h3>First errors</h3><ul>";
+    for (const auto& e : r.error_samples) html << "<li><code>" << escape_html(e) << "</code></li>";
+    html << "</ul>\n";
+  }
+  auto chart = [&html](const std::string& id, const std::string& title) {
+    html << "<h2>" << escape_html(title) << "</h2><div class='chart'><canvas id='" << id
+         << "'></canvas></div>\n";
+  };
+  chart("chart-percentiles",
+        "Latency percentiles per second (" + latency_meaning(r.workload) + ")");
+  chart("chart-throughput", "Throughput per second");
+  chart("chart-errors", "Errors per second");
+  chart("chart-sessions", "Active (connected) sessions");
+  chart("chart-histogram", "Latency histogram (whole run)");
+  html << "<script id='report-data' type='application/json'>" << escape_script(page_data.dump())
+       << "</script>\n";
+  html << "<script>\n" << escape_script(chart_js) << "\n</script>\n";
+  html << "<script>" << page_script << "</script>\n";
   html << "</body></html>\n";
   return html.str();
 }
@@ -183,12 +428,12 @@ void print_table(std::ostream& out, const load_report& r) {
   line("realms / sessions", std::to_string(r.realms) + " / " + std::to_string(r.sessions));
   line("multiplexing", r.multiplexing ? "on" : "off");
   if (!r.server_fsync) line("server fsync", "OFF (not durable)");
-  line("duration (s)", std::to_string(r.duration_s));
-  line("bind + catch up all (s)", std::to_string(r.bind_all_s));
+  line("duration (s)", format_number(r.duration_s));
+  line("bind + catch up all (s)", format_number(r.bind_all_s));
   line("writes acked / committed",
        std::to_string(r.writes_acked) + " / " + std::to_string(r.writes_committed));
-  line("writes/s", std::to_string(r.writes_per_s));
-  line("MB/s", std::to_string(r.mb_per_s));
+  line("writes/s", format_number(r.writes_per_s));
+  line("MB/s", format_number(r.mb_per_s));
   line("latency ms p50/p90/p99/max", ms.str());
   line("client RSS per session (B)", std::to_string(r.client_rss_bytes_per_session));
   line("server RSS per session (B)", std::to_string(r.server_rss_bytes_per_session));

@@ -11,11 +11,31 @@
 
 namespace actorsync::load {
 
-/// One sample of the throughput timeline, taken about once a second.
+/// One sample of the timeline, taken about once a second (and once more when the run ends):
+/// the interval is (previous sample, this sample], the first one starts at 0.
 struct timeline_point {
   double elapsed_s = 0;
-  std::uint64_t writes_acked = 0;  ///< cumulative
-  std::uint64_t sessions_bound = 0;
+  std::uint64_t writes_acked = 0;    ///< cumulative
+  std::uint64_t sessions_bound = 0;  ///< sessions connected at the sample (active sessions)
+  std::uint64_t errors = 0;          ///< cumulative
+  latency_histogram latency;         ///< latencies recorded in this interval only
+};
+
+/// Who ran the report, where and when (the page's summary).
+struct run_context {
+  std::string command_line;
+  std::string version;
+  std::string started_at_utc;  ///< ISO 8601, e.g. 2026-12-07T17:30:00Z
+  std::string hostname;
+  std::uint64_t cpu_cores = 0;
+  std::uint64_t memory_bytes = 0;
+};
+
+/// One bar of the page's latency histogram: [lower_us, upper_us) in microseconds.
+struct histogram_bin {
+  double lower_us = 0;
+  double upper_us = 0;
+  std::uint64_t count = 0;
 };
 
 struct load_report {
@@ -56,6 +76,7 @@ struct load_report {
   bool interrupted = false;
 
   std::vector<timeline_point> timeline;
+  run_context context;
 
   /// True when the run counts as a success (no errors, every write acknowledged, converged
   /// where checked, not interrupted).
@@ -63,7 +84,19 @@ struct load_report {
 };
 
 std::string to_json(const load_report& report);
-std::string to_html(const load_report& report);
+/// The self-contained page; `chart_js` is the text of Chart.js 3 (inlined into the page).
+std::string to_html(const load_report& report, const std::string& chart_js);
+/// Where Debian's libjs-chart.js installs Chart.js.
+inline constexpr const char* default_chart_js_path = "/usr/share/javascript/chart.js/chart.min.js";
+/// Reads Chart.js from `path`; throws std::runtime_error naming the path and the package.
+std::string read_chart_js(const std::string& path);
+/// The histogram as contiguous bins of equal width on a log scale (`per_octave` bins per
+/// doubling), from the first to the last non-empty bin, empty bins included: drawn on a log
+/// axis, every bar's area is its share of the samples.
+std::vector<histogram_bin> log_bins(const latency_histogram& h, int per_octave = 4);
+/// A number with `significant` significant digits, never fewer than its integer digits, no
+/// trailing zeros: 1234.6 -> "1235", 2.50 -> "2.5", 0.012345 -> "0.0123".
+std::string format_number(double value, int significant = 3);
 void print_table(std::ostream& out, const load_report& report);
 
 }  // namespace actorsync::load

@@ -163,6 +163,7 @@ void load_run::observe(api::app& owner, api::sync_session& session) {
 void load_run::record_latency(std::chrono::microseconds latency) {
   std::lock_guard lock(latency_mutex_);
   latency_.record(latency);
+  interval_latency_.record(latency);
 }
 
 latency_histogram load_run::latency_snapshot() {
@@ -198,6 +199,29 @@ void load_run::start_progress(std::uint64_t sessions_expected, std::uint64_t wri
 void load_run::stop_progress() {
   if (!progress_running_.exchange(false)) return;
   progress_thread_.join();
+  sample_timeline();
+}
+
+void load_run::sample_timeline() {
+  timeline_point point;
+  {
+    std::lock_guard lock(latency_mutex_);
+    point.latency = interval_latency_;
+    interval_latency_ = latency_histogram{};
+  }
+  point.elapsed_s = elapsed_s();
+  point.writes_acked = counters_.writes_acked.load();
+  point.sessions_bound = counters_.sessions_connected.load();
+  point.errors = counters_.errors.load();
+  // A last interval of a fraction of a second would show its rates as spikes: it joins the
+  // previous one.
+  auto& timeline = report_.timeline;
+  if (!timeline.empty() && point.elapsed_s - timeline.back().elapsed_s < 0.25) {
+    point.latency.merge(timeline.back().latency);
+    timeline.back() = std::move(point);
+    return;
+  }
+  timeline.push_back(std::move(point));
 }
 
 // One line a second: rewritten in place on a terminal, appended otherwise.
@@ -209,9 +233,10 @@ void load_run::progress_loop() {
     next += std::chrono::seconds(1);
     while (progress_running_ && clock::now() < next)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!progress_running_) break;  // stop_progress() takes the last sample
     const auto acked = counters_.writes_acked.load();
+    sample_timeline();
     const auto p99 = latency_snapshot().percentile(0.99);
-    report_.timeline.push_back({elapsed_s(), acked, counters_.sessions_connected.load()});
     std::printf(
         "%s[%6.1fs] connected %llu/%llu  acked %llu/%llu  rate %llu/s  p99 %.2f ms  errors %llu%s",
         terminal ? "\r" : "", elapsed_s(),

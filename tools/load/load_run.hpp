@@ -73,12 +73,15 @@ class load_run {
   clock::time_point started() const { return started_; }
   double elapsed_s() const;
 
-  /// Prints the live line once a second until stop_progress().
+  /// Prints the live line and takes a timeline sample once a second until stop_progress(),
+  /// which takes the last (partial) sample.
   void start_progress(std::uint64_t sessions_expected, std::uint64_t writes_expected);
   void stop_progress();
 
  private:
   void progress_loop();
+  /// Appends a timeline sample for the interval since the previous one.
+  void sample_timeline();
 
   load_options options_;
   std::string server_url_;
@@ -89,6 +92,7 @@ class load_run {
   load_report report_;
   std::mutex latency_mutex_;
   latency_histogram latency_;
+  latency_histogram interval_latency_;  ///< since the last timeline sample
   std::mutex errors_mutex_;
   clock::time_point started_ = clock::now();
   std::vector<std::unique_ptr<api::app>> apps_;

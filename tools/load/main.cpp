@@ -14,6 +14,7 @@
 #include "server/token.hpp"
 #include "tools/load/embedded_server.hpp"
 #include "tools/load/load_run.hpp"
+#include "tools/load/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace {
@@ -24,14 +25,46 @@ using namespace actorsync;
 constexpr int interrupted_status = 130;
 using load::load_options;
 
+// --workload fanout without --realms/--writes: 500 realms x 10 readers (5,500 sessions), 60
+// writes per realm at the default 1,000 writes/s: 30,000 writes in about 30 s, about a minute
+// with binding and catch-up (docs/load-testing.md).
+constexpr std::uint64_t fanout_default_realms = 500;
+constexpr std::uint64_t fanout_default_writes = 60;
+
+// The command line as a shell would accept it again (arguments with special characters quoted).
+std::string command_line(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (i > 0) line += ' ';
+    const bool plain = !arg.empty() && arg.find_first_not_of(
+                                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-_./=:,+@%") == std::string::npos;
+    if (plain) {
+      line += arg;
+      continue;
+    }
+    line += '\'';
+    for (char ch : arg) line += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    line += '\'';
+  }
+  return line;
+}
+
 void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
                  std::uint64_t& hold_s) {
   cli.add_option("--workload", o.workload, "upload | fanout | idle | churn")
       ->check(CLI::IsMember({"upload", "fanout", "idle", "churn"}));
-  cli.add_option("--realms", o.realms, "Realms (sessions per replica)")
+  cli.add_option("--realms", o.realms,
+                 "Realms (sessions per replica; default 10000, fanout: " +
+                     std::to_string(fanout_default_realms) + ")")
       ->check(CLI::Range(1, 10'000'000));
-  cli.add_option("--writes", o.writes, "Writes per realm")->check(CLI::Range(0, 100'000'000));
-  cli.add_option("--rate", o.rate, "Writes per second over the run (0: as fast as allowed)")
+  cli.add_option(
+         "--writes", o.writes,
+         "Writes per realm (default 100, fanout: " + std::to_string(fanout_default_writes) + ")")
+      ->check(CLI::Range(0, 100'000'000));
+  cli.add_option("--rate", o.rate,
+                 "Writes per second over the run (0: as fast as allowed; fanout: 0 means 1000)")
       ->check(CLI::NonNegativeNumber);
   cli.add_option("--readers", o.readers, "fanout: reader replicas per realm")
       ->check(CLI::Range(1, 1000));
@@ -55,6 +88,9 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
       ->check(CLI::Range(0, 86400));
   cli.add_option("--json", o.json_path, "Write the report as JSON to this file");
   cli.add_option("--html", o.html_path, "Write a self-contained HTML report to this file");
+  cli.add_option("--chart-js", o.chart_js_path,
+                 std::string("Chart.js 3 file inlined into the HTML report (default ") +
+                     load::default_chart_js_path + ")");
   cli.add_option("--data-dir", o.data_directory, "Client (and embedded server) data directory");
   cli.add_flag("--keep-data", o.keep_data, "Keep the data directory afterwards");
   cli.add_option("--server-binary", o.server_binary,
@@ -86,7 +122,21 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
-int run(load_options options) {
+int run(load_options options, const std::string& invocation) {
+  load::run_context context;
+  context.command_line = invocation;
+  context.version = ACTORSYNC_LOAD_VERSION;
+  context.started_at_utc = load::utc_now_iso8601();
+  const auto machine = load::this_machine();
+  context.hostname = machine.hostname;
+  context.cpu_cores = machine.cpu_cores;
+  context.memory_bytes = machine.memory_bytes;
+  // Before the run, so a missing library does not cost a whole run.
+  std::string chart_js;
+  if (!options.html_path.empty()) {
+    chart_js = load::read_chart_js(options.chart_js_path.empty() ? load::default_chart_js_path
+                                                                 : options.chart_js_path);
+  }
   raise_descriptor_limit();
   load::install_interrupt_handler();
   if (options.seed == 0) options.seed = std::random_device{}() | 1u;
@@ -137,6 +187,7 @@ int run(load_options options) {
     report.connections_configured = options.multiplexing ? options.connections : options.realms;
     report.tls = options.tls;
     report.seed = options.seed;
+    report.context = context;
     report.server_fsync = embedded ? options.server_fsync : true;
     const pid_t server_pid = embedded ? embedded->pid() : 0;
     if (options.workload == "upload") load::run_upload(run, server_pid);
@@ -150,7 +201,7 @@ int run(load_options options) {
     report.interrupted = run.interrupted();
     load::print_table(std::cout, report);
     write_file(options.json_path, load::to_json(report));
-    write_file(options.html_path, load::to_html(report));
+    write_file(options.html_path, load::to_html(report, chart_js));
     status = report.passed() ? 0 : report.interrupted ? interrupted_status : 1;
   }
   if (embedded && embedded->stop() != 0) {
@@ -172,10 +223,14 @@ int main(int argc, char** argv) {
   std::uint64_t max_duration_s = 600, hold_s = 5;
   add_options(cli, options, max_duration_s, hold_s);
   CLI11_PARSE(cli, argc, argv);
+  if (options.workload == "fanout") {
+    if (cli.get_option("--realms")->count() == 0) options.realms = fanout_default_realms;
+    if (cli.get_option("--writes")->count() == 0) options.writes = fanout_default_writes;
+  }
   options.max_duration = std::chrono::seconds(max_duration_s);
   options.hold = std::chrono::seconds(hold_s);
   try {
-    return run(options);
+    return run(options, command_line(argc, argv));
   } catch (const std::exception& e) {
     std::cerr << "actorsync-load: " << e.what() << '\n';
     return 2;
