@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -40,6 +41,60 @@ TEST(LoadWorkloads, UploadAcknowledgesEveryWriteOverOneSocket) {
   EXPECT_EQ(r.report["latency_ms"]["count"], 1000);
   EXPECT_GT(r.report["progress_events"].get<int>(), 0);
   EXPECT_TRUE(r.report["server_fsync"].get<bool>());
+  // The timeline's seconds together hold every latency sample and every write: the first
+  // second (and the last, partial one) are not dropped.
+  const auto& timeline = r.report["timeline"];
+  ASSERT_FALSE(timeline.empty());
+  std::uint64_t samples = 0;
+  for (const auto& point : timeline) {
+    samples += point["latency_ms"]["count"].get<std::uint64_t>();
+    EXPECT_TRUE(point.contains("writes_acked_per_s"));
+    EXPECT_TRUE(point.contains("errors_per_s"));
+  }
+  EXPECT_EQ(samples, 1000u);
+  EXPECT_EQ(timeline.back()["writes_acked"], 1000);
+  // The run's context.
+  const auto& run = r.report["run"];
+  EXPECT_NE(run["command_line"].get<std::string>().find("--seed 1"), std::string::npos);
+  EXPECT_EQ(run["started_at_utc"].get<std::string>().size(), 20u);  // 2026-12-07T17:30:00Z
+  EXPECT_EQ(run["started_at_utc"].get<std::string>().back(), 'Z');
+  EXPECT_GT(run["cpu_cores"].get<int>(), 0);
+  EXPECT_GT(run["memory_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_FALSE(run["version"].get<std::string>().empty());
+}
+
+// --html needs Chart.js: without it the tool refuses before the run, naming the package.
+TEST(LoadWorkloads, HtmlWithoutChartJsIsRefusedBeforeTheRun) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("actorsync-load-test-html-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto command = std::string(ACTORSYNC_LOAD_BINARY) +
+                       " --workload upload --realms 1 --writes 1 --chart-js /nonexistent.js" +
+                       " --html " + (dir / "r.html").string() + " > /dev/null 2> " +
+                       (dir / "err").string();
+  const int status = std::system(command.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 2);
+  std::ifstream in(dir / "err");
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(err.find("libjs-chart.js"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.html"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(LoadWorkloads, HtmlReportInlinesChartJs) {
+  if (!std::filesystem::exists("/usr/share/javascript/chart.js/chart.min.js")) {
+    GTEST_SKIP() << "libjs-chart.js is not installed (tools/install-deps.sh installs it)";
+  }
+  const auto html = std::filesystem::temp_directory_path() /
+                    ("actorsync-load-test-" + std::to_string(getpid()) + ".html");
+  auto r = run_load("--workload upload --realms 10 --writes 2 --html " + html.string());
+  ASSERT_EQ(r.exit_status, 0);
+  std::ifstream in(html);
+  const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(html);
+  EXPECT_NE(page.find("Chart.js v3"), std::string::npos);
+  EXPECT_NE(page.find("<canvas id='chart-percentiles'"), std::string::npos);
+  EXPECT_EQ(page.find("src="), std::string::npos);
 }
 
 TEST(LoadWorkloads, UploadWithoutMultiplexingUsesOneSocketPerSession) {
