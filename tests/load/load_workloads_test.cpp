@@ -129,6 +129,15 @@ TEST(LoadWorkloads, FanoutWithoutServerFsyncIsReportedAsSuch) {
   EXPECT_FALSE(r.report["server_fsync"].get<bool>());
 }
 
+// tools/run-load.sh passes defaults before the user's arguments: the later occurrence wins.
+TEST(LoadWorkloads, LaterArgumentsOverrideEarlierOnes) {
+  auto r =
+      run_load("--workload upload --realms 5000 --writes 20 --workload idle --realms 20 --hold 0");
+  ASSERT_EQ(r.exit_status, 0);
+  EXPECT_EQ(r.report["workload"], "idle");
+  EXPECT_EQ(r.report["sessions"], 20);
+}
+
 TEST(LoadWorkloads, ChurnConvergesEveryRealm) {
   auto r = run_load("--workload churn --realms 200 --writes 3 --seed 7");
   ASSERT_EQ(r.exit_status, 0);

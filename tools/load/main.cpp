@@ -52,6 +52,9 @@ std::string command_line(int argc, char** argv) {
 
 void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
                  std::uint64_t& hold_s) {
+  // A later occurrence wins, so wrappers (tools/run-load.sh) can pass defaults the user's
+  // arguments override.
+  cli.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cli.add_option("--workload", o.workload, "upload | fanout | idle | churn")
       ->check(CLI::IsMember({"upload", "fanout", "idle", "churn"}));
   cli.add_option("--realms", o.realms,
