@@ -25,10 +25,13 @@ using namespace actorsync;
 constexpr int interrupted_status = 130;
 using load::load_options;
 
-// --workload fanout without --realms: 500 realms x 10 readers (5,500 sessions); with the default
-// 100 writes per realm at the default 1,000 writes/s that is 50,000 writes in about 50 s, about
-// a minute with binding and catch-up (docs/load-testing.md). 10,000 realms took 17 minutes.
+// Without --realms, fanout and churn run fewer realms than the 10,000 of upload and idle so that
+// their defaults finish in about a minute (docs/load-testing.md). fanout: 500 realms x 10 readers
+// (5,500 sessions), 100 writes per writer at 1,000 writes/s: 50,000 writes in about 50 s (10,000
+// realms took 17 minutes). churn: 1,000 realms x 2 replicas x 100 steps, about 40 s (10,000
+// realms did not finish in 5 minutes).
 constexpr std::uint64_t fanout_default_realms = 500;
+constexpr std::uint64_t churn_default_realms = 1000;
 
 // The command line as a shell would accept it again (arguments with special characters quoted).
 std::string command_line(int argc, char** argv) {
@@ -59,7 +62,8 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
       ->check(CLI::IsMember({"upload", "fanout", "idle", "churn"}));
   cli.add_option("--realms", o.realms,
                  "Realms (sessions per replica; default 10000, fanout: " +
-                     std::to_string(fanout_default_realms) + ")")
+                     std::to_string(fanout_default_realms) +
+                     ", churn: " + std::to_string(churn_default_realms) + ")")
       ->check(CLI::Range(1, 10'000'000));
   cli.add_option("--writes", o.writes, "Writes per realm (per writer for fanout)")
       ->check(CLI::Range(0, 100'000'000));
@@ -223,8 +227,9 @@ int main(int argc, char** argv) {
   std::uint64_t max_duration_s = 600, hold_s = 5;
   add_options(cli, options, max_duration_s, hold_s);
   CLI11_PARSE(cli, argc, argv);
-  if (options.workload == "fanout") {
-    if (cli.get_option("--realms")->count() == 0) options.realms = fanout_default_realms;
+  if (cli.get_option("--realms")->count() == 0) {
+    if (options.workload == "fanout") options.realms = fanout_default_realms;
+    if (options.workload == "churn") options.realms = churn_default_realms;
   }
   options.max_duration = std::chrono::seconds(max_duration_s);
   options.hold = std::chrono::seconds(hold_s);
