@@ -10,6 +10,17 @@
 namespace actorsync::load {
 namespace {
 
+timeline_point point(double elapsed_s, std::uint64_t writes_acked, std::uint64_t sessions_bound,
+                     std::uint64_t errors = 0, std::uint64_t writes_committed = 0) {
+  timeline_point p;
+  p.elapsed_s = elapsed_s;
+  p.writes_acked = writes_acked;
+  p.sessions_bound = sessions_bound;
+  p.errors = errors;
+  p.writes_committed = writes_committed;
+  return p;
+}
+
 load_report sample_report() {
   load_report r;
   r.workload = "upload";
@@ -21,7 +32,7 @@ load_report sample_report() {
   r.convergence_checked = true;
   r.converged = true;
   for (int i = 1; i <= 100; ++i) r.latency.record(std::chrono::microseconds(i * 100));
-  r.timeline = {{0, 0, 0, 0, {}}, {1, 1000, 200, 0, {}}, {2, 2000, 200, 0, {}}};
+  r.timeline = {point(1, 1000, 200), point(2, 2000, 200)};
   return r;
 }
 
@@ -64,9 +75,10 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 TEST(LoadReport, JsonTimelineHasPerSecondRatesErrorsSessionsAndPercentiles) {
   auto r = sample_report();
   r.timeline.clear();
-  timeline_point first{1.0, 800, 200, 0, {}};
+  auto first = point(1.0, 800, 200, 0, 900);
   for (int i = 1; i <= 100; ++i) first.latency.record(std::chrono::microseconds(i * 1000));
-  timeline_point second{2.0, 2000, 150, 3, {}};  // nothing measured in this second
+  // Nothing measured in this second.
+  auto second = point(2.0, 2000, 150, 3, 2000);
   r.timeline = {first, second};
   const auto j = nlohmann::json::parse(to_json(r));
   const auto& t = j["timeline"];
@@ -74,6 +86,8 @@ TEST(LoadReport, JsonTimelineHasPerSecondRatesErrorsSessionsAndPercentiles) {
   // The first second counts from the start of the run: it is not dropped.
   EXPECT_DOUBLE_EQ(t[0]["writes_acked_per_s"].get<double>(), 800.0);
   EXPECT_DOUBLE_EQ(t[1]["writes_acked_per_s"].get<double>(), 1200.0);
+  EXPECT_DOUBLE_EQ(t[0]["writes_committed_per_s"].get<double>(), 900.0);
+  EXPECT_DOUBLE_EQ(t[1]["writes_committed_per_s"].get<double>(), 1100.0);
   EXPECT_DOUBLE_EQ(t[0]["errors_per_s"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(t[1]["errors_per_s"].get<double>(), 3.0);
   EXPECT_EQ(t[1]["errors"], 3);
@@ -120,9 +134,9 @@ TEST(LoadReport, HtmlInlinesTheLibraryAndLoadsNothingFromTheNetwork) {
     EXPECT_NE(html.find(std::string("<canvas id='") + canvas + "'"), std::string::npos) << canvas;
   }
   // The data series the charts draw, the log latency axes and the ready marker for checks.
-  for (const char* text :
-       {"\"writes_acked_per_s\"", "\"errors_per_s\"", "\"sessions_bound\"", "\"p99\"",
-        "\"lower_ms\"", "type: \"logarithmic\"", "data-ready", "data-nonempty"}) {
+  for (const char* text : {"\"writes_acked_per_s\"", "\"writes_committed_per_s\"",
+                           "\"errors_per_s\"", "\"sessions_bound\"", "\"p99\"", "\"lower_ms\"",
+                           "type: \"logarithmic\"", "data-ready", "data-nonempty"}) {
     EXPECT_NE(html.find(text), std::string::npos) << text;
   }
   // The summary.

@@ -39,7 +39,7 @@ nlohmann::json interval_latency_json(const latency_histogram& h) {
 nlohmann::json timeline_json(const load_report& r) {
   nlohmann::json rows = nlohmann::json::array();
   double previous_s = 0;
-  std::uint64_t previous_acked = 0, previous_errors = 0;
+  std::uint64_t previous_acked = 0, previous_committed = 0, previous_errors = 0;
   for (const auto& p : r.timeline) {
     const double dt = p.elapsed_s - previous_s;
     auto per_s = [dt](std::uint64_t now, std::uint64_t before) {
@@ -49,12 +49,15 @@ nlohmann::json timeline_json(const load_report& r) {
     rows.push_back({{"elapsed_s", p.elapsed_s},
                     {"writes_acked", p.writes_acked},
                     {"writes_acked_per_s", per_s(p.writes_acked, previous_acked)},
+                    {"writes_committed", p.writes_committed},
+                    {"writes_committed_per_s", per_s(p.writes_committed, previous_committed)},
                     {"errors", p.errors},
                     {"errors_per_s", per_s(p.errors, previous_errors)},
                     {"sessions_bound", p.sessions_bound},
                     {"latency_ms", interval_latency_json(p.latency)}});
     previous_s = p.elapsed_s;
     previous_acked = p.writes_acked;
+    previous_committed = p.writes_committed;
     previous_errors = p.errors;
   }
   return rows;
@@ -113,7 +116,7 @@ std::string format_bytes(std::uint64_t bytes) {
 
 std::string latency_meaning(const std::string& workload) {
   if (workload == "fanout") return "commit to visible at a reader";
-  if (workload == "idle") return "none measured (idle sessions)";
+  if (workload == "idle" || workload == "churn") return "not measured by this workload";
   return "commit to acknowledgement";
 }
 
@@ -172,7 +175,9 @@ constexpr const char* page_script = R"JS(
     type: "line",
     data: { datasets: [line("acknowledged writes/s", "#1c7ed6",
                             series((p) => p.writes_acked_per_s), { fill: "origin",
-                            backgroundColor: "rgba(28,126,214,0.15)" })] },
+                            backgroundColor: "rgba(28,126,214,0.15)" }),
+                       line("committed writes/s", "#868e96",
+                            series((p) => p.writes_committed_per_s), { borderDash: [4, 3] })] },
     options: { scales: { x: timeAxis, y: { min: 0, title: { display: true, text: "writes/s" },
       ticks: { callback: fmt } } }, plugins: { tooltip: tooltip("writes/s") } }
   });
@@ -213,7 +218,9 @@ constexpr const char* page_script = R"JS(
         title: (items) => items.length ? "from " + fmt(items[0].parsed.x) + " ms" : "",
         label: (c) => fmt(c.parsed.y) + " samples" } } } }
   });
-  let nonempty = 0;
+  // Without latency samples (idle, churn) the two latency charts are empty by design.
+  const noLatency = data.latency_samples === 0;
+  let nonempty = 0, expectedEmpty = 0;
   for (const chart of charts) {
     const points = chart.data.datasets.reduce(
       (n, d) => n + d.data.filter((p) => p.y !== null && isFinite(p.y)).length, 0);
@@ -223,8 +230,15 @@ constexpr const char* page_script = R"JS(
     for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) ++painted;
     canvas.setAttribute("data-points", String(points));
     canvas.setAttribute("data-painted", String(painted));
-    if (points > 0 && painted > 0) ++nonempty;
+    const latencyChart = canvas.id === "chart-percentiles" || canvas.id === "chart-histogram";
+    if (points > 0 && painted > 0) {
+      ++nonempty;
+    } else if (noLatency && latencyChart && painted > 0) {
+      ++expectedEmpty;
+      canvas.setAttribute("data-expected-empty", "true");
+    }
   }
+  body.setAttribute("data-expected-empty", String(expectedEmpty));
   body.setAttribute("data-charts", String(charts.length));
   body.setAttribute("data-nonempty", String(nonempty));
   body.setAttribute("data-ready", "true");
@@ -337,7 +351,8 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
     bins.push_back(
         {{"lower_ms", b.lower_us / 1000.0}, {"upper_ms", b.upper_us / 1000.0}, {"count", b.count}});
   }
-  const nlohmann::json page_data = {{"timeline", timeline_json(r)}, {"histogram", bins}};
+  const nlohmann::json page_data = {
+      {"timeline", timeline_json(r)}, {"histogram", bins}, {"latency_samples", r.latency.count()}};
   const auto ms = [&r](double q) { return format_number(to_ms(r.latency.percentile(q))); };
 
   std::ostringstream html;

@@ -15,10 +15,11 @@ namespace actorsync::load {
 /// the interval is (previous sample, this sample], the first one starts at 0.
 struct timeline_point {
   double elapsed_s = 0;
-  std::uint64_t writes_acked = 0;    ///< cumulative
-  std::uint64_t sessions_bound = 0;  ///< sessions connected at the sample (active sessions)
-  std::uint64_t errors = 0;          ///< cumulative
-  latency_histogram latency;         ///< latencies recorded in this interval only
+  std::uint64_t writes_acked = 0;      ///< cumulative
+  std::uint64_t sessions_bound = 0;    ///< sessions connected at the sample (active sessions)
+  std::uint64_t errors = 0;            ///< cumulative
+  std::uint64_t writes_committed = 0;  ///< cumulative
+  latency_histogram latency;           ///< latencies recorded in this interval only
 };
 
 /// Who ran the report, where and when (the page's summary).

@@ -211,6 +211,7 @@ void load_run::sample_timeline() {
   }
   point.elapsed_s = elapsed_s();
   point.writes_acked = counters_.writes_acked.load();
+  point.writes_committed = counters_.writes_committed.load();
   point.sessions_bound = counters_.sessions_connected.load();
   point.errors = counters_.errors.load();
   // A last interval of a fraction of a second would show its rates as spikes: it joins the
