@@ -56,7 +56,7 @@ trap 'rm -rf "$work"' EXIT
 # directory keeps the check away from any user profile. Nothing is fetched: the page is
 # self-contained.
 flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run
-  --user-data-dir="$work/profile" --virtual-time-budget=10000 --window-size=1200,2700)
+  --user-data-dir="$work/profile" --virtual-time-budget=10000 "--window-size=1200,2700")
 
 if ! timeout 120 "$browser" "${flags[@]}" --dump-dom "$url" >"$work/dom.html" 2>"$work/dom.err"; then
   echo "check-load-report: $browser could not load the page:" >&2
