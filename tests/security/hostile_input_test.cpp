@@ -333,7 +333,7 @@ TEST_F(HostileInput, BadUpgradesAreRefusedWithAnHttpStatus) {
        [](client_options& o) {
          auto alice = make_token("alice", {"/alice"});
          auto root = make_token("root", {"/*"});
-         o.token = root.substr(0, root.find('.')) + alice.substr(alice.find('.'));
+         o.token = root.substr(0, root.rfind('.')) + alice.substr(alice.rfind('.'));  // JWT: claims
        },
        401},
       {"malformed token", [](client_options& o) { o.token = "%%%"; }, 401},

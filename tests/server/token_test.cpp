@@ -20,9 +20,9 @@ TEST(Token, IssuedTokenVerifiesToItsClaims) {
   EXPECT_EQ(*verified.claims, claims);
 }
 
-TEST(Token, TokenIsTwoBase64UrlParts) {
+TEST(Token, TokenIsAJwtOfThreeBase64UrlParts) {
   auto token = issue_token(secret, {"bob", {"/x"}, now + 1});
-  ASSERT_EQ(std::count(token.begin(), token.end(), '.'), 1);
+  ASSERT_EQ(std::count(token.begin(), token.end(), '.'), 2);
   EXPECT_EQ(
       token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
       std::string::npos);
@@ -43,7 +43,7 @@ TEST(Token, OtherSecretIsABadSignature) {
 TEST(Token, TamperedPayloadIsABadSignature) {
   auto token = issue_token(secret, {"alice", {"/x"}, now + 60});
   auto forged = issue_token(secret, {"mallory", {"/*"}, now + 60});
-  auto spliced = forged.substr(0, forged.find('.')) + token.substr(token.find('.'));
+  auto spliced = forged.substr(0, forged.rfind('.')) + token.substr(token.rfind('.'));
   EXPECT_EQ(verify_token(secret, spliced, now).error->code, token_errc::bad_signature);
 }
 
