@@ -121,19 +121,20 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     r.text("auth.secret_file", base.secret_file);
     r.number("limits.max_connections", o.max_connections, 1, 10'000'000);
     r.number("limits.max_sessions_per_connection", o.max_sessions_per_connection, 1, 1'000'000);
-    r.number("limits.max_frame_bytes", o.max_frame_bytes, 1024, protocol::limits::max_frame_bytes);
-    r.number("limits.max_download_bytes", o.max_download_bytes, 1,
-             protocol::limits::max_frame_bytes);
+    r.number("limits.max_frame_bytes", o.max_frame_bytes, tuning::min_frame_bytes,
+             tuning::max_frame_bytes);
+    r.number("limits.max_download_bytes", o.max_download_bytes, 1, tuning::max_frame_bytes);
     r.number("limits.send_queue_bytes", o.send_queue_bytes, 1024, std::uint64_t{1} << 40);
     r.duration("limits.send_queue_timeout_ms", o.send_queue_timeout, 86'400'000);
     r.duration("limits.realm_idle_timeout_ms", o.realm_idle_timeout, 86'400'000);
     r.duration("shutdown.timeout_ms", o.shutdown_timeout, 3'600'000);
-    r.number("threads.io", o.io_threads, 1, 64);
-    r.number("threads.actors", o.actor_threads, 1, 64);
+    r.number("threads.io", o.io_threads, 1, tuning::max_threads);
+    r.number("threads.actors", o.actor_threads, 1, tuning::max_threads);
     r.flag("storage.durable", o.durable);
     std::uint64_t window = static_cast<std::uint64_t>(o.group_commit_window.count());
     if (root.at_path("storage.group_commit_window_us")) {
-      r.number("storage.group_commit_window_us", window, 0, 1'000'000);
+      r.number("storage.group_commit_window_us", window, 0,
+               static_cast<std::uint64_t>(tuning::max_group_commit_window.count()));
     }
     o.group_commit_window = std::chrono::microseconds(window);
     r.text("log.level", o.log_level);

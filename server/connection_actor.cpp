@@ -25,14 +25,9 @@ constexpr std::uint16_t close_unsupported_data = 1003;
 constexpr std::uint16_t close_policy_violation = 1008;
 constexpr std::uint16_t close_too_big = 1009;
 
-/// How long a closing connection may take to flush its goodbye before the socket is dropped.
-constexpr auto close_grace = std::chrono::seconds(5);
-
-/// Frames handed to the socket before their writes are reported: the link writes them back to
-/// back instead of waiting for a round trip through the actor per frame.
-constexpr std::size_t write_window = 16;
-/// Frames the link may read ahead of the actor; bounds what arrives after reading stops.
-constexpr std::size_t read_window = 4;
+using tuning::close_grace;
+using tuning::read_window;
+using tuning::write_window;
 
 struct conn_session {
   session_ident ident = 0;
@@ -127,7 +122,7 @@ void enqueue(connection_actor* self, frame_ptr frame, bind_id_type credit_for = 
   const auto limit = st.context->options.send_queue_bytes;
   st.queued_bytes += frame->size();
   st.outbox.push_back({std::move(frame), credit_for, changesets});
-  if (!st.closing && st.queued_bytes > 4 * limit) {
+  if (!st.closing && st.queued_bytes > tuning::send_queue_overflow_factor * limit) {
     overflow(self);
     return;
   }

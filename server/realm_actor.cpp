@@ -230,7 +230,8 @@ void allocate_then_ready(realm_actor* self, const session_key& key,
                          const protocol::client_ident_message& ident) {
   // await: no other message of this realm runs until the ident exists, so an UPLOAD right
   // behind the IDENT finds the session ready.
-  self->request(self->state.allocator, std::chrono::seconds(60), allocate_ident{self->state.path})
+  self->request(self->state.allocator, tuning::ident_allocation_timeout,
+                allocate_ident{self->state.path})
       .await(
           [self, key, ident](const allocated_ident& a) {
             auto it = self->state.sessions.find(key);

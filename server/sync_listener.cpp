@@ -22,6 +22,7 @@
 #include "server/connection_actor.hpp"
 #include "server/listeners.hpp"
 #include "server/server_messages.hpp"
+#include "server/server_tuning.hpp"
 #include "server/tcp_acceptor.hpp"
 
 namespace actorsync::server {
@@ -35,9 +36,8 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-constexpr auto upgrade_timeout = std::chrono::seconds(30);
-constexpr std::size_t upgrade_header_limit = 16 * 1024;
-constexpr std::size_t read_chunk_bytes = 64 * 1024;
+using tuning::read_chunk_bytes;
+using tuning::upgrade_header_limit;
 
 std::atomic<std::uint64_t> next_connection_id{1};
 
@@ -106,7 +106,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
       : env_(std::move(env)), peer_(std::move(peer)), ws_(std::forward<Args>(args)...) {}
 
   void start() {
-    beast::get_lowest_layer(ws_).expires_after(upgrade_timeout);
+    beast::get_lowest_layer(ws_).expires_after(tuning::upgrade_timeout);
     if constexpr (is_tls<Next>) {
       ws_.next_layer().async_handshake(
           ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
@@ -286,7 +286,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     }
     beast::get_lowest_layer(ws_).expires_never();
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.idle_timeout = std::chrono::minutes(5);
+    timeouts.idle_timeout = tuning::websocket_idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {

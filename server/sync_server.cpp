@@ -67,7 +67,7 @@ struct sync_server::impl {
   template <class Step>
   void shutdown_step(Step step, const char* what) {
     caf::scoped_actor self{*system};
-    const auto timeout = context->options.shutdown_timeout + std::chrono::seconds(1);
+    const auto timeout = context->options.shutdown_timeout + tuning::shutdown_step_margin;
     self->request(directory, timeout, step)
         .receive([](shutdown_done) {},
                  [what](caf::error& e) {
