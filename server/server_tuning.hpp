@@ -39,10 +39,10 @@ inline constexpr std::chrono::milliseconds send_queue_timeout = 30s;
 /// Queued bytes beyond this multiple of send_queue_bytes end the connection at once, without
 /// waiting for the timeout: bounds the memory a client that never reads can pin.
 inline constexpr std::size_t send_queue_overflow_factor = 4;
-/// Frames handed to the socket before their writes are reported: the link writes them back to
+/// Frames handed to the socket before their writes are reported: the WebSocket writes them back to
 /// back instead of waiting for a round trip through the actor per frame.
 inline constexpr std::size_t write_window = 16;
-/// Frames the link may read ahead of the actor; bounds what arrives after reading stops.
+/// Frames the WebSocket may read ahead of the actor; bounds what arrives after reading stops.
 inline constexpr std::size_t read_window = 4;
 /// How long a closing connection may take to flush its goodbye before the socket is dropped (a
 /// peer that never reads cannot hold a close open).

@@ -24,7 +24,7 @@ struct sync_server::impl {
   std::shared_ptr<server_context> context;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor directory;
+  realm_directory_actor directory;
   std::unique_ptr<net::io_context> io;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
