@@ -27,9 +27,10 @@ std::string validate(const server_options& o) {
   if (o.wss.enabled && o.tls_private_key_file.empty()) {
     return "tls.private_key_file: required when wss is enabled";
   }
-  if (o.token_secret.size() < 16) {
-    return "auth.secret: the token secret must hold at least 16 bytes (set auth.secret_file or "
-           "ACTORSYNC_TOKEN_SECRET)";
+  if (o.token_secret.size() < tuning::min_token_secret_bytes) {
+    return "auth.secret: the token secret must hold at least " +
+           std::to_string(tuning::min_token_secret_bytes) +
+           " bytes (set auth.secret_file or ACTORSYNC_TOKEN_SECRET)";
   }
   if (o.max_connections == 0) return "limits.max_connections: must be at least 1";
   if (o.max_sessions_per_connection == 0) {

@@ -112,4 +112,18 @@ inline constexpr std::chrono::milliseconds lease_time = 10s;
 /// Leases are renewed every second: a shorter lease would expire between renewals.
 inline constexpr std::chrono::milliseconds min_lease_time = 2s;
 
+// ---- bounds of the configuration (config_file.cpp, server_options.cpp) -------------------------
+
+/// Beyond these a configured value is a typo (an extra digit), not a plan: refused by name.
+inline constexpr std::size_t max_connections_ceiling = 10'000'000;
+inline constexpr std::size_t max_sessions_per_connection_ceiling = 1'000'000;
+inline constexpr std::size_t min_send_queue_bytes = 1024;
+inline constexpr std::size_t max_send_queue_bytes = std::size_t{1} << 40;
+/// send_queue_timeout and realm_idle_timeout: a day.
+inline constexpr std::chrono::milliseconds longest_limit_timeout = 24h;
+/// shutdown_timeout and lease_time: an hour.
+inline constexpr std::chrono::milliseconds longest_shutdown_or_lease = 1h;
+/// The token secret is an HMAC-SHA256 key: fewer than 128 bits would be guessable.
+inline constexpr std::size_t min_token_secret_bytes = 16;
+
 }  // namespace actorsync::server::tuning
