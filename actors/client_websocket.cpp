@@ -3,6 +3,7 @@
 #include "actors/client_websocket.hpp"
 
 #include "actors/runtime_tuning.hpp"
+#include "actors/sync_error.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -6,6 +6,7 @@
 
 #include "actors/connection_manager_state.hpp"
 #include "actors/memory_release.hpp"
+#include "actors/sync_error.hpp"
 #include "protocol/codec.hpp"
 
 namespace actorsync::runtime {

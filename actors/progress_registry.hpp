@@ -16,15 +16,10 @@
 #include <vector>
 
 #include "actors/flat_map.hpp"
+#include "actors/session_types.hpp"
 #include "storage/realm_store.hpp"
 
 namespace actorsync::runtime {
-
-enum class progress_direction : std::uint8_t { upload, download };
-enum class progress_mode : std::uint8_t { report_indefinitely, for_currently_outstanding_work };
-
-/// Registrations are keyed by token, never by callback identity. 0 is never issued.
-using progress_token = std::uint64_t;
 
 struct progress_figures {
   std::uint64_t transferred = 0;

@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include "actors/session_actor_state.hpp"
+#include "actors/sync_error.hpp"
 #include "protocol/codec.hpp"
 
 namespace actorsync::runtime {

@@ -26,4 +26,105 @@ std::string_view to_string(session_state state) {
   return "unknown";
 }
 
+bool is_fatal(sync_errc code) {
+  return code >= sync_errc::protocol_violation;
+}
+
+std::string_view to_string(sync_errc code) {
+  switch (code) {
+    case sync_errc::connection_lost:
+      return "connection_lost";
+    case sync_errc::connect_timeout:
+      return "connect_timeout";
+    case sync_errc::connect_failed:
+      return "connect_failed";
+    case sync_errc::pong_timeout:
+      return "pong_timeout";
+    case sync_errc::server_going_away:
+      return "server_going_away";
+    case sync_errc::server_busy:
+      return "server_busy";
+    case sync_errc::token_expired:
+      return "token_expired";
+    case sync_errc::session_closed:
+      return "session_closed";
+    case sync_errc::protocol_violation:
+      return "protocol_violation";
+    case sync_errc::wrong_protocol_version:
+      return "wrong_protocol_version";
+    case sync_errc::bad_authentication:
+      return "bad_authentication";
+    case sync_errc::permission_denied:
+      return "permission_denied";
+    case sync_errc::illegal_realm_path:
+      return "illegal_realm_path";
+    case sync_errc::client_reset_required:
+      return "client_reset_required";
+    case sync_errc::bad_changeset:
+      return "bad_changeset";
+    case sync_errc::tls_failure:
+      return "tls_failure";
+    case sync_errc::storage_failure:
+      return "storage_failure";
+    case sync_errc::session_stopped:
+      return "session_stopped";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class sync_error_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "actorsync.sync"; }
+  std::string message(int value) const override {
+    return std::string(to_string(static_cast<sync_errc>(value)));
+  }
+};
+
+}  // namespace
+
+const std::error_category& sync_category() noexcept {
+  static const sync_error_category category;
+  return category;
+}
+
+std::error_code make_error_code(sync_errc code) noexcept {
+  return {static_cast<int>(code), sync_category()};
+}
+
+std::string_view to_string(progress_direction direction) {
+  switch (direction) {
+    case progress_direction::upload:
+      return "upload";
+    case progress_direction::download:
+      return "download";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(progress_mode mode) {
+  switch (mode) {
+    case progress_mode::report_indefinitely:
+      return "report_indefinitely";
+    case progress_mode::for_currently_outstanding_work:
+      return "for_currently_outstanding_work";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(wait_status status) {
+  switch (status) {
+    case wait_status::ok:
+      return "ok";
+    case wait_status::timed_out:
+      return "timed_out";
+    case wait_status::paused:
+      return "paused";
+    case wait_status::error:
+      return "error";
+  }
+  return "unknown";
+}
+
 }  // namespace actorsync::runtime

@@ -1,4 +1,5 @@
-// Plain value types shared by the session actor's messages and the api/ facade. No CAF here:
+// The public vocabulary of the client runtime: states, wait outcomes, transfer progress, error
+// codes. Plain value types with no CAF, storage or actor includes (only the standard library):
 // api/ headers include this file; actors/session_messages.hpp gives these types to CAF.
 #pragma once
 
@@ -6,11 +7,55 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "actors/progress_registry.hpp"
-#include "actors/sync_error.hpp"
+#include <system_error>
+#include <type_traits>
 
 namespace actorsync::runtime {
+
+/// What a session, a wait or an observer can be told. Every value is classified fatal (retrying
+/// cannot help; waits always complete with it) or retryable (the runtime reconnects; waits
+/// survive unless cancel_waits_on_nonfatal_error is set). Works as a std::error_code
+/// (`std::error_code ec = sync_errc::pong_timeout;`, category "actorsync.sync").
+enum class sync_errc : std::uint8_t {
+  // ---- retryable ----
+  connection_lost = 1,  ///< the socket closed or failed while connected; reconnects with backoff
+  connect_timeout,      ///< resolve + TCP + TLS + WebSocket upgrade took longer than allowed
+  connect_failed,       ///< the server refused or could not be reached; reconnects with backoff
+  pong_timeout,         ///< nothing arrived for the keepalive period; the link is dropped
+  server_going_away,    ///< the server closes the connection on shutdown
+  server_busy,          ///< the server or realm refuses work now (limits, overload)
+  token_expired,        ///< the token expired; a fresh one is fetched from the provider
+  session_closed,       ///< the server ended the session normally or for an unclassified reason
+  // ---- fatal ----
+  protocol_violation,      ///< a peer sent something the protocol forbids (bad frame, bad order)
+  wrong_protocol_version,  ///< the server does not speak actorsync.v1
+  bad_authentication,      ///< the token is missing, malformed or wrongly signed
+  permission_denied,       ///< the token does not cover this realm
+  illegal_realm_path,      ///< the realm path breaks the path rules
+  client_reset_required,   ///< the server does not know this client's history (ident, versions)
+  bad_changeset,           ///< a changeset failed validation on one side
+  tls_failure,             ///< certificate verification or the TLS handshake failed
+  storage_failure,         ///< the local store failed (I/O error, corruption)
+  session_stopped,         ///< the realm was closed with "stop now" or the runtime shut down
+};
+
+/// True when retrying cannot help: waits always complete with such an error.
+bool is_fatal(sync_errc code);
+
+/// A stable lower-case name for logs and messages, e.g. "pong_timeout".
+std::string_view to_string(sync_errc code);
+
+/// The std::error_category of sync_errc: name "actorsync.sync", message() the to_string name.
+const std::error_category& sync_category() noexcept;
+std::error_code make_error_code(sync_errc code) noexcept;
+
+enum class progress_direction : std::uint8_t { upload, download };
+enum class progress_mode : std::uint8_t { report_indefinitely, for_currently_outstanding_work };
+std::string_view to_string(progress_direction direction);
+std::string_view to_string(progress_mode mode);
+
+/// Registrations are keyed by token, never by callback identity. 0 is never issued.
+using progress_token = std::uint64_t;
 
 /// A session's link to the server, as observers see it. A paused session is disconnected.
 enum class connection_state : std::uint8_t { disconnected, connecting, connected };
@@ -40,6 +85,7 @@ enum class wait_status : std::uint8_t {
   paused,     ///< the session was paused while the wait was pending
   error,      ///< a fatal error, or a non-fatal one with cancel_waits_on_nonfatal_error
 };
+std::string_view to_string(wait_status status);
 
 struct wait_outcome {
   wait_status status = wait_status::ok;
@@ -92,3 +138,6 @@ struct session_snapshot {
 };
 
 }  // namespace actorsync::runtime
+
+template <>
+struct std::is_error_code_enum<actorsync::runtime::sync_errc> : std::true_type {};

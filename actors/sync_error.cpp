@@ -2,52 +2,6 @@
 
 namespace actorsync::runtime {
 
-bool is_fatal(sync_errc code) {
-  return code >= sync_errc::protocol_violation;
-}
-
-std::string_view to_string(sync_errc code) {
-  switch (code) {
-    case sync_errc::connection_lost:
-      return "connection_lost";
-    case sync_errc::connect_timeout:
-      return "connect_timeout";
-    case sync_errc::connect_failed:
-      return "connect_failed";
-    case sync_errc::pong_timeout:
-      return "pong_timeout";
-    case sync_errc::server_going_away:
-      return "server_going_away";
-    case sync_errc::server_busy:
-      return "server_busy";
-    case sync_errc::token_expired:
-      return "token_expired";
-    case sync_errc::session_closed:
-      return "session_closed";
-    case sync_errc::protocol_violation:
-      return "protocol_violation";
-    case sync_errc::wrong_protocol_version:
-      return "wrong_protocol_version";
-    case sync_errc::bad_authentication:
-      return "bad_authentication";
-    case sync_errc::permission_denied:
-      return "permission_denied";
-    case sync_errc::illegal_realm_path:
-      return "illegal_realm_path";
-    case sync_errc::client_reset_required:
-      return "client_reset_required";
-    case sync_errc::bad_changeset:
-      return "bad_changeset";
-    case sync_errc::tls_failure:
-      return "tls_failure";
-    case sync_errc::storage_failure:
-      return "storage_failure";
-    case sync_errc::session_stopped:
-      return "session_stopped";
-  }
-  return "unknown";
-}
-
 sync_errc from_protocol(protocol::error_code code) {
   using protocol::error_code;
   switch (code) {

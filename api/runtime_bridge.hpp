@@ -88,8 +88,12 @@ struct app::impl {
   std::unordered_map<std::string, user_settings> session_settings;
   /// Live sessions (not guarded by `mutex`: it has its own).
   std::shared_ptr<session_registry> sessions = std::make_shared<session_registry>();
-  /// Guards every session's sync_session::impl::callbacks.
+  /// Guards every session's sync_session::impl::callbacks and the two members below.
   std::mutex callbacks_mutex;
+  /// The session of each live notification token, so that a notification_token finds its
+  /// registration without holding a pointer that its realm's destruction would leave dangling.
+  std::unordered_map<std::uint64_t, sync_session::impl*> notification_owners;
+  std::uint64_t next_notification_token = 1;
   /// One actor forwarding every session's errors to config.error_handler (none without one).
   caf::actor error_forwarder;
 
@@ -122,11 +126,10 @@ struct callback_registration {
 };
 
 /// A session's callback registrations: created at the first, as most sessions never have one.
-/// Tokens are the facade's own (the session's are never waited for).
+/// Tokens are the facade's own (the session's are never waited for), unique in the app.
 struct session_callbacks {
   std::map<runtime::progress_token, callback_registration> progress;
   std::map<std::uint64_t, callback_registration> connection;
-  std::uint64_t next_token = 1;
 };
 
 struct sync_session::impl {

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+#include <utility>
+
 #include "api/runtime_bridge.hpp"
 
 namespace actorsync::api {
@@ -47,40 +50,87 @@ bool retire(callback_registration& r) {
   return live;
 }
 
-/// Removes the registration `token` from `registered` (under the app's callbacks mutex) and
-/// retires it outside that mutex (closing a gate waits for a running callback, which may itself
-/// be registering a callback on another session).
+/// Takes the registration `token` out of `session` (call with the app's callbacks mutex held).
+/// Empty when the token is not this session's.
+std::optional<callback_registration> take_registration(sync_session::impl& session,
+                                                       std::uint64_t token) {
+  if (!session.callbacks) return std::nullopt;
+  for (auto* registered : {&session.callbacks->progress, &session.callbacks->connection}) {
+    if (auto i = registered->find(token); i != registered->end()) {
+      auto r = std::move(i->second);
+      registered->erase(i);
+      session.owner->notification_owners.erase(token);
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Removes the registration `token` of `map` (under the app's callbacks mutex) and retires it
+/// outside that mutex (closing a gate waits for a running callback, which may itself be
+/// registering a callback on another session).
 template <class Map>
 bool remove_registration(sync_session::impl& session, Map session_callbacks::*map,
                          std::uint64_t token) {
-  callback_registration r;
+  std::optional<callback_registration> r;
   {
     std::lock_guard lock(session.owner->callbacks_mutex);
-    if (!session.callbacks) return false;
-    auto& registered = session.callbacks.get()->*map;
-    auto i = registered.find(token);
-    if (i == registered.end()) return false;
-    r = std::move(i->second);
-    registered.erase(i);
+    if (!session.callbacks || !(session.callbacks.get()->*map).contains(token)) return false;
+    r = take_registration(session, token);
   }
-  return retire(r);
+  return retire(*r);
 }
 
-/// Adds a registration under a fresh token of the facade's; `spawn` makes its forwarder.
+/// notification_token's remover: finds the token's session through the app (the realm may be
+/// gone, and with it the registration).
+void remove_by_token(void* app_state, std::uint64_t token) {
+  auto& owner = *static_cast<app::impl*>(app_state);
+  std::optional<callback_registration> r;
+  {
+    std::lock_guard lock(owner.callbacks_mutex);
+    auto i = owner.notification_owners.find(token);
+    if (i == owner.notification_owners.end()) return;
+    r = take_registration(*i->second, token);
+  }
+  if (r) retire(*r);
+}
+
+/// Adds a registration under a fresh token of the app's; `spawn` makes its forwarder.
 template <class Map, class Spawn>
 std::uint64_t add_registration(sync_session::impl& session, Map session_callbacks::*map,
                                Spawn spawn) {
   callback_registration r;
   r.gate = std::make_shared<callback_gate>();
+  auto& owner = *session.owner;
   std::uint64_t token = 0;
   {
-    std::lock_guard lock(session.owner->callbacks_mutex);
-    token = callbacks(session).next_token++;
+    std::lock_guard lock(owner.callbacks_mutex);
+    token = owner.next_notification_token++;
   }
   r.forwarder = spawn(token, r.gate);
-  std::lock_guard lock(session.owner->callbacks_mutex);
+  std::lock_guard lock(owner.callbacks_mutex);
   (callbacks(session).*map).emplace(token, std::move(r));
+  owner.notification_owners.emplace(token, &session);
   return token;
+}
+
+std::future<wait_outcome> ask_upload(sync_session::impl& session,
+                                     std::optional<std::chrono::milliseconds> timeout,
+                                     sync_session::wait_callback callback) {
+  // The target is fixed here, in the caller's thread: commits made after this call returns are
+  // not waited for, however late the session handles the request.
+  const auto target = session.store->metadata().latest_client_version;
+  return ask_wait(*session.owner, session.actor, true,
+                  timeout.value_or(std::chrono::milliseconds{0}), target, std::move(callback),
+                  session_gone);
+}
+
+std::future<wait_outcome> ask_download(sync_session::impl& session,
+                                       std::optional<std::chrono::milliseconds> timeout,
+                                       sync_session::wait_callback callback) {
+  return ask_wait(*session.owner, session.actor, false,
+                  timeout.value_or(std::chrono::milliseconds{0}), runtime::newest_at_handling,
+                  std::move(callback), session_gone);
 }
 
 }  // namespace
@@ -92,6 +142,12 @@ sync_session::~sync_session() {
   {
     std::lock_guard lock(impl_->owner->callbacks_mutex);
     registered = std::move(impl_->callbacks);
+    if (registered) {
+      for (const auto& entry : registered->progress)
+        impl_->owner->notification_owners.erase(entry.first);
+      for (const auto& entry : registered->connection)
+        impl_->owner->notification_owners.erase(entry.first);
+    }
   }
   if (!registered) return;
   for (auto& entry : registered->progress) retire(entry.second);
@@ -139,27 +195,31 @@ runtime::connection_state sync_session::connection_state() const {
 }
 
 std::future<wait_outcome> sync_session::upload_all_local_changes(
-    std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
-  // The target is fixed here, in the caller's thread: commits made after this call returns are
-  // not waited for, however late the session handles the request.
-  const auto target = impl_->store->metadata().latest_client_version;
-  return ask_wait(*impl_->owner, impl_->actor, true, timeout.value_or(std::chrono::milliseconds{0}),
-                  target, std::move(callback), session_gone);
+    std::optional<std::chrono::milliseconds> timeout) {
+  return ask_upload(*impl_, timeout, {});
+}
+
+void sync_session::upload_all_local_changes(std::optional<std::chrono::milliseconds> timeout,
+                                            wait_callback callback) {
+  (void)ask_upload(*impl_, timeout, std::move(callback));
 }
 
 std::future<wait_outcome> sync_session::download_all_server_changes(
-    std::optional<std::chrono::milliseconds> timeout, wait_callback callback) {
-  return ask_wait(*impl_->owner, impl_->actor, false,
-                  timeout.value_or(std::chrono::milliseconds{0}), runtime::newest_at_handling,
-                  std::move(callback), session_gone);
+    std::optional<std::chrono::milliseconds> timeout) {
+  return ask_download(*impl_, timeout, {});
 }
 
-runtime::progress_token sync_session::add_progress_notification(
-    runtime::progress_direction direction, runtime::progress_mode mode,
-    progress_callback callback) {
+void sync_session::download_all_server_changes(std::optional<std::chrono::milliseconds> timeout,
+                                               wait_callback callback) {
+  (void)ask_download(*impl_, timeout, std::move(callback));
+}
+
+notification_token sync_session::add_progress_notification(runtime::progress_direction direction,
+                                                           runtime::progress_mode mode,
+                                                           progress_callback callback) {
   auto& owner = *impl_->owner;
-  return add_registration(
-      *impl_, &session_callbacks::progress, [&](std::uint64_t token, auto gate) {
+  const auto registered =
+      add_registration(*impl_, &session_callbacks::progress, [&](std::uint64_t token, auto gate) {
         auto forwarder = spawn_callback<runtime::transfer_progress>(
             owner.system, std::move(gate), [callback, token](const auto& report) {
               auto mine = report;
@@ -173,28 +233,55 @@ runtime::progress_token sync_session::add_progress_notification(
                                         caf::actor_cast<runtime::progress_subscriber>(forwarder)});
         return forwarder;
       });
+  return notification_token(registered, impl_->owner, &remove_by_token);
 }
 
 bool sync_session::remove_progress_notification(runtime::progress_token token) {
   return remove_registration(*impl_, &session_callbacks::progress, token);
 }
 
-std::uint64_t sync_session::add_connection_notification(connection_callback callback) {
+notification_token sync_session::add_connection_notification(connection_callback callback) {
   auto& owner = *impl_->owner;
-  return add_registration(*impl_, &session_callbacks::connection, [&](std::uint64_t, auto gate) {
-    auto forwarder = spawn_callback<runtime::connection_state_changed>(
-        owner.system, std::move(gate), [callback](const auto& change) {
-          callback(change.old_state, change.new_state);
-          return false;
-        });
-    send_in_order(owner.bridge, impl_->actor, runtime::subscribe_connection_atom_v,
-                  caf::actor_cast<runtime::connection_observer>(forwarder));
-    return forwarder;
-  });
+  const auto registered =
+      add_registration(*impl_, &session_callbacks::connection, [&](std::uint64_t, auto gate) {
+        auto forwarder = spawn_callback<runtime::connection_state_changed>(
+            owner.system, std::move(gate), [callback](const auto& change) {
+              callback(change.old_state, change.new_state);
+              return false;
+            });
+        send_in_order(owner.bridge, impl_->actor, runtime::subscribe_connection_atom_v,
+                      caf::actor_cast<runtime::connection_observer>(forwarder));
+        return forwarder;
+      });
+  return notification_token(registered, impl_->owner, &remove_by_token);
 }
 
 bool sync_session::remove_connection_notification(std::uint64_t token) {
   return remove_registration(*impl_, &session_callbacks::connection, token);
+}
+
+notification_token::notification_token(notification_token&& other) noexcept
+    : value_(std::exchange(other.value_, 0)),
+      app_state_(other.app_state_),
+      remove_(other.remove_) {}
+
+notification_token& notification_token::operator=(notification_token&& other) noexcept {
+  if (this != &other) {
+    reset();
+    value_ = std::exchange(other.value_, 0);
+    app_state_ = other.app_state_;
+    remove_ = other.remove_;
+  }
+  return *this;
+}
+
+std::uint64_t notification_token::release() {
+  return std::exchange(value_, 0);
+}
+
+void notification_token::reset() {
+  if (const auto token = std::exchange(value_, 0); token != 0 && remove_)
+    remove_(app_state_, token);
 }
 
 void sync_session::reconnect() {

@@ -19,6 +19,37 @@ namespace actorsync::api {
 
 class app;
 
+/// Removes its notification when destroyed, like realm-cpp's notification token or
+/// Boost.Signals2's scoped_connection. Move-only; a default-constructed one holds nothing.
+/// value() is the raw token (remove_*_notification takes it); release() keeps the notification
+/// registered and hands the raw token over. A token must not outlive its app (as a realm must
+/// not); it may outlive its realm (removal is then a no-op).
+class [[nodiscard]] notification_token {
+ public:
+  notification_token() = default;
+  ~notification_token() { reset(); }
+  notification_token(notification_token&& other) noexcept;
+  notification_token& operator=(notification_token&& other) noexcept;
+  notification_token(const notification_token&) = delete;
+  notification_token& operator=(const notification_token&) = delete;
+
+  std::uint64_t value() const { return value_; }
+  explicit operator bool() const { return value_ != 0; }
+  /// Keeps the notification; the caller removes it by the returned raw token, if ever.
+  std::uint64_t release();
+  /// Removes the notification now (no-op when already removed or the realm is gone).
+  void reset();
+
+ private:
+  friend class sync_session;
+  using remover = void (*)(void* app_state, std::uint64_t token);
+  notification_token(std::uint64_t value, void* app_state, remover remove)
+      : value_(value), app_state_(app_state), remove_(remove) {}
+  std::uint64_t value_ = 0;
+  void* app_state_ = nullptr;
+  remover remove_ = nullptr;
+};
+
 class sync_session {
  public:
   using wait_callback = std::function<void(runtime::wait_outcome)>;
@@ -40,29 +71,38 @@ class sync_session {
   /// Binds again and uploads from the last acknowledged version.
   void resume();
   /// As last published by the session; pause() and resume() show at once.
-  runtime::session_state state() const;
-  runtime::connection_state connection_state() const;
+  [[nodiscard]] runtime::session_state state() const;
+  [[nodiscard]] runtime::connection_state connection_state() const;
   bool is_connected() const { return connection_state() == runtime::connection_state::connected; }
 
   /// True (outcome ok) once the server acknowledged every local change committed before the
   /// call (later commits are not waited for). `timeout` ends this wait after it (an extension
   /// of the seed's API); without one the app's request_timeout ends it only in a realm with
   /// cancel_waits_on_nonfatal_error (docs/sessions.md, "Waits").
-  std::future<runtime::wait_outcome> upload_all_local_changes(
-      std::optional<std::chrono::milliseconds> timeout = {}, wait_callback callback = {});
+  [[nodiscard]] std::future<runtime::wait_outcome> upload_all_local_changes(
+      std::optional<std::chrono::milliseconds> timeout = {});
+  /// The same wait, answered by calling `callback` (on a runtime thread) instead of a future.
+  void upload_all_local_changes(std::optional<std::chrono::milliseconds> timeout,
+                                wait_callback callback);
   /// True once everything the server held when it answered our MARK is integrated locally.
   /// `timeout` as for upload_all_local_changes.
-  std::future<runtime::wait_outcome> download_all_server_changes(
-      std::optional<std::chrono::milliseconds> timeout = {}, wait_callback callback = {});
+  [[nodiscard]] std::future<runtime::wait_outcome> download_all_server_changes(
+      std::optional<std::chrono::milliseconds> timeout = {});
+  void download_all_server_changes(std::optional<std::chrono::milliseconds> timeout,
+                                   wait_callback callback);
 
-  runtime::progress_token add_progress_notification(runtime::progress_direction direction,
-                                                    runtime::progress_mode mode,
-                                                    progress_callback callback);
+  /// Registers `callback` for transfer progress; removed when the returned token goes (or by
+  /// remove_progress_notification with its value()). Reports carry the token's value().
+  notification_token add_progress_notification(runtime::progress_direction direction,
+                                               runtime::progress_mode mode,
+                                               progress_callback callback);
   /// True when the registration was live: its callback never runs again once this returned.
-  /// False when the token is unknown (removed, or an outstanding-work one that finished).
+  /// False when the token is unknown (removed, another session's, or an outstanding-work one
+  /// that finished).
   bool remove_progress_notification(runtime::progress_token token);
 
-  std::uint64_t add_connection_notification(connection_callback callback);
+  /// Registers `callback` for connection-state changes; removed as for progress notifications.
+  notification_token add_connection_notification(connection_callback callback);
   bool remove_connection_notification(std::uint64_t token);
 
   /// Connects now, skipping a pending backoff delay.

@@ -226,7 +226,7 @@ void pg_history_store::impl::lease_loop() {
     lock.unlock();
     // A failed renewal is retried at the next tick; if the lease runs out meanwhile, another
     // node may take this node's realms and the fence refuses this node's next commits.
-    renew_node_lease(pool, options);
+    (void)renew_node_lease(pool, options);
     lock.lock();
   }
 }

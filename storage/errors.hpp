@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -20,15 +21,17 @@ enum class storage_errc {
   realm_owned_elsewhere,  ///< cluster: a live node owns the realm; retry there or later
   unavailable,  ///< cluster: the database failed or is unreachable; nothing was kept; retry
 };
+/// A stable lower-case name, e.g. "io_error".
+std::string_view to_string(storage_errc code);
 
 struct storage_error {
   storage_errc code;
   std::string message;
 };
 
-/// A value or a storage_error.
+/// A value or a storage_error; never to be ignored.
 template <class T>
-class result {
+class [[nodiscard]] result {
  public:
   result(T value) : state_(std::move(value)) {}
   result(storage_error error) : state_(std::move(error)) {}

@@ -573,4 +573,14 @@ result<std::shared_ptr<realm_store>> database::open_realm(const std::string& rea
   return store;
 }
 
+std::string_view to_string(durability level) {
+  switch (level) {
+    case durability::full:
+      return "full";
+    case durability::process_crash:
+      return "process_crash";
+  }
+  return "unknown";
+}
+
 }  // namespace actorsync::storage

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/messages.hpp"
@@ -25,6 +26,7 @@ enum class durability {
   full,           ///< fsync every commit: survives power loss
   process_crash,  ///< WAL written, not fsynced: survives a killed process, not power loss
 };
+std::string_view to_string(durability level);
 
 struct database_options {
   durability commit_durability = durability::full;

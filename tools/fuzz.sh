@@ -46,7 +46,7 @@ export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:
 # far less build time than full debug info.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS_RELEASE="-O1 -gline-tables-only" -DACTORSYNC_FUZZ=ON \
-  -DACTORSYNC_BENCH=OFF >/dev/null
+  -DACTORSYNC_BENCH=OFF -DACTORSYNC_WERROR=ON >/dev/null
 # The build lock (shared by everyone building on this machine) only when there is work to do.
 if ! cmake --build build-fuzz --target "$binary" -- -n | grep -q 'no work to do'; then
   flock /tmp/actorsync-build.lock cmake --build build-fuzz -j2 --target "$binary"

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 
 ./tools/install-deps.sh
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=20G
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
+# The same flags as tools/run-tests.sh, so both share one build directory without rebuilding.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DACTORSYNC_WERROR=ON
 cmake --build build --target actorsync-load actorsync-server
 exec ./build/tools/load/actorsync-load --workload upload --realms 5000 --writes 20 \
   --json load-report.json --html load-report.html "$@"

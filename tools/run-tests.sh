@@ -13,7 +13,9 @@ shift || true
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=20G
 # -O2 without debug info: the suite's build time is dominated by CAF/Beast templates, and
 # debug info roughly doubles it. Configure your own build directory with -g for debugging.
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" "$@"
+# Warnings are errors here (developers and CI), not in a user's plain CMake build.
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+  -DACTORSYNC_WERROR=ON "$@"
 cmake --build "$build_dir"
 # shellcheck disable=SC2086
 ctest --test-dir "$build_dir" --output-on-failure -j2 ${CTEST_ARGS:-}

@@ -11,7 +11,7 @@ labels=${1:-}
 build_dir=build-tsan
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACTORSYNC_TSAN=ON \
-  -DACTORSYNC_BENCH=OFF
+  -DACTORSYNC_BENCH=OFF -DACTORSYNC_WERROR=ON
 if [[ -n ${BUILD_LOCK:-} ]]; then
   flock "$BUILD_LOCK" cmake --build "$build_dir" -j2
 else

@@ -2,6 +2,7 @@
 
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -68,11 +69,13 @@ summary run(const options& opts) {
   std::vector<runtime::session_actor> sessions;
   for (int i = 0; i < opts.realm_count; ++i) {
     auto realm = app.open_realm("/service/" + opts.user_id + "/" + std::to_string(i), user);
-    for (int w = 0; w < opts.writes_per_realm; ++w)
-      realm->begin_write()
-          .create_object("events", std::to_string(w))
-          .set_field("events", std::to_string(w), "n", std::int64_t{w})
-          .commit();
+    for (int w = 0; w < opts.writes_per_realm; ++w) {
+      auto committed = realm->begin_write()
+                           .create_object("events", std::to_string(w))
+                           .set_field("events", std::to_string(w), "n", std::int64_t{w})
+                           .commit();
+      if (!committed) throw std::runtime_error("local commit failed: " + committed.error().message);
+    }
     sessions.push_back(api::handle(realm->session()));
     realms.push_back(std::move(realm));
   }

@@ -48,9 +48,8 @@ TEST(SyncSessionApi, WaitsTakeCallbacksToo) {
   auto r = a.app->open_realm("/cb", user("alice"));
   write_object(*r, "x");
   std::promise<runtime::wait_outcome> seen;
-  auto f = r->session().upload_all_local_changes(
-      std::nullopt, [&seen](runtime::wait_outcome o) { seen.set_value(o); });
-  EXPECT_TRUE(bool(get(std::move(f))));
+  r->session().upload_all_local_changes(std::nullopt,
+                                        [&seen](runtime::wait_outcome o) { seen.set_value(o); });
   EXPECT_TRUE(bool(get(seen.get_future())));
 }
 
@@ -151,9 +150,10 @@ TEST(SyncSessionApi, WithoutCancelWaitsSurviveTheServerGoingAwayAndBack) {
   client a(server);
   auto r = a.app->open_realm("/survive", user("alice"));
   ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
-  r->session().add_connection_notification([&](connection_state, connection_state now) {
-    if (now == connection_state::disconnected) ++disconnects;
-  });
+  auto observed =
+      r->session().add_connection_notification([&](connection_state, connection_state now) {
+        if (now == connection_state::disconnected) ++disconnects;
+      });
   server.stop();
   write_object(*r, "x");
   auto up = r->session().upload_all_local_changes();
@@ -172,10 +172,11 @@ TEST(SyncSessionApi, ConnectionStateObserversSeeEachTransitionOnceAcrossAServerR
   client a(server);
   auto r = a.app->open_realm("/states", user("alice"));
   ASSERT_TRUE(bool(get(r->session().download_all_server_changes())));
-  r->session().add_connection_notification([&](connection_state from, connection_state to) {
-    std::lock_guard lock(m);
-    seen.emplace_back(from, to);
-  });
+  auto observed =
+      r->session().add_connection_notification([&](connection_state from, connection_state to) {
+        std::lock_guard lock(m);
+        seen.emplace_back(from, to);
+      });
   EXPECT_EQ(r->session().connection_state(), connection_state::connected);
   server.stop();
   ASSERT_TRUE(
@@ -216,17 +217,17 @@ TEST(SyncSessionApi, ProgressReportsBothDirectionsAndOutstandingWorkRemovesItsel
         up.push_back(p);
         if (p.last) up_done.set_value();
       });
-  ASSERT_NE(token, 0u);
+  ASSERT_NE(token.value(), 0u);
   ra->session().resume();
-  rb->session().add_progress_notification(runtime::progress_direction::download,
-                                          runtime::progress_mode::report_indefinitely,
-                                          [&](const runtime::transfer_progress& p) {
-                                            std::lock_guard lock(m);
-                                            down.push_back(p);
-                                          });
+  auto observed = rb->session().add_progress_notification(
+      runtime::progress_direction::download, runtime::progress_mode::report_indefinitely,
+      [&](const runtime::transfer_progress& p) {
+        std::lock_guard lock(m);
+        down.push_back(p);
+      });
   ASSERT_EQ(up_done.get_future().wait_for(60s), std::future_status::ready);
   ASSERT_TRUE(bool(get(rb->session().download_all_server_changes())));
-  EXPECT_FALSE(ra->session().remove_progress_notification(token));  // it removed itself
+  EXPECT_FALSE(ra->session().remove_progress_notification(token.value()));  // it removed itself
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(m);
     return !down.empty() && down.back().transferred > 0;

@@ -94,17 +94,18 @@ TEST(SessionContract, EveryCallWorksFromInsideAConnectionAndAProgressCallback) {
     session.resume();
     auto token = session.add_progress_notification(
         progress_direction::upload, progress_mode::report_indefinitely, [](const auto&) {});
-    session.remove_progress_notification(token);
+    session.remove_progress_notification(token.value());
     session.reconnect();
   };
   std::atomic<bool> from_connection{false}, from_progress{false};
-  session.add_connection_notification([&](connection_state, connection_state now) {
-    if (now == connection_state::connected && !from_connection.exchange(true)) exercise();
-  });
-  session.add_progress_notification(progress_direction::download,
-                                    progress_mode::report_indefinitely, [&](const auto&) {
-                                      if (!from_progress.exchange(true)) exercise();
-                                    });
+  auto connection_observed =
+      session.add_connection_notification([&](connection_state, connection_state now) {
+        if (now == connection_state::connected && !from_connection.exchange(true)) exercise();
+      });
+  auto progress_observed = session.add_progress_notification(
+      progress_direction::download, progress_mode::report_indefinitely, [&](const auto&) {
+        if (!from_progress.exchange(true)) exercise();
+      });
   EXPECT_TRUE(eventually([&] { return from_connection.load() && from_progress.load(); }));
   EXPECT_TRUE(bool(get(session.download_all_server_changes())));  // the runtime still runs
   EXPECT_EQ(session.state(), session_state::active);
@@ -153,8 +154,8 @@ TEST(SessionContract, RemovingALiveProgressNotificationReturnsTrueAndThenFalse) 
   for (int i = 0; i < 50; ++i) {  // the race it had lost 4 times of 5
     auto token = r->session().add_progress_notification(
         progress_direction::upload, progress_mode::report_indefinitely, [](const auto&) {});
-    EXPECT_TRUE(r->session().remove_progress_notification(token)) << "round " << i;
-    EXPECT_FALSE(r->session().remove_progress_notification(token)) << "round " << i;
+    EXPECT_TRUE(r->session().remove_progress_notification(token.value())) << "round " << i;
+    EXPECT_FALSE(r->session().remove_progress_notification(token.value())) << "round " << i;
   }
 }
 
@@ -169,7 +170,7 @@ TEST(SessionContract, RemovingAFinishedOutstandingWorkNotificationReturnsFalse) 
                                                         if (p.last) last = true;
                                                       });
   ASSERT_TRUE(eventually([&] { return last.load(); }));  // nothing to upload: done at once
-  EXPECT_FALSE(r->session().remove_progress_notification(token));
+  EXPECT_FALSE(r->session().remove_progress_notification(token.value()));
 }
 
 // ---- pause is sticky through every door (item 5) ---------------------------------------------
@@ -230,7 +231,7 @@ TEST(SessionContract, OutstandingDownloadProgressWaitsForTheServersFigureAndEnds
   std::vector<runtime::transfer_progress> reports;
   std::size_t objects_at_last = 0;
   std::atomic<bool> last{false};
-  r->session().add_progress_notification(
+  auto observed = r->session().add_progress_notification(
       progress_direction::download, progress_mode::for_currently_outstanding_work,
       [&](const runtime::transfer_progress& p) {
         std::lock_guard lock(m);

@@ -109,7 +109,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   cancelling.cancel_waits_on_nonfatal_error = true;
   auto realm = app.open_realm("/pong", user, cancelling);
   auto& session = realm->session();
-  session.add_connection_notification(
+  auto observed = session.add_connection_notification(
       [&seen](connection_state from, connection_state to) { seen.transition(from, to); });
 
   // Healthy first: connected, and a write is acknowledged.

@@ -105,7 +105,7 @@ const api::realm_config cancelling = [] {
 }();
 
 runtime::wait_outcome upload_wait(api::realm& r) {
-  r.begin_write().create_object("items", "x").commit();
+  if (!r.begin_write().create_object("items", "x").commit()) return {runtime::wait_status::error};
   auto f = r.session().upload_all_local_changes();
   if (f.wait_for(60s) != std::future_status::ready) return {runtime::wait_status::timed_out};
   return f.get();

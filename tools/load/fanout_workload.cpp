@@ -77,11 +77,14 @@ void run_fanout(load_run& run, pid_t server_pid) {
   for (auto& replica : readers) {
     for (std::size_t r = 0; r < replica.size(); ++r) {
       auto* cursor = replica[r].get();
-      cursor->realm->session().add_progress_notification(
-          runtime::progress_direction::download, runtime::progress_mode::report_indefinitely,
-          [&run, &state, r, cursor](const runtime::transfer_progress&) {
-            on_download(run, state, r, *cursor);
-          });
+      // The probe lives as long as its realm: the token is released, never removed.
+      (void)cursor->realm->session()
+          .add_progress_notification(runtime::progress_direction::download,
+                                     runtime::progress_mode::report_indefinitely,
+                                     [&run, &state, r, cursor](const runtime::transfer_progress&) {
+                                       on_download(run, state, r, *cursor);
+                                     })
+          .release();
     }
   }
   const auto bind0 = load_run::clock::now();

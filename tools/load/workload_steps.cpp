@@ -26,14 +26,14 @@ std::string describe(const runtime::wait_outcome& outcome) {
 namespace {
 
 using wait_call = std::future<runtime::wait_outcome> (api::sync_session::*)(
-    std::optional<std::chrono::milliseconds>, api::sync_session::wait_callback);
+    std::optional<std::chrono::milliseconds>);
 
 // Issues one wait per realm at once, then collects them: waits run concurrently.
 std::uint64_t wait_all(load_run& run, const std::vector<std::shared_ptr<api::realm>>& realms,
                        wait_call call, const char* what) {
   std::vector<std::future<runtime::wait_outcome>> pending;
   pending.reserve(realms.size());
-  for (const auto& r : realms) pending.push_back((r->session().*call)(run.wait_timeout(), {}));
+  for (const auto& r : realms) pending.push_back((r->session().*call)(run.wait_timeout()));
   std::uint64_t ok = 0;
   for (std::size_t i = 0; i < pending.size(); ++i) {
     const auto outcome = pending[i].get();
