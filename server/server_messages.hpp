@@ -1,7 +1,8 @@
 // Internal (includes CAF). The vocabulary of the server's actors: every message type they
-// exchange, in one CAF type-ID block, and their typed interfaces (at the end): connection_actor,
-// realm_actor, ident_allocator_actor and realm_directory_actor, each with an `_impl` extension for
-// what only the actor itself (its timers) or the store's writer thread sends it. Wire messages
+// exchange, in one CAF type-ID block, and their typed interfaces: connection_actor and
+// realm_actor first (messages carry their handles), ident_allocator_actor, realm_directory_actor
+// and the `_impl` extensions (what only the actor itself, by its timers, or the store's writer
+// thread sends it) at the end. Wire messages
 // live in protocol/; these never go on the wire. Sessions are named inside the server by
 // (connection actor, bind id): a bind id is unique per connection and never reused, so late
 // messages for an unbound session are dropped.
