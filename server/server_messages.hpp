@@ -8,7 +8,6 @@
 // messages for an unbound session are dropped.
 #pragma once
 
-#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/scheduled_actor.hpp>
