@@ -24,7 +24,7 @@ struct sync_server::impl {
   std::shared_ptr<server_context> context;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor directory;
+  realm_directory_actor directory;
   std::unique_ptr<net::io_context> io;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -67,7 +67,7 @@ struct sync_server::impl {
   template <class Step>
   void shutdown_step(Step step, const char* what) {
     caf::scoped_actor self{*system};
-    const auto timeout = context->options.shutdown_timeout + std::chrono::seconds(1);
+    const auto timeout = context->options.shutdown_timeout + tuning::shutdown_step_margin;
     self->request(directory, timeout, step)
         .receive([](shutdown_done) {},
                  [what](caf::error& e) {
