@@ -18,7 +18,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"wss", {"enabled", "address", "port"}},
     {"metrics", {"enabled", "address", "port"}},
     {"tls", {"certificate_file", "private_key_file"}},
-    {"auth", {"secret_file"}},
+    {"auth", {"secret_file", "public_key_files"}},
     {"limits",
      {"max_connections", "max_sessions_per_connection", "max_frame_bytes", "max_download_bytes",
       "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms"}},
@@ -59,6 +59,17 @@ class config_reader {
       auto v = node.value<std::string>();
       if (!v || !node.is_string()) refuse(path, "expected a string");
       out = *v;
+    }
+  }
+  void texts(const char* path, std::vector<std::string>& out) const {
+    if (auto node = root_.at_path(path)) {
+      const auto* list = node.as_array();
+      if (list == nullptr) refuse(path, "expected an array of strings");
+      out.clear();
+      for (const auto& item : *list) {
+        if (!item.is_string()) refuse(path, "expected an array of strings");
+        out.push_back(*item.value<std::string>());
+      }
     }
   }
   void flag(const char* path, bool& out) const {
@@ -119,6 +130,7 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     r.text("tls.certificate_file", o.tls_certificate_file);
     r.text("tls.private_key_file", o.tls_private_key_file);
     r.text("auth.secret_file", base.secret_file);
+    r.texts("auth.public_key_files", o.token_public_key_files);
     r.number("limits.max_connections", o.max_connections, 1, tuning::max_connections_ceiling);
     r.number("limits.max_sessions_per_connection", o.max_sessions_per_connection, 1,
              tuning::max_sessions_per_connection_ceiling);

@@ -200,7 +200,7 @@ std::optional<connection_actor_state::refusal> connection_actor_state::check_bin
     const protocol::bind_message& m, std::string& user_id) {
   token_claims claims = upgrade_claims;
   if (!m.token.empty()) {
-    auto verified = verify_token(context->secret, m.token, unix_now());
+    auto verified = context->tokens.verify(m.token, unix_now());
     if (!verified) {
       const auto& e = *verified.error;
       return std::make_pair(e.code == token_errc::expired ? error_code::token_expired

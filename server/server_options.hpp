@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/server_tuning.hpp"
 
@@ -30,6 +31,9 @@ struct server_options {
 
   /// HMAC secret tokens are signed with (never logged). Required.
   std::string token_secret;
+  /// PEM public keys of identity providers: tokens they sign (RS256/384/512, ES256/384/512)
+  /// are accepted besides the secret's HS256 ones (docs/server.md, Securing).
+  std::vector<std::string> token_public_key_files;
 
   // ---- limits ----
   std::size_t max_connections = tuning::max_connections;

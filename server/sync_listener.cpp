@@ -273,7 +273,7 @@ class beast_server_websocket final
       return refuse(http::status::unauthorized, refusal_reason::bad_authentication,
                     "missing bearer token in the Authorization header");
     }
-    auto verified = verify_token(env_.context->secret, token, unix_now());
+    auto verified = env_.context->tokens.verify(token, unix_now());
     if (!verified) {
       const auto code = verified.error->code;
       return refuse(

@@ -133,6 +133,23 @@ std::shared_ptr<storage::history_store> open_history_store(const server_options&
 
 sync_server::sync_server() : impl_(std::make_unique<impl>()) {}
 
+namespace {
+
+/// The secret and every configured public key; a key file that cannot be used stops the start
+/// naming the option and the cause.
+token_verifier make_token_verifier(const server_options& options) {
+  token_verifier verifier{token_secret(options.token_secret)};
+  for (const auto& file : options.token_public_key_files) {
+    std::string why;
+    auto key = token_public_key::from_file(file, why);
+    if (!key) throw std::runtime_error("auth.public_key_files: " + why);
+    verifier.add_public_key(std::move(*key));
+  }
+  return verifier;
+}
+
+}  // namespace
+
 sync_server::~sync_server() {
   stop();
 }
@@ -140,9 +157,10 @@ sync_server::~sync_server() {
 bound_ports sync_server::start(const server_options& options) {
   if (impl_->running) throw std::runtime_error("server: already running");
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
+  auto tokens = make_token_verifier(options);
   auto store = open_history_store(options);
   impl_->context = std::make_shared<server_context>(
-      server_context{options, token_secret(options.token_secret), store, impl_->metrics});
+      server_context{options, std::move(tokens), store, impl_->metrics});
   try {
     impl_->start_actors(options);
     impl_->start_io(options);
