@@ -1,5 +1,6 @@
 // Test support for api tests: a real sync server in-process on 127.0.0.1 (ephemeral port), token
-// issuance, apps with fast backoff, socket counting and condition waits with generous deadlines.
+// issuance, apps with fast backoff and socket counting (temporary directories and condition
+// waits come from tests/support).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,31 +17,12 @@
 #include "api/realm.hpp"
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::testing {
 
 inline const std::string secret_bytes = "runtime-tests-secret-0123456789abcdef";
-
-/// A fresh directory under the system temp dir, removed on destruction.
-class temp_dir {
- public:
-  explicit temp_dir(const std::string& tag) {
-    static int counter = 0;
-    path_ =
-        std::filesystem::temp_directory_path() /
-        ("actorsync-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 /// A sync server that can be stopped and started again on the same port.
 class live_server {
@@ -118,17 +100,6 @@ struct client {
     app = std::make_unique<api::app>(config);
   }
 };
-
-/// Polls `condition` until it holds or `deadline` passes (the deadline only fails the test).
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 /// Sockets this process holds open (client and in-process server ends alike).
 inline int open_sockets() {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/cluster/pg_store_fixture.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace actorsync::cluster::testing {
 namespace {
@@ -73,14 +74,9 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
       }
     }
   });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (acked_total < 100 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  actorsync::testing::eventually([&] { return acked_total >= 100; });
   postgres_->stop("immediate");  // a crash: recovery replays the WAL at the next start
-  while (failures == 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  actorsync::testing::eventually([&] { return failures != 0; });
   stop = true;
   writer.join();
   ASSERT_GT(failures.load(), 0) << "writes were still acknowledged with PostgreSQL down";

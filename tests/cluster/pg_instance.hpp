@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "tests/storage/piped_child.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::cluster::testing {
 
@@ -60,7 +60,7 @@ class pg_instance {
  private:
   std::string run(std::vector<std::string> args) {
     args.insert(args.begin(), ACTORSYNC_SOURCE_DIR "/tools/pg-test-instance.sh");
-    storage::testing::piped_child script(std::move(args));
+    actorsync::testing::piped_child script(std::move(args));
     std::string last;
     while (auto line = script.next_line()) last = *line;
     if (script.wait_exit() != 0) {
@@ -69,7 +69,7 @@ class pg_instance {
     return last;
   }
 
-  storage::testing::temp_dir root_;
+  actorsync::testing::temp_dir root_;
   std::string url_;
 };
 

@@ -11,10 +11,10 @@
 
 #include "cluster/pg_history_store.hpp"
 #include "tests/cluster/pg_instance.hpp"
-#include "tests/fault/support/eventually.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/server_process.hpp"
 #include "tests/fault/support/sync_workload.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace actorsync::cluster::testing {
 namespace {
@@ -60,7 +60,7 @@ std::vector<std::string> check_exactly_once(
 TEST(PgServer, SigkilledServerOnPostgresServesEverythingAcknowledgedAfterRestart) {
   ACTORSYNC_REQUIRE_POSTGRES();
   pg_instance postgres;
-  storage::testing::temp_dir root;
+  actorsync::testing::temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
   actorsync::testing::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "unused-data",
                                             root.path() / "secret",

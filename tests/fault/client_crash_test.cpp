@@ -19,8 +19,8 @@
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
 #include "tests/fault/support/server_process.hpp"
-#include "tests/storage/piped_child.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -55,7 +55,7 @@ class writer_process {
   int kill() { return child_.kill(); }
 
  private:
-  storage::testing::piped_child child_;
+  piped_child child_;
 };
 
 /// What the child reported, over all its lives.
@@ -161,7 +161,7 @@ reopen_result reopen_and_upload(std::uint16_t server_port, const std::filesystem
 
 TEST(ClientCrash, KilledWriterKeepsReportedCommitsAndUploadsResumeFromTheLastAcknowledged) {
   constexpr int rounds = 5;
-  storage::testing::temp_dir root;
+  temp_dir root;
   const auto data = root.path() / "server-data";
   const auto client = root.path() / "client";
   std::ofstream(root.path() / "secret") << secret << "\n";

@@ -14,7 +14,7 @@
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -162,7 +162,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
     stalled.send(
         protocol::client_ident_message{static_cast<protocol::session_ident>(r + 1), 0, 0, 0, 0});
   }
-  ASSERT_TRUE(wait_for([&] { return has_error_count(server, "send_queue_overflow", 1); }))
+  ASSERT_TRUE(eventually([&] { return has_error_count(server, "send_queue_overflow", 1); }))
       << server.instance().metrics().render_prometheus();
   const auto error = stalled.read_until_close();
   ASSERT_TRUE(error.has_value()) << "no ERROR and close frame for the stalled reader";
@@ -186,7 +186,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
     break;
   }
   EXPECT_EQ(received, 65u);
-  EXPECT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+  EXPECT_TRUE(eventually([&] { return server.instance().metrics().connections.load() == 2; }));
 }
 
 TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
@@ -211,7 +211,7 @@ TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
   }
   // A slot freed is a slot usable again.
   admitted.pop_back();
-  ASSERT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+  ASSERT_TRUE(eventually([&] { return server.instance().metrics().connections.load() == 2; }));
   auto late = server.connect();
   late->send(protocol::ping_message{9});
   EXPECT_EQ(late->expect<protocol::pong_message>().timestamp, 9u);
@@ -239,4 +239,4 @@ TEST(Overload, SessionsBeyondTheLimitGetTooManySessionsAndTheAdmittedOnesSync) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

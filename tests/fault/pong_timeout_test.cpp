@@ -11,10 +11,10 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "server/token.hpp"
-#include "tests/fault/support/eventually.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/server_process.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -84,7 +84,7 @@ runtime::wait_outcome finish(std::future<runtime::wait_outcome> wait) {
 }
 
 TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers) {
-  storage::testing::temp_dir root;
+  temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
   server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
                         root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
@@ -160,7 +160,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
 // throttled link takes longer than the pong timeout to arrive whole (the PONG queues behind it)
 // yet must not be mistaken for silence, or the download restarts forever.
 TEST(Keepalive, SlowLargeDownloadDoesNotTripThePongTimeout) {
-  storage::testing::temp_dir root;
+  temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
   server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
                         root.path() / "secret", {"--log-level", "warning", "--no-metrics"});

@@ -11,11 +11,11 @@
 #include <fstream>
 #include <string>
 
-#include "tests/storage/piped_child.hpp"
+#include "tests/support/piped_child.hpp"
 
 namespace {
 
-using actorsync::storage::testing::piped_child;
+using actorsync::testing::piped_child;
 
 TEST(LoadInterrupt, SigintGivesAPartialReportAndExitStatus130) {
   const auto json = std::filesystem::temp_directory_path() /

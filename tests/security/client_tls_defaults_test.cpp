@@ -10,7 +10,7 @@
 #include "api/realm.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 struct error_log {
@@ -71,7 +71,7 @@ class ClientTlsDefaults : public ::testing::Test {
     return outcome;
   }
   static test_certificates* certs_;
-  temp_directory client_dir_;
+  temp_dir client_dir_;
 };
 
 test_certificates* ClientTlsDefaults::certs_ = nullptr;
@@ -120,4 +120,4 @@ TEST_F(ClientTlsDefaults, CertificateForAnotherHostIsAFatalTlsFailure) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -17,7 +17,7 @@
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -467,4 +467,4 @@ TEST_F(HostileInput, TlsBelowVersion12IsRefused) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

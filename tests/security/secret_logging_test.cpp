@@ -10,7 +10,7 @@
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 // Traffic that makes the server log about tokens: good, forged, expired, malformed.
@@ -31,7 +31,7 @@ void exercise_tokens(std::uint16_t port) {
 }
 
 TEST(Secrets, TheTokenSecretNeverAppearsInTheServerOutputAtDebugLevel) {
-  temp_directory dir;
+  temp_dir dir;
   std::ofstream(dir.path() / "secret") << test_secret() << "\n";
   testing::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data",
                                  dir.path() / "secret", {"--log-level", "debug"});
@@ -45,7 +45,7 @@ TEST(Secrets, TheTokenSecretNeverAppearsInTheServerOutputAtDebugLevel) {
 }
 
 TEST(Secrets, TheSecretFromTheEnvironmentIsNotLoggedEither) {
-  temp_directory dir;
+  temp_dir dir;
   // The server reads ACTORSYNC_TOKEN_SECRET when no secret file is given; the child inherits it.
   ::setenv("ACTORSYNC_TOKEN_SECRET", test_secret().c_str(), 1);
   testing::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data", "",
@@ -57,4 +57,4 @@ TEST(Secrets, TheSecretFromTheEnvironmentIsNotLoggedEither) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

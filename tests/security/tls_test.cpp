@@ -4,7 +4,7 @@
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 class Tls : public ::testing::Test {
@@ -96,4 +96,4 @@ TEST_F(Tls, AMissingCertificateIsRefusedAtStartNamingTheKey) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -14,7 +14,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-namespace actorsync::test {
+namespace actorsync::testing {
 
 namespace {
 
@@ -317,4 +317,4 @@ std::pair<int, std::string> http_get(std::uint16_t port, const std::string& targ
   return {static_cast<int>(response.result_int()), response.body()};
 }
 
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

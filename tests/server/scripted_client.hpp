@@ -17,7 +17,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/messages.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 
 using namespace std::chrono_literals;
 
@@ -133,4 +133,4 @@ protocol::changeset make_changeset(protocol::version_type version, const std::st
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
                                      std::string* actorsync_reason = nullptr);
 
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -19,7 +19,7 @@
 #include "tests/server/scripted_client.hpp"
 #include "tests/server/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 // Where the child's stderr goes: inherited from the test, or a pipe nobody ever reads.
@@ -126,7 +126,7 @@ class ServerProcess : public ::testing::Test {
   void SetUp() override { std::ofstream(secret_file()) << test_secret() << "\n"; }
   std::filesystem::path secret_file() const { return dir_.path() / "secret"; }
   std::filesystem::path data() const { return dir_.path() / "data"; }
-  temp_directory dir_;
+  temp_dir dir_;
 };
 
 TEST_F(ServerProcess, SigkillAfterAcknowledgementsLosesNothingAcknowledged) {
@@ -223,4 +223,4 @@ TEST_F(ServerProcess, SigtermCompletesWhileNobodyReadsStderrOrStdout) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing
