@@ -12,9 +12,9 @@
 #include "cluster/pg_history_store.hpp"
 #include "tests/cluster/pg_instance.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/server_process.hpp"
 #include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::cluster::testing {
 namespace {
@@ -62,10 +62,10 @@ TEST(PgServer, SigkilledServerOnPostgresServesEverythingAcknowledgedAfterRestart
   pg_instance postgres;
   actorsync::testing::temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  actorsync::testing::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "unused-data",
-                                            root.path() / "secret",
-                                            {"--postgres", postgres.url(), "--node-id", "node-1",
-                                             "--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "unused-data",
+                               root.path() / "secret",
+                               {"--postgres", postgres.url(), "--node-id", "node-1", "--log-level",
+                                "warning", "--no-metrics"});
   actorsync::testing::fault_proxy proxy(server.ws_port());
   actorsync::testing::sync_workload workload(
       {.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port()),

@@ -18,9 +18,9 @@
 #include "tests/fault/support/crash_report.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/server_process.hpp"
 #include "tests/support/piped_child.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -165,8 +165,8 @@ TEST(ClientCrash, KilledWriterKeepsReportedCommitsAndUploadsResumeFromTheLastAck
   const auto data = root.path() / "server-data";
   const auto client = root.path() / "client";
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
-                        {"--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
+                               {"--log-level", "warning", "--no-metrics"});
   const server::token_claims claims{"crash-user", {"/*"}, server::unix_now() + 3600};
   const api::user_credentials user{"crash-user",
                                    server::issue_token(server::token_secret(secret), claims)};

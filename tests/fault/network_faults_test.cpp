@@ -9,10 +9,10 @@
 
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/server_process.hpp"
 #include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -24,8 +24,8 @@ TEST(NetworkFaults, CutsAndStallsDuringWritesLoseAndDuplicateNothing) {
   temp_dir root;
   const auto data = root.path() / "server-data";
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
-                        {"--log-level", "warning"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
+                               {"--log-level", "warning"});
   fault_proxy proxy(server.ws_port());
   proxy.set_max_segment(7);
 

@@ -12,9 +12,9 @@
 #include "api/realm.hpp"
 #include "server/token.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/server_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -86,8 +86,8 @@ runtime::wait_outcome finish(std::future<runtime::wait_outcome> wait) {
 TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers) {
   temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
-                        root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
+                               root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
   fault_proxy proxy(server.ws_port());
   const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
   const api::user_credentials user{"pong-user",
@@ -162,8 +162,8 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
 TEST(Keepalive, SlowLargeDownloadDoesNotTripThePongTimeout) {
   temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
-                        root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
+                               root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
   const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
   const api::user_credentials user{"pong-user",
                                    server::issue_token(server::token_secret(secret), claims)};
