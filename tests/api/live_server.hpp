@@ -1,6 +1,6 @@
-// Test support for api tests: a real sync server in-process on 127.0.0.1 (ephemeral port), token
-// issuance, apps with fast backoff and socket counting (temporary directories and condition
-// waits come from tests/support).
+// Test support for api tests: the in-process test server as they run it, token issuance, apps
+// with fast backoff and socket counting (temporary directories and condition waits come from
+// tests/support).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 #include "api/realm.hpp"
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
+#include "tests/server/test_server.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -24,42 +25,28 @@ namespace actorsync::testing {
 
 inline const std::string secret_bytes = "runtime-tests-secret-0123456789abcdef";
 
-/// A sync server that can be stopped and started again on the same port.
-class live_server {
+/// The in-process test server (tests/server/test_server.hpp) as the api tests run it: no
+/// metrics, no fsync, many sessions per connection, a short shutdown, signing with secret_bytes.
+/// stop() and start() keep its port, so clients reconnect to the same URL.
+class live_server : public test_server {
  public:
-  explicit live_server(const std::function<void(server::server_options&)>& tweak = {})
-      : dir_("server") {
-    options_.data_directory = dir_.path();
-    options_.ws = {true, "127.0.0.1", 0};
-    options_.wss.enabled = false;
-    options_.metrics.enabled = false;
-    options_.token_secret = secret_bytes;
-    options_.durable = false;
-    options_.max_sessions_per_connection = 5000;
-    options_.shutdown_timeout = std::chrono::milliseconds(2000);
-    options_.log_level = "warn";
-    if (tweak) tweak(options_);
-    start();
-  }
-  ~live_server() { server_.stop(); }
+  explicit live_server(const customize& tweak = {})
+      : test_server([&tweak](server::server_options& o) {
+          o.metrics.enabled = false;
+          o.token_secret = secret_bytes;
+          o.durable = false;
+          o.max_sessions_per_connection = 5000;
+          o.shutdown_timeout = std::chrono::milliseconds(2000);
+          o.log_level = "warn";
+          if (tweak) tweak(o);
+        }) {}
 
-  void start() {
-    auto ports = server_.start(options_);
-    options_.ws.port = ports.ws;  // a restart binds the same ports
-    options_.wss.port = ports.wss;
-  }
-  void stop() { server_.stop(); }
-  std::uint16_t port() const { return options_.ws.port; }
+  std::uint16_t port() const { return ports().ws; }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
   std::string tls_url(const std::string& host) const {
-    return "wss://" + host + ":" + std::to_string(options_.wss.port);
+    return "wss://" + host + ":" + std::to_string(ports().wss);
   }
-  server::sync_server& server() { return server_; }
-
- private:
-  temp_dir dir_;
-  server::server_options options_;
-  server::sync_server server_;
+  server::sync_server& server() { return instance(); }
 };
 
 inline api::user_credentials user(const std::string& id) {

@@ -1,6 +1,5 @@
 #include "tests/server/test_server.hpp"
 
-#include <cstdlib>
 #include <stdexcept>
 
 namespace actorsync::testing {
@@ -17,16 +16,6 @@ std::string make_token(const std::string& user, std::vector<std::string> pattern
       user, std::move(patterns),
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, now + ttl_seconds))};
   return server::issue_token(server::token_secret(test_secret()), claims);
-}
-
-std::filesystem::path source_dir() {
-  return ACTORSYNC_SOURCE_DIR;
-}
-
-test_certificates::test_certificates() {
-  const auto command = "\"" + (source_dir() / "tools" / "gen-test-certs.sh").string() + "\" \"" +
-                       dir.path().string() + "\" 2 > /dev/null";
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("gen-test-certs.sh failed");
 }
 
 test_server::test_server(const customize& adjust) {
@@ -48,6 +37,16 @@ test_server::~test_server() {
 
 void test_server::restart() {
   server_.stop();
+  ports_ = server_.start(options_);
+}
+
+void test_server::stop() {
+  server_.stop();
+}
+
+void test_server::start() {
+  options_.ws.port = ports_.ws;
+  options_.wss.port = ports_.wss;
   ports_ = server_.start(options_);
 }
 

@@ -10,6 +10,7 @@
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
 #include "tests/server/scripted_client.hpp"
+#include "tests/support/certificates.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -22,15 +23,6 @@ const std::string& test_secret();
 std::string make_token(const std::string& user, std::vector<std::string> patterns,
                        std::int64_t ttl_seconds = 3600);
 
-/// Certificates made by tools/gen-test-certs.sh into a temporary directory.
-struct test_certificates {
-  temp_dir dir{"certs"};
-  std::filesystem::path ca() const { return dir.path() / "ca.pem"; }
-  std::filesystem::path certificate() const { return dir.path() / "server.pem"; }
-  std::filesystem::path key() const { return dir.path() / "server.key"; }
-  test_certificates();
-};
-
 class test_server {
  public:
   using customize = std::function<void(server::server_options&)>;
@@ -39,6 +31,10 @@ class test_server {
 
   /// Stops and starts again on the same data directory (and the same options).
   void restart();
+  /// Stops; start() brings it back on the same data directory and the same ports (a client
+  /// reconnects to the URL it knows).
+  void stop();
+  void start();
 
   client_options client(const std::string& token) const;
   /// Connects with a token for user "alice" covering every realm.
@@ -55,8 +51,5 @@ class test_server {
   server::sync_server server_;
   server::bound_ports ports_;
 };
-
-/// Path of a built binary (set by CMake) and of the source tree.
-std::filesystem::path source_dir();
 
 }  // namespace actorsync::testing
