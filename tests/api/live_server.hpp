@@ -23,17 +23,17 @@
 
 namespace actorsync::testing {
 
-inline const std::string secret_bytes = "runtime-tests-secret-0123456789abcdef";
+/// The secret the server signs with (tests that sign tokens of their own use it).
+inline const std::string& secret_bytes = test_secret();
 
 /// The in-process test server (tests/server/test_server.hpp) as the api tests run it: no
-/// metrics, no fsync, many sessions per connection, a short shutdown, signing with secret_bytes.
+/// metrics, no fsync, many sessions per connection, a short shutdown.
 /// stop() and start() keep its port, so clients reconnect to the same URL.
 class live_server : public test_server {
  public:
   explicit live_server(const customize& tweak = {})
       : test_server([&tweak](server::server_options& o) {
           o.metrics.enabled = false;
-          o.token_secret = secret_bytes;
           o.durable = false;
           o.max_sessions_per_connection = 5000;
           o.shutdown_timeout = std::chrono::milliseconds(2000);
@@ -49,10 +49,9 @@ class live_server : public test_server {
   server::sync_server& server() { return instance(); }
 };
 
+/// Credentials for user `id`, with a token for every realm.
 inline api::user_credentials user(const std::string& id) {
-  server::token_secret secret(secret_bytes);
-  server::token_claims claims{id, {"/*"}, server::unix_now() + 3600};
-  return {id, server::issue_token(secret, claims)};
+  return {id, make_token(id, {"/*"})};
 }
 
 /// Realm configurations the tests use (designated initializers would warn of the other fields).

@@ -14,8 +14,10 @@
 #include "tests/cluster/pg_store_fixture.hpp"
 #include "tests/support/eventually.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
+
+using namespace actorsync::cluster;
 
 using storage::storage_errc;
 
@@ -74,9 +76,9 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
       }
     }
   });
-  actorsync::testing::eventually([&] { return acked_total >= 100; });
+  eventually([&] { return acked_total >= 100; });
   postgres_->stop("immediate");  // a crash: recovery replays the WAL at the next start
-  actorsync::testing::eventually([&] { return failures != 0; });
+  eventually([&] { return failures != 0; });
   stop = true;
   writer.join();
   ASSERT_GT(failures.load(), 0) << "writes were still acknowledged with PostgreSQL down";
@@ -120,4 +122,4 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

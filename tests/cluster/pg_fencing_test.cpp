@@ -11,8 +11,10 @@
 
 #include "tests/cluster/pg_store_fixture.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
+
+using namespace actorsync::cluster;
 
 using storage::storage_errc;
 
@@ -144,4 +146,4 @@ TEST_F(PgStoreTest, AFencedRealmAcknowledgesNothingWhileTheGroupsOtherRealmsComm
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

@@ -20,7 +20,7 @@ using namespace actorsync::runtime;
 using namespace std::chrono_literals;
 namespace protocol = actorsync::protocol;
 namespace storage = actorsync::storage;
-using testing_link = actorsync::runtime::testing::link_script;
+using testing_link = actorsync::testing::link_script;
 
 namespace {
 
@@ -40,9 +40,9 @@ class SessionActor : public ::testing::Test {
     db_ = storage::database::open(dir_.path(), options).value();
     store_ = db_->open_realm("/orders").value();
     script_ = std::make_shared<testing_link>();
-    link_ = sys_.spawn(actorsync::runtime::testing::scripted_link, script_);
-    box_ = std::make_shared<actorsync::runtime::testing::inbox>();
-    observer_ = sys_.spawn(actorsync::runtime::testing::collector, box_);
+    link_ = sys_.spawn(actorsync::testing::scripted_link, script_);
+    box_ = std::make_shared<actorsync::testing::inbox>();
+    observer_ = sys_.spawn(actorsync::testing::collector, box_);
   }
 
   ~SessionActor() override {
@@ -144,7 +144,7 @@ class SessionActor : public ::testing::Test {
   std::shared_ptr<storage::database> db_;
   std::shared_ptr<storage::realm_store> store_;
   std::shared_ptr<testing_link> script_;
-  std::shared_ptr<actorsync::runtime::testing::inbox> box_;
+  std::shared_ptr<actorsync::testing::inbox> box_;
   std::shared_ptr<int> token_calls_ = std::make_shared<int>(0);
   std::shared_ptr<published_status> status_ = std::make_shared<published_status>();
   caf::actor link_;
