@@ -14,10 +14,10 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "protocol/codec.hpp"
-#include "server/token.hpp"
 #include "tests/fault/support/crash_report.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
 #include "tests/fault/support/history_check.hpp"
+#include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/piped_child.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
@@ -167,9 +167,7 @@ TEST(ClientCrash, KilledWriterKeepsReportedCommitsAndUploadsResumeFromTheLastAck
   std::ofstream(root.path() / "secret") << secret << "\n";
   tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
                                {"--log-level", "warning", "--no-metrics"});
-  const server::token_claims claims{"crash-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"crash-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  const api::user_credentials user = credentials_for("crash-user", secret);
   const auto url = "ws://127.0.0.1:" + std::to_string(server.ws_port());
 
   const auto seed = std::random_device{}();

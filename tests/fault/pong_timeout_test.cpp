@@ -10,8 +10,8 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "server/token.hpp"
 #include "tests/fault/support/fault_proxy.hpp"
+#include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
@@ -89,9 +89,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
                                root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
   fault_proxy proxy(server.ws_port());
-  const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"pong-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  const api::user_credentials user = credentials_for("pong-user", secret);
 
   observed seen;
   api::app_config config;
@@ -164,9 +162,7 @@ TEST(Keepalive, SlowLargeDownloadDoesNotTripThePongTimeout) {
   std::ofstream(root.path() / "secret") << secret << "\n";
   tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
                                root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
-  const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"pong-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  const api::user_credentials user = credentials_for("pong-user", secret);
   api::app_config config;
   config.data_directory = root.path() / "writer";
   config.server_url = "ws://127.0.0.1:" + std::to_string(server.ws_port());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "tests/support/temp_dir.hpp"
 
@@ -18,6 +19,10 @@ struct test_certificates {
   std::filesystem::path ca() const { return dir.path() / "ca.pem"; }
   std::filesystem::path certificate() const { return dir.path() / "server.pem"; }
   std::filesystem::path key() const { return dir.path() / "server.key"; }
+  /// Signs with this CA a server certificate naming only other.example (a chain that verifies
+  /// but a host name that does not match): `name`.pem and `name`.key in dir. False when openssl
+  /// failed.
+  bool sign_for_another_host(const std::string& name) const;
 };
 
 }  // namespace actorsync::testing

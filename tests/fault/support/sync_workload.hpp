@@ -21,6 +21,10 @@
 
 namespace actorsync::testing {
 
+/// Credentials for `user` with a token for every realm, signed with `secret` (the secret the
+/// server under test was started with), valid for an hour.
+api::user_credentials credentials_for(const std::string& user, const std::string& secret);
+
 struct workload_options {
   std::string server_url;
   std::filesystem::path data_directory;
