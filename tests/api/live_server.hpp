@@ -17,16 +17,16 @@
 #include "api/realm.hpp"
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
-#include "tests/server/test_server.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 
 /// The secret the server signs with (tests that sign tokens of their own use it).
 inline const std::string& secret_bytes = test_secret();
 
-/// The in-process test server (tests/server/test_server.hpp) as the api tests run it: no
+/// The in-process test server (tests/support/test_server.hpp) as the api tests run it: no
 /// metrics, no fsync, many sessions per connection, a short shutdown.
 /// stop() and start() keep its port, so clients reconnect to the same URL.
 class live_server : public test_server {

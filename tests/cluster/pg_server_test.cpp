@@ -11,9 +11,9 @@
 
 #include "cluster/pg_history_store.hpp"
 #include "tests/cluster/pg_instance.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/sync_workload.hpp"
 #include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {

@@ -15,10 +15,10 @@
 #include "api/realm.hpp"
 #include "protocol/codec.hpp"
 #include "tests/fault/support/crash_report.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/sync_workload.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/history_check.hpp"
 #include "tests/support/piped_child.hpp"
+#include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
 

@@ -1,4 +1,4 @@
-#include "tests/fault/support/fault_proxy.hpp"
+#include "tests/support/fault_proxy.hpp"
 
 #include <gtest/gtest.h>
 

@@ -10,9 +10,9 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
 

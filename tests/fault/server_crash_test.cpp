@@ -8,10 +8,10 @@
 #include <fstream>
 #include <random>
 
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/sync_workload.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/history_check.hpp"
+#include "tests/support/sync_workload.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
 

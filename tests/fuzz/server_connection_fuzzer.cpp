@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "protocol/codec.hpp"
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "server/token.hpp"
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 namespace {

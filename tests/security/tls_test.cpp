@@ -1,8 +1,8 @@
 // wss:// with certificates generated at test time by tools/gen-test-certs.sh.
 #include <gtest/gtest.h>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::server {
 namespace {

@@ -10,8 +10,8 @@
 #include <optional>
 #include <thread>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 #include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {

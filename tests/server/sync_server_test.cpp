@@ -6,8 +6,8 @@
 
 #include <thread>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 namespace {

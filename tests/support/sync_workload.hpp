@@ -17,7 +17,7 @@
 #include "actors/session_types.hpp"
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tests/fault/support/history_check.hpp"
+#include "tests/support/history_check.hpp"
 
 namespace actorsync::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/server/scripted_client.hpp"
+#include "tests/support/scripted_client.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

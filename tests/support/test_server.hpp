@@ -9,9 +9,9 @@
 
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
-#include "tests/server/scripted_client.hpp"
 #include "tests/support/certificates.hpp"
 #include "tests/support/eventually.hpp"
+#include "tests/support/scripted_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace actorsync::testing {

@@ -1,4 +1,4 @@
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 #include <stdexcept>
 

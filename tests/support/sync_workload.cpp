@@ -1,4 +1,4 @@
-#include "tests/fault/support/sync_workload.hpp"
+#include "tests/support/sync_workload.hpp"
 
 #include "server/token.hpp"
 
