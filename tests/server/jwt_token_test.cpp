@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "../storage/temp_dir.hpp"
 #include "jwt_signing.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::server {
 namespace {
@@ -105,7 +105,7 @@ TEST(JwtToken, PublicKeyFileErrorsNameTheCause) {
   std::string why;
   EXPECT_FALSE(token_public_key::from_file("/nonexistent/idp.pem", why));
   EXPECT_NE(why.find("No such file or directory"), std::string::npos) << why;
-  actorsync::storage::testing::temp_dir dir;
+  actorsync::testing::temp_dir dir("jwt");
   const auto path = (dir.path() / "not-a-key.pem").string();
   std::ofstream(path) << "hello\n";
   EXPECT_FALSE(token_public_key::from_file(path, why));

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace actorsync::server {
 namespace {
 
@@ -102,11 +104,11 @@ TEST(Token, ExpiryIsInUnixSeconds) {
 
 // docs/server.md, Securing: the secret file is text; its trailing CR/LF are not part of the key.
 TEST(Token, TheSecretFileIsItsTextWithoutTrailingNewlines) {
-  const auto path = std::filesystem::temp_directory_path() / "actorsync-token-test-secret";
+  const actorsync::testing::temp_dir dir("token");
+  const auto path = dir.path() / "secret";
   std::ofstream(path, std::ios::binary) << "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3\r\n";
   std::string why;
   auto from_file = token_secret::from_file(path.string(), why);
-  std::filesystem::remove(path);
   ASSERT_TRUE(from_file) << why;
   EXPECT_EQ(from_file->bytes(), "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3");
   auto token = issue_token(token_secret("c2VjcmV0LWJ5dGVzLTAxMjM0NTY3"), {"a", {"/x"}, now + 60});
