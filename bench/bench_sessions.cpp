@@ -26,7 +26,7 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "server/token.hpp"
-#include "tools/load/embedded_server.hpp"
+#include "tools/server_process/server_process.hpp"
 
 using namespace actorsync;
 
@@ -92,12 +92,8 @@ void BM_SessionsToOneServer(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const auto root = fresh_root();
-    load::embedded_server_options so;
-    so.binary = load::find_server_binary("");
-    so.data_directory = root / "server";
-    so.token_secret = secret;
-    so.durable = durable;
-    auto server = std::make_unique<load::embedded_server>(so);
+    auto server = std::make_unique<tools::server_process>(
+        tools::measured_server(tools::find_server_binary(""), root / "server", secret, durable));
 
     api::app_config config;
     config.server_url = "ws://127.0.0.1:" + std::to_string(server->ws_port());

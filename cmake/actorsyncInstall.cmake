@@ -40,7 +40,7 @@ set(actorsync_public_headers
   protocol/errors.hpp protocol/limits.hpp protocol/messages.hpp
   storage/errors.hpp storage/realm_store.hpp
   server/config_file.hpp server/server_metrics.hpp server/server_options.hpp
-  server/sync_server.hpp server/token.hpp)
+  server/server_tuning.hpp server/sync_server.hpp server/token.hpp)
 foreach(header ${actorsync_public_headers})
   get_filename_component(folder ${header} DIRECTORY)
   install(FILES ${PROJECT_SOURCE_DIR}/${header} DESTINATION ${actorsync_install_include}/${folder})

@@ -18,7 +18,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"wss", {"enabled", "address", "port"}},
     {"metrics", {"enabled", "address", "port"}},
     {"tls", {"certificate_file", "private_key_file"}},
-    {"auth", {"secret_file"}},
+    {"auth", {"secret_file", "public_key_files"}},
     {"limits",
      {"max_connections", "max_sessions_per_connection", "max_frame_bytes", "max_download_bytes",
       "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms"}},
@@ -61,6 +61,17 @@ class config_reader {
       out = *v;
     }
   }
+  void texts(const char* path, std::vector<std::string>& out) const {
+    if (auto node = root_.at_path(path)) {
+      const auto* list = node.as_array();
+      if (list == nullptr) refuse(path, "expected an array of strings");
+      out.clear();
+      for (const auto& item : *list) {
+        if (!item.is_string()) refuse(path, "expected an array of strings");
+        out.push_back(*item.value<std::string>());
+      }
+    }
+  }
   void flag(const char* path, bool& out) const {
     if (auto node = root_.at_path(path)) {
       if (!node.is_boolean()) refuse(path, "expected true or false");
@@ -80,9 +91,9 @@ class config_reader {
     }
   }
   template <class Duration>
-  void duration(const char* path, Duration& out, std::uint64_t max) const {
+  void duration(const char* path, Duration& out, Duration max) const {
     std::uint64_t count = static_cast<std::uint64_t>(out.count());
-    number(path, count, 1, max);
+    number(path, count, 1, static_cast<std::uint64_t>(max.count()));
     out = Duration(count);
   }
   void listener(const char* section, listener_options& out) const {
@@ -119,27 +130,31 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     r.text("tls.certificate_file", o.tls_certificate_file);
     r.text("tls.private_key_file", o.tls_private_key_file);
     r.text("auth.secret_file", base.secret_file);
-    r.number("limits.max_connections", o.max_connections, 1, 10'000'000);
-    r.number("limits.max_sessions_per_connection", o.max_sessions_per_connection, 1, 1'000'000);
-    r.number("limits.max_frame_bytes", o.max_frame_bytes, 1024, protocol::limits::max_frame_bytes);
-    r.number("limits.max_download_bytes", o.max_download_bytes, 1,
-             protocol::limits::max_frame_bytes);
-    r.number("limits.send_queue_bytes", o.send_queue_bytes, 1024, std::uint64_t{1} << 40);
-    r.duration("limits.send_queue_timeout_ms", o.send_queue_timeout, 86'400'000);
-    r.duration("limits.realm_idle_timeout_ms", o.realm_idle_timeout, 86'400'000);
-    r.duration("shutdown.timeout_ms", o.shutdown_timeout, 3'600'000);
-    r.number("threads.io", o.io_threads, 1, 64);
-    r.number("threads.actors", o.actor_threads, 1, 64);
+    r.texts("auth.public_key_files", o.token_public_key_files);
+    r.number("limits.max_connections", o.max_connections, 1, tuning::max_connections_ceiling);
+    r.number("limits.max_sessions_per_connection", o.max_sessions_per_connection, 1,
+             tuning::max_sessions_per_connection_ceiling);
+    r.number("limits.max_frame_bytes", o.max_frame_bytes, tuning::min_frame_bytes,
+             tuning::max_frame_bytes);
+    r.number("limits.max_download_bytes", o.max_download_bytes, 1, tuning::max_frame_bytes);
+    r.number("limits.send_queue_bytes", o.send_queue_bytes, tuning::min_send_queue_bytes,
+             tuning::max_send_queue_bytes);
+    r.duration("limits.send_queue_timeout_ms", o.send_queue_timeout, tuning::longest_limit_timeout);
+    r.duration("limits.realm_idle_timeout_ms", o.realm_idle_timeout, tuning::longest_limit_timeout);
+    r.duration("shutdown.timeout_ms", o.shutdown_timeout, tuning::longest_shutdown_or_lease);
+    r.number("threads.io", o.io_threads, 1, tuning::max_threads);
+    r.number("threads.actors", o.actor_threads, 1, tuning::max_threads);
     r.flag("storage.durable", o.durable);
     std::uint64_t window = static_cast<std::uint64_t>(o.group_commit_window.count());
     if (root.at_path("storage.group_commit_window_us")) {
-      r.number("storage.group_commit_window_us", window, 0, 1'000'000);
+      r.number("storage.group_commit_window_us", window, 0,
+               static_cast<std::uint64_t>(tuning::max_group_commit_window.count()));
     }
     o.group_commit_window = std::chrono::microseconds(window);
     r.text("log.level", o.log_level);
     r.text("cluster.postgres_url", o.postgres_url);
     r.text("cluster.node_id", o.node_id);
-    r.duration("cluster.lease_time_ms", o.lease_time, 3'600'000);
+    r.duration("cluster.lease_time_ms", o.lease_time, tuning::longest_shutdown_or_lease);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(file.string() + ": " + e.what());
   }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "server/server_context.hpp"
+#include "server/server_messages.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -29,8 +30,8 @@ class listener {
 /// in use, unreadable certificate, ...). `tls`: wss:// with the context's certificate and key.
 std::shared_ptr<listener> start_sync_listener(boost::asio::io_context& io,
                                               const listener_options& where, bool tls,
-                                              caf::actor_system& system, caf::actor directory,
-                                              context_ptr context);
+                                              caf::actor_system& system,
+                                              realm_directory_actor directory, context_ptr context);
 
 /// Serves GET /metrics in the Prometheus text format.
 std::shared_ptr<listener> start_metrics_listener(boost::asio::io_context& io,

@@ -18,6 +18,7 @@ using actorsync::server::file_config;
 struct flag_overrides {
   std::string data_directory, ws_address, wss_address, metrics_address, tls_certificate_file,
       tls_private_key_file, secret_file, log_level, postgres_url, node_id;
+  std::vector<std::string> token_public_key_files;
   int ws_port = -1, wss_port = -1, metrics_port = -1;
   bool no_ws = false, no_metrics = false, not_durable = false;
   std::size_t max_sessions_per_connection = 0, io_threads = 0, actor_threads = 0;
@@ -38,6 +39,9 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
   app.add_flag("--no-metrics", f.no_metrics, "Disable the metrics endpoint");
   app.add_option("--secret-file", f.secret_file,
                  "File holding the token secret (default: ACTORSYNC_TOKEN_SECRET)");
+  app.add_option("--token-public-key", f.token_public_key_files,
+                 "PEM public key of an identity provider whose RS256/ES256 tokens are accepted "
+                 "(repeatable)");
   app.add_option("--max-sessions-per-connection", f.max_sessions_per_connection, "Session limit");
   app.add_option("--io-threads", f.io_threads, "Asio threads");
   app.add_option("--actor-threads", f.actor_threads, "CAF scheduler threads");
@@ -69,6 +73,7 @@ void apply(const flag_overrides& f, file_config& c) {
   if (f.metrics_port != -1) o.metrics.port = port(f.metrics_port, "--metrics-port");
   if (f.no_metrics) o.metrics.enabled = false;
   if (!f.secret_file.empty()) c.secret_file = f.secret_file;
+  if (!f.token_public_key_files.empty()) o.token_public_key_files = f.token_public_key_files;
   if (f.max_sessions_per_connection != 0)
     o.max_sessions_per_connection = f.max_sessions_per_connection;
   if (f.io_threads != 0) o.io_threads = f.io_threads;

@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 
 #include "server/listeners.hpp"
+#include "server/server_tuning.hpp"
 #include "server/tcp_acceptor.hpp"
 
 namespace actorsync::server {
@@ -19,8 +20,8 @@ class metrics_exchange : public std::enable_shared_from_this<metrics_exchange> {
       : stream_(std::move(socket)), metrics_(std::move(metrics)) {}
 
   void start() {
-    stream_.expires_after(std::chrono::seconds(10));
-    parser_.header_limit(8 * 1024);
+    stream_.expires_after(tuning::metrics_request_timeout);
+    parser_.header_limit(tuning::metrics_header_limit);
     parser_.body_limit(0);
     http::async_read(stream_, buffer_, parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {

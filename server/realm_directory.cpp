@@ -1,44 +1,82 @@
+// The directory's state and behaviour. See realm_directory.hpp.
 #include "server/realm_directory.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <caf/all.hpp>
+#include <set>
 #include <unordered_map>
 
+#include "server/ident_allocator.hpp"
 #include "server/realm_actor.hpp"
-#include "server/server_messages.hpp"
 
 namespace actorsync::server {
 
 namespace {
 
 struct realm_entry {
-  caf::actor realm;
+  realm_actor realm;
   std::uint64_t binds_forwarded = 0;
 };
 
-struct directory_state {
+struct realm_directory_state {
+  using self_pointer = caf::stateful_actor<realm_directory_state, realm_directory_actor::base>*;
+
+  self_pointer self = nullptr;
   context_ptr context;
-  caf::actor allocator;
+  ident_allocator_actor allocator;
   std::unordered_map<std::string, realm_entry> realms;
-  std::set<caf::actor> connections;
+  std::set<connection_actor> connections;
   bool shutting_down = false;
+
+  static inline const char* name = "actorsync.realm_directory";
+
+  void bind(const session_bind& bind);
+  void realm_is_idle(const realm_idle& idle);
+  void add_connection(const register_connection& m);
+  void down(const caf::down_msg& down);
+  void exited(const caf::exit_msg& exit);
+  caf::result<shutdown_done> stop_reading_everywhere(stop_reading m);
+  caf::result<shutdown_done> drain_realms(drain m);
+  caf::result<shutdown_done> goodbye_everywhere(goodbye m);
+
+  std::vector<realm_actor> realm_handles() const;
+  std::vector<connection_actor> connection_handles() const;
+  template <class Handle, class Message>
+  caf::result<shutdown_done> fan_out(const std::vector<Handle>& targets, Message message);
 };
 
-using directory_actor = caf::stateful_actor<directory_state>;
+realm_directory_actor::behavior_type directory_behavior(realm_directory_state::self_pointer self,
+                                                        context_ptr context) {
+  auto* st = &self->state;
+  st->self = self;
+  st->context = std::move(context);
+  st->allocator = spawn_ident_allocator(self->system(), st->context);
+  self->set_down_handler([st](caf::down_msg& down) { st->down(down); });
+  self->set_exit_handler([st](caf::exit_msg& exit) { st->exited(exit); });
+  self->set_default_handler(log_and_drop);
+  return {
+      [st](const session_bind& m) { st->bind(m); },
+      [st](const realm_idle& m) { st->realm_is_idle(m); },
+      [st](const register_connection& m) { st->add_connection(m); },
+      [st](stop_reading m) { return st->stop_reading_everywhere(m); },
+      [st](drain m) { return st->drain_realms(m); },
+      [st](goodbye m) { return st->goodbye_everywhere(m); },
+  };
+}
 
 // Sends `message` as a request to every target; the returned promise completes when all of
 // them answered (or failed, or timed out: shutdown must not hang on one stuck peer).
-template <class Message>
-caf::result<shutdown_done> fan_out(directory_actor* self, const std::vector<caf::actor>& targets,
-                                   Message message) {
+template <class Handle, class Message>
+caf::result<shutdown_done> realm_directory_state::fan_out(const std::vector<Handle>& targets,
+                                                          Message message) {
   if (targets.empty()) return shutdown_done{};
-  auto promise = self->make_response_promise();
+  auto promise = self->make_response_promise<shutdown_done>();
   auto remaining = std::make_shared<std::size_t>(targets.size());
   auto one_done = [promise, remaining]() mutable {
     if (--*remaining == 0) promise.deliver(shutdown_done{});
   };
-  const auto timeout = self->state.context->options.shutdown_timeout;
+  const auto timeout = context->options.shutdown_timeout;
   for (const auto& target : targets) {
     self->request(target, timeout, message)
         .then([one_done](shutdown_done) mutable { one_done(); },
@@ -47,83 +85,78 @@ caf::result<shutdown_done> fan_out(directory_actor* self, const std::vector<caf:
   return caf::delegated<shutdown_done>{};
 }
 
-void on_bind(directory_actor* self, const session_bind& bind) {
-  auto& st = self->state;
-  if (st.shutting_down) return;  // the connection is being closed with going_away
-  auto& entry = st.realms[bind.realm_path];
+void realm_directory_state::bind(const session_bind& bind) {
+  if (shutting_down) return;  // the connection is being closed with going_away
+  auto& entry = realms[bind.realm_path];
   if (!entry.realm) {
-    entry.realm = spawn_realm_actor(self->system(), st.context, caf::actor_cast<caf::actor>(self),
-                                    st.allocator, bind.realm_path);
+    entry.realm =
+        spawn_realm_actor(self->system(), context, caf::actor_cast<realm_directory_actor>(self),
+                          allocator, bind.realm_path);
     self->monitor(entry.realm);
   }
   ++entry.binds_forwarded;
   self->send(entry.realm, bind);
 }
 
-void on_realm_idle(directory_actor* self, const realm_idle& idle) {
-  auto& st = self->state;
-  auto it = st.realms.find(idle.realm_path);
-  if (it == st.realms.end() || it->second.binds_forwarded != idle.binds_seen) return;
+void realm_directory_state::realm_is_idle(const realm_idle& idle) {
+  auto it = realms.find(idle.realm_path);
+  if (it == realms.end() || it->second.binds_forwarded != idle.binds_seen) return;
   if (it->second.realm.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
     return;
   self->send(it->second.realm, realm_retire{});
-  st.realms.erase(it);
+  realms.erase(it);
 }
 
-void on_down(directory_actor* self, const caf::down_msg& down) {
-  auto& st = self->state;
-  for (auto it = st.connections.begin(); it != st.connections.end(); ++it) {
+void realm_directory_state::add_connection(const register_connection& m) {
+  connections.insert(m.connection);
+  self->monitor(m.connection);
+}
+
+void realm_directory_state::down(const caf::down_msg& down) {
+  for (auto it = connections.begin(); it != connections.end(); ++it) {
     if (it->address() == down.source) {
-      st.connections.erase(it);
+      connections.erase(it);
       return;
     }
   }
-  for (auto it = st.realms.begin(); it != st.realms.end(); ++it) {
+  for (auto it = realms.begin(); it != realms.end(); ++it) {
     if (it->second.realm.address() == down.source) {
       if (down.reason)
         spdlog::error("realm[{}] stopped: {}", it->first, self->system().render(down.reason));
-      st.realms.erase(it);
+      realms.erase(it);
       return;
     }
   }
 }
 
-std::vector<caf::actor> realm_handles(directory_actor* self) {
-  std::vector<caf::actor> out;
-  for (const auto& [path, entry] : self->state.realms) out.push_back(entry.realm);
+void realm_directory_state::exited(const caf::exit_msg& exit) {
+  for (const auto& realm : realm_handles()) self->send_exit(realm, exit.reason);
+  for (const auto& connection : connections) self->send_exit(connection, exit.reason);
+  self->send_exit(allocator, exit.reason);
+  self->quit(exit.reason);
+}
+
+caf::result<shutdown_done> realm_directory_state::stop_reading_everywhere(stop_reading m) {
+  shutting_down = true;
+  return fan_out(connection_handles(), m);
+}
+
+caf::result<shutdown_done> realm_directory_state::drain_realms(drain m) {
+  return fan_out(realm_handles(), m);
+}
+
+caf::result<shutdown_done> realm_directory_state::goodbye_everywhere(goodbye m) {
+  return fan_out(connection_handles(), m);
+}
+
+std::vector<realm_actor> realm_directory_state::realm_handles() const {
+  std::vector<realm_actor> out;
+  for (const auto& [path, entry] : realms) out.push_back(entry.realm);
   return out;
 }
 
-caf::behavior directory_behavior(directory_actor* self, context_ptr context) {
-  auto& st = self->state;
-  st.context = std::move(context);
-  st.allocator = spawn_ident_allocator(self->system(), st.context);
-  self->set_down_handler([self](caf::down_msg& down) { on_down(self, down); });
-  self->set_exit_handler([self](caf::exit_msg& exit) {
-    for (const auto& realm : realm_handles(self)) self->send_exit(realm, exit.reason);
-    for (const auto& connection : self->state.connections) self->send_exit(connection, exit.reason);
-    self->send_exit(self->state.allocator, exit.reason);
-    self->quit(exit.reason);
-  });
-  self->set_default_handler(log_and_drop);
-  return {
-      [self](const session_bind& m) { on_bind(self, m); },
-      [self](const realm_idle& m) { on_realm_idle(self, m); },
-      [self](const register_connection& m) {
-        self->state.connections.insert(m.connection);
-        self->monitor(m.connection);
-      },
-      [self](stop_reading m) -> caf::result<shutdown_done> {
-        self->state.shutting_down = true;
-        return fan_out(self, {self->state.connections.begin(), self->state.connections.end()}, m);
-      },
-      [self](drain m) -> caf::result<shutdown_done> {
-        return fan_out(self, realm_handles(self), m);
-      },
-      [self](goodbye m) -> caf::result<shutdown_done> {
-        return fan_out(self, {self->state.connections.begin(), self->state.connections.end()}, m);
-      },
-  };
+std::vector<connection_actor> realm_directory_state::connection_handles() const {
+  return {connections.begin(), connections.end()};
 }
 
 }  // namespace
@@ -134,7 +167,7 @@ caf::result<caf::message> log_and_drop(caf::scheduled_actor* self, caf::message_
   return caf::sec::unexpected_message;
 }
 
-caf::actor spawn_realm_directory(caf::actor_system& system, context_ptr context) {
+realm_directory_actor spawn_realm_directory(caf::actor_system& system, context_ptr context) {
   return system.spawn(directory_behavior, std::move(context));
 }
 

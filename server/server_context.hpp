@@ -1,6 +1,7 @@
-// Internal. What every server actor may read: the options, the token secret, the history store
-// and the metrics registry. Immutable after start except the metrics' atomic counters; realm and
-// connection actors share nothing else and talk only by messages.
+// Internal. What every server actor may read: the options, the token verifier (the secret and
+// the identity providers' public keys), the history store and the metrics registry. Immutable after
+// start except the metrics' atomic counters; realm and connection actors share nothing else and
+// talk only by messages.
 #pragma once
 
 #include <memory>
@@ -14,7 +15,7 @@ namespace actorsync::server {
 
 struct server_context {
   server_options options;
-  token_secret secret;
+  token_verifier tokens;
   std::shared_ptr<storage::history_store> store;
   std::shared_ptr<server_metrics> metrics;
 };

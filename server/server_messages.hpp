@@ -1,13 +1,18 @@
 // Internal (includes CAF). The vocabulary of the server's actors: every message type they
-// exchange, in one CAF type-ID block. Wire messages live in protocol/; these never go on the
-// wire. Sessions are named inside the server by (connection actor, bind id): a bind id is
-// unique per connection and never reused, so late messages for an unbound session are dropped.
+// exchange, in one CAF type-ID block, and their typed interfaces: connection_actor and
+// realm_actor first (messages carry their handles), ident_allocator_actor, realm_directory_actor
+// and the `_impl` extensions (what only the actor itself, by its timers, or the store's writer
+// thread sends it) at the end. Wire messages
+// live in protocol/; these never go on the wire. Sessions are named inside the server by
+// (connection actor, bind id): a bind id is unique per connection and never reused, so late
+// messages for an unbound session are dropped.
 #pragma once
 
-#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/replies_to.hpp>
 #include <caf/scheduled_actor.hpp>
 #include <caf/type_id.hpp>
+#include <caf/typed_actor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,7 +21,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/messages.hpp"
-#include "server/link.hpp"
+#include "server/server_websocket.hpp"
 #include "storage/history_store.hpp"
 
 namespace actorsync::server {
@@ -27,6 +32,46 @@ using bind_id_type = std::uint64_t;
 /// own print_and_drop goes through its printer actor) and drops it.
 caf::result<caf::message> log_and_drop(caf::scheduled_actor* self, caf::message_view& message);
 
+// The handles messages carry are typed; the message structs are declared first, the interfaces
+// (below them) name them all.
+struct session_bound;
+struct session_frame;
+struct session_failed;
+struct stop_reading;
+struct goodbye;
+struct shutdown_done;
+struct websocket_frame;
+struct websocket_oversized;
+struct websocket_text_frame;
+struct websocket_written;
+struct websocket_closed;
+
+/// What a connection actor is sent: by its WebSocket (Asio threads), by realms, by the
+/// directory at shutdown.
+using connection_actor =
+    caf::typed_actor<caf::reacts_to<websocket_frame>, caf::reacts_to<websocket_oversized>,
+                     caf::reacts_to<websocket_text_frame>, caf::reacts_to<websocket_written>,
+                     caf::reacts_to<websocket_closed>, caf::reacts_to<session_bound>,
+                     caf::reacts_to<session_frame>, caf::reacts_to<session_failed>,
+                     caf::replies_to<stop_reading>::with<shutdown_done>,
+                     caf::replies_to<goodbye>::with<shutdown_done>>;
+
+struct session_bind;
+struct session_ident_request;
+struct session_upload;
+struct session_mark;
+struct session_unbind;
+struct download_written;
+struct realm_retire;
+struct drain;
+
+/// What a realm actor is sent: by connections (their sessions' messages), by the directory.
+using realm_actor =
+    caf::typed_actor<caf::reacts_to<session_bind>, caf::reacts_to<session_ident_request>,
+                     caf::reacts_to<session_upload>, caf::reacts_to<session_mark>,
+                     caf::reacts_to<session_unbind>, caf::reacts_to<download_written>,
+                     caf::reacts_to<realm_retire>, caf::replies_to<drain>::with<shutdown_done>>;
+
 /// Encodes one server message into a shareable frame.
 inline frame_ptr encode_frame(const protocol::server_message& message) {
   auto frame = std::make_shared<protocol::byte_buffer>();
@@ -34,24 +79,24 @@ inline frame_ptr encode_frame(const protocol::server_message& message) {
   return frame;
 }
 
-// ---- link (Asio thread) -> connection ------------------------------------------------------
-struct link_frame {
+// ---- WebSocket (Asio thread) -> connection (server_websocket.hpp) ---------------------------
+struct websocket_frame {
   frame_ptr bytes;
 };
-struct link_oversized {
+struct websocket_oversized {
   std::size_t bytes;  ///< how much had arrived when the limit was crossed
 };
 /// The peer sent a text message: refused before its payload is read (a text payload that is not
 /// UTF-8 would otherwise make Beast close with 1007 before any typed ERROR).
-struct link_text_frame {};
-struct link_wrote {};
-struct link_closed {
+struct websocket_text_frame {};
+struct websocket_written {};
+struct websocket_closed {
   std::string reason;
 };
 
 // ---- connection -> directory -> realm --------------------------------------------------------
 struct session_bind {
-  caf::actor connection;
+  connection_actor connection;
   bind_id_type bind_id = 0;
   protocol::session_ident session = 0;
   std::string realm_path;
@@ -83,7 +128,7 @@ struct download_written {
 // ---- realm -> connection ---------------------------------------------------------------------
 struct session_bound {
   bind_id_type bind_id = 0;
-  caf::actor realm;
+  realm_actor realm;
 };
 /// An encoded server message for one session. `wants_written`: answer with download_written.
 struct session_frame {
@@ -130,7 +175,7 @@ struct ident_written {
 
 // ---- connection bookkeeping and shutdown -----------------------------------------------------
 struct register_connection {
-  caf::actor connection;
+  connection_actor connection;
 };
 struct stop_reading {};  ///< request; the connection stops reading frames and replies
 struct drain {};         ///< request to a realm: reply once no integration is pending
@@ -141,13 +186,37 @@ struct overflow_check {
 };
 struct close_deadline {};
 
+// ---- typed interfaces ------------------------------------------------------------------------
+
+/// The connection's full interface: plus its own timers (connection_actor.hpp).
+using connection_actor_impl =
+    connection_actor::extend<caf::reacts_to<overflow_check>, caf::reacts_to<close_deadline>>;
+
+/// The realm's full interface: plus the store's integration callbacks (sent from its writer
+/// thread) and its own idle timer (realm_actor.hpp).
+using realm_actor_impl =
+    realm_actor::extend<caf::reacts_to<integration_done>, caf::reacts_to<realm_idle_check>>;
+
+/// What realms ask of the ident allocator (ident_allocator.hpp).
+using ident_allocator_actor =
+    caf::typed_actor<caf::replies_to<allocate_ident>::with<allocated_ident>>;
+/// Plus the store's answers, sent from its writer thread.
+using ident_allocator_impl = ident_allocator_actor::extend<caf::reacts_to<ident_written>>;
+
+/// What the directory is sent: BINDs from connections, idle reports from realms, connections
+/// registering, and the server's shutdown steps (realm_directory.hpp).
+using realm_directory_actor = caf::typed_actor<
+    caf::reacts_to<session_bind>, caf::reacts_to<realm_idle>, caf::reacts_to<register_connection>,
+    caf::replies_to<stop_reading>::with<shutdown_done>, caf::replies_to<drain>::with<shutdown_done>,
+    caf::replies_to<goodbye>::with<shutdown_done>>;
+
 }  // namespace actorsync::server
 
 CAF_BEGIN_TYPE_ID_BLOCK(actorsync_server, caf::first_custom_type_id + 200)
-CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_frame))
-CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_oversized))
-CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_wrote))
-CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_closed))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_frame))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_oversized))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_written))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_closed))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::session_bind))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::session_ident_request))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::session_upload))
@@ -171,14 +240,14 @@ CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::shutdown_done))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::overflow_check))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::close_deadline))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::ident_written))
-CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::link_text_frame))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_text_frame))
 CAF_END_TYPE_ID_BLOCK(actorsync_server)
 
 // Local-only messages: they hold actor handles and shared pointers and never cross a network.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_frame)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_oversized)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_wrote)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_closed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_oversized)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_written)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_closed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::session_bind)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::session_ident_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::session_upload)
@@ -202,4 +271,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::shutdown_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::overflow_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::close_deadline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::ident_written)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::link_text_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_text_frame)

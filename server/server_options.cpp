@@ -27,17 +27,18 @@ std::string validate(const server_options& o) {
   if (o.wss.enabled && o.tls_private_key_file.empty()) {
     return "tls.private_key_file: required when wss is enabled";
   }
-  if (o.token_secret.size() < 16) {
-    return "auth.secret: the token secret must hold at least 16 bytes (set auth.secret_file or "
-           "ACTORSYNC_TOKEN_SECRET)";
+  if (o.token_secret.size() < tuning::min_token_secret_bytes) {
+    return "auth.secret: the token secret must hold at least " +
+           std::to_string(tuning::min_token_secret_bytes) +
+           " bytes (set auth.secret_file or ACTORSYNC_TOKEN_SECRET)";
   }
   if (o.max_connections == 0) return "limits.max_connections: must be at least 1";
   if (o.max_sessions_per_connection == 0) {
     return "limits.max_sessions_per_connection: must be at least 1";
   }
-  if (o.max_frame_bytes < 1024 || o.max_frame_bytes > protocol::limits::max_frame_bytes) {
-    return "limits.max_frame_bytes: must be between 1024 and " +
-           std::to_string(protocol::limits::max_frame_bytes);
+  if (o.max_frame_bytes < tuning::min_frame_bytes || o.max_frame_bytes > tuning::max_frame_bytes) {
+    return "limits.max_frame_bytes: must be between " + std::to_string(tuning::min_frame_bytes) +
+           " and " + std::to_string(tuning::max_frame_bytes);
   }
   if (o.max_download_bytes == 0 || o.max_download_bytes > o.max_frame_bytes / 2) {
     return "limits.max_download_bytes: must be between 1 and half of max_frame_bytes";
@@ -48,11 +49,14 @@ std::string validate(const server_options& o) {
   if (o.send_queue_timeout.count() <= 0) return "limits.send_queue_timeout_ms: must be positive";
   if (o.realm_idle_timeout.count() <= 0) return "limits.realm_idle_timeout_ms: must be positive";
   if (o.shutdown_timeout.count() <= 0) return "shutdown.timeout_ms: must be positive";
-  if (o.io_threads == 0 || o.io_threads > 64) return "threads.io: must be between 1 and 64";
-  if (o.actor_threads == 0 || o.actor_threads > 64)
-    return "threads.actors: must be between 1 and 64";
-  if (o.group_commit_window.count() < 0 || o.group_commit_window > std::chrono::seconds(1)) {
-    return "storage.group_commit_window_us: must be between 0 and 1000000";
+  const auto threads_range = " must be between 1 and " + std::to_string(tuning::max_threads);
+  if (o.io_threads == 0 || o.io_threads > tuning::max_threads) return "threads.io:" + threads_range;
+  if (o.actor_threads == 0 || o.actor_threads > tuning::max_threads)
+    return "threads.actors:" + threads_range;
+  if (o.group_commit_window.count() < 0 ||
+      o.group_commit_window > tuning::max_group_commit_window) {
+    return "storage.group_commit_window_us: must be between 0 and " +
+           std::to_string(tuning::max_group_commit_window.count());
   }
   if (!o.postgres_url.empty() && o.node_id.empty()) {
     return "cluster.node_id: required when cluster.postgres_url is set";
@@ -61,8 +65,9 @@ std::string validate(const server_options& o) {
     return "cluster.node_id: set without cluster.postgres_url (a node id names a node of a "
            "PostgreSQL cluster; the single-node server has none)";
   }
-  if (o.lease_time < std::chrono::seconds(2)) {
-    return "cluster.lease_time_ms: must be at least 2000 (leases are renewed every second)";
+  if (o.lease_time < tuning::min_lease_time) {
+    return "cluster.lease_time_ms: must be at least " +
+           std::to_string(tuning::min_lease_time.count()) + " (leases are renewed every second)";
   }
   if (spdlog::level::from_str(o.log_level) == spdlog::level::off && o.log_level != "off") {
     return "log.level: '" + o.log_level +

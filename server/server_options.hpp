@@ -1,5 +1,6 @@
 // Everything a sync_server can be told at start. Plain data: config_file.cpp fills it from TOML
-// and flags, tests and embedders fill it in code. Defaults are the documented ones.
+// and flags, tests and embedders fill it in code. Defaults are the documented ones, taken
+// from server_tuning.hpp (which says why each has its value).
 #pragma once
 
 #include <chrono>
@@ -7,8 +8,9 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "protocol/limits.hpp"
+#include "server/server_tuning.hpp"
 
 namespace actorsync::server {
 
@@ -29,28 +31,30 @@ struct server_options {
 
   /// HMAC secret tokens are signed with (never logged). Required.
   std::string token_secret;
+  /// PEM public keys of identity providers: tokens they sign (RS256/384/512, ES256/384/512)
+  /// are accepted besides the secret's HS256 ones (docs/server.md, Securing).
+  std::vector<std::string> token_public_key_files;
 
   // ---- limits ----
-  std::size_t max_connections = 10000;
-  /// High because a multiplexing client routes all of a user's realms through one connection.
-  std::size_t max_sessions_per_connection = 65536;
-  std::size_t max_frame_bytes = protocol::limits::max_frame_bytes;
+  std::size_t max_connections = tuning::max_connections;
+  std::size_t max_sessions_per_connection = tuning::max_sessions_per_connection;
+  std::size_t max_frame_bytes = tuning::max_frame_bytes;
   /// Bytes of history per DOWNLOAD message when catching a session up.
-  std::size_t max_download_bytes = 1024 * 1024;
+  std::size_t max_download_bytes = tuning::max_download_bytes;
   /// Encoded bytes queued for one connection above which the server stops reading from it.
-  std::size_t send_queue_bytes = 8 * 1024 * 1024;
+  std::size_t send_queue_bytes = tuning::send_queue_bytes;
   /// How long a connection may stay above send_queue_bytes before send_queue_overflow.
-  std::chrono::milliseconds send_queue_timeout{30000};
+  std::chrono::milliseconds send_queue_timeout = tuning::send_queue_timeout;
   /// A realm actor with no bound session stops after this long.
-  std::chrono::milliseconds realm_idle_timeout{60000};
+  std::chrono::milliseconds realm_idle_timeout = tuning::realm_idle_timeout;
   /// How long stop() waits for integrations and goodbyes before closing regardless.
-  std::chrono::milliseconds shutdown_timeout{10000};
+  std::chrono::milliseconds shutdown_timeout = tuning::shutdown_timeout;
 
   // ---- threads and storage ----
-  std::size_t io_threads = 1;     ///< Asio threads running sockets
-  std::size_t actor_threads = 2;  ///< CAF scheduler workers
-  bool durable = true;            ///< fsync before acknowledging (never turn off in production)
-  std::chrono::microseconds group_commit_window{200};
+  std::size_t io_threads = tuning::io_threads;        ///< Asio threads running sockets
+  std::size_t actor_threads = tuning::actor_threads;  ///< CAF scheduler workers
+  bool durable = true;  ///< fsync before acknowledging (never turn off in production)
+  std::chrono::microseconds group_commit_window = tuning::group_commit_window;
 
   // ---- cluster (docs/cluster.md) ----
   /// Empty: the history lives in the embedded RocksDB under data_directory (the default). A
@@ -58,7 +62,7 @@ struct server_options {
   std::string postgres_url;
   std::string node_id;  ///< this node's name in leases and realm heads; required with postgres_url
   /// A node that has not renewed its lease for this long loses its realms to other nodes.
-  std::chrono::milliseconds lease_time{10000};
+  std::chrono::milliseconds lease_time = tuning::lease_time;
 
   std::string log_level = "info";  ///< spdlog level name
 };

@@ -1,6 +1,6 @@
-// The sync listener: TLS handshake (wss), HTTP upgrade checks, then a ws_link per WebSocket
-// owned by a connection actor. Everything here runs on Asio threads and talks to actors only by
-// anon_send through a weak actor address.
+// The sync listener: TLS handshake (wss), HTTP upgrade checks, then a beast_server_websocket per
+// WebSocket owned by a connection actor. Everything here runs on Asio threads and talks to actors
+// only by anon_send through a weak actor address.
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -22,6 +22,7 @@
 #include "server/connection_actor.hpp"
 #include "server/listeners.hpp"
 #include "server/server_messages.hpp"
+#include "server/server_tuning.hpp"
 #include "server/tcp_acceptor.hpp"
 
 namespace actorsync::server {
@@ -35,15 +36,14 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-constexpr auto upgrade_timeout = std::chrono::seconds(30);
-constexpr std::size_t upgrade_header_limit = 16 * 1024;
-constexpr std::size_t read_chunk_bytes = 64 * 1024;
+using tuning::read_chunk_bytes;
+using tuning::upgrade_header_limit;
 
 std::atomic<std::uint64_t> next_connection_id{1};
 
 struct listener_env {
   caf::actor_system* system;
-  caf::actor directory;
+  realm_directory_actor directory;
   context_ptr context;
   std::shared_ptr<ssl::context> tls;  ///< null for ws://
 };
@@ -99,14 +99,16 @@ constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
 // One WebSocket over `Next` (beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>).
 template <class Next>
-class ws_link final : public link, public std::enable_shared_from_this<ws_link<Next>> {
+class beast_server_websocket final
+    : public server_websocket,
+      public std::enable_shared_from_this<beast_server_websocket<Next>> {
  public:
   template <class... Args>
-  ws_link(listener_env env, std::string peer, Args&&... args)
+  beast_server_websocket(listener_env env, std::string peer, Args&&... args)
       : env_(std::move(env)), peer_(std::move(peer)), ws_(std::forward<Args>(args)...) {}
 
   void start() {
-    beast::get_lowest_layer(ws_).expires_after(upgrade_timeout);
+    beast::get_lowest_layer(ws_).expires_after(tuning::upgrade_timeout);
     if constexpr (is_tls<Next>) {
       ws_.next_layer().async_handshake(
           ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
@@ -121,7 +123,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     }
   }
 
-  // ---- link (called by the connection actor from any thread) ----
+  // ---- server_websocket (called by the connection actor from any thread) ----
   void read_next() override {
     net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       ++self->read_credit_;
@@ -159,13 +161,14 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
  private:
   template <class Message>
   void notify(Message message) {
-    if (auto actor = caf::actor_cast<caf::actor>(actor_)) caf::anon_send(actor, std::move(message));
+    if (auto actor = caf::actor_cast<connection_actor>(actor_))
+      caf::anon_send(actor, std::move(message));
   }
 
   void report_closed(std::string reason) {
     if (closed_reported_) return;
     closed_reported_ = true;
-    notify(link_closed{std::move(reason)});
+    notify(websocket_closed{std::move(reason)});
   }
 
   // Frames are read while the actor has granted credit, so a frame already in the socket buffer
@@ -184,7 +187,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     ws_.async_read_some(net::mutable_buffer(&header_peek_, 0),
                         [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                           if (ec) return self->report_closed("read: " + ec.message());
-                          if (self->ws_.got_text()) return self->notify(link_text_frame{});
+                          if (self->ws_.got_text()) return self->notify(websocket_text_frame{});
                           if (self->ws_.is_message_done()) return self->deliver_frame();  // empty
                           self->read_some();
                         });
@@ -198,7 +201,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                       if (ec) return self->report_closed("write failed: " + ec.message());
                       self->writes_.pop_front();
-                      self->notify(link_wrote{});
+                      self->notify(websocket_written{});
                       if (!self->writes_.empty()) self->write_front();
                     });
   }
@@ -214,7 +217,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                           if (ec) return self->report_closed("read: " + ec.message());
                           self->frame_.commit(n);
                           if (self->frame_.size() > self->env_.context->options.max_frame_bytes) {
-                            return self->notify(link_oversized{self->frame_.size()});
+                            return self->notify(websocket_oversized{self->frame_.size()});
                           }
                           if (!self->ws_.is_message_done()) return self->read_some();
                           self->deliver_frame();
@@ -228,7 +231,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     frame_.clear();
     reading_ = false;
     --read_credit_;
-    notify(link_frame{std::move(bytes)});
+    notify(websocket_frame{std::move(bytes)});
     if (read_credit_ > 0) start_read();
   }
 
@@ -270,7 +273,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
       return refuse(http::status::unauthorized, refusal_reason::bad_authentication,
                     "missing bearer token in the Authorization header");
     }
-    auto verified = verify_token(env_.context->secret, token, unix_now());
+    auto verified = env_.context->tokens.verify(token, unix_now());
     if (!verified) {
       const auto code = verified.error->code;
       return refuse(
@@ -286,7 +289,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
     }
     beast::get_lowest_layer(ws_).expires_never();
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
-    timeouts.idle_timeout = std::chrono::minutes(5);
+    timeouts.idle_timeout = tuning::websocket_idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
@@ -309,7 +312,7 @@ class ws_link final : public link, public std::enable_shared_from_this<ws_link<N
                                         this->shared_from_this(), std::move(claims));
     actor_ = actor.address();
     // A connection actor that stops for any reason takes its socket down with it.
-    std::weak_ptr<ws_link> weak = this->shared_from_this();
+    std::weak_ptr<beast_server_websocket> weak = this->shared_from_this();
     actor->attach_functor([weak] {
       if (auto self = weak.lock()) self->abort();
     });
@@ -395,7 +398,8 @@ std::string describe(const tcp::socket& socket) {
 
 std::shared_ptr<listener> start_sync_listener(net::io_context& io, const listener_options& where,
                                               bool tls, caf::actor_system& system,
-                                              caf::actor directory, context_ptr context) {
+                                              realm_directory_actor directory,
+                                              context_ptr context) {
   listener_env env{&system, std::move(directory), std::move(context), nullptr};
   if (tls) env.tls = make_tls_context(env.context->options);
   auto acceptor =
@@ -406,11 +410,12 @@ std::shared_ptr<listener> start_sync_listener(net::io_context& io, const listene
         socket.set_option(tcp::no_delay(true), ignored);
         auto peer = describe(socket);
         if (env.tls) {
-          std::make_shared<ws_link<beast::ssl_stream<beast::tcp_stream>>>(
+          std::make_shared<beast_server_websocket<beast::ssl_stream<beast::tcp_stream>>>(
               env, std::move(peer), std::move(socket), *env.tls)
               ->start();
         } else {
-          std::make_shared<ws_link<beast::tcp_stream>>(env, std::move(peer), std::move(socket))
+          std::make_shared<beast_server_websocket<beast::tcp_stream>>(env, std::move(peer),
+                                                                      std::move(socket))
               ->start();
         }
       });

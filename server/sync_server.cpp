@@ -24,7 +24,7 @@ struct sync_server::impl {
   std::shared_ptr<server_context> context;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor directory;
+  realm_directory_actor directory;
   std::unique_ptr<net::io_context> io;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -67,7 +67,7 @@ struct sync_server::impl {
   template <class Step>
   void shutdown_step(Step step, const char* what) {
     caf::scoped_actor self{*system};
-    const auto timeout = context->options.shutdown_timeout + std::chrono::seconds(1);
+    const auto timeout = context->options.shutdown_timeout + tuning::shutdown_step_margin;
     self->request(directory, timeout, step)
         .receive([](shutdown_done) {},
                  [what](caf::error& e) {
@@ -133,6 +133,23 @@ std::shared_ptr<storage::history_store> open_history_store(const server_options&
 
 sync_server::sync_server() : impl_(std::make_unique<impl>()) {}
 
+namespace {
+
+/// The secret and every configured public key; a key file that cannot be used stops the start
+/// naming the option and the cause.
+token_verifier make_token_verifier(const server_options& options) {
+  token_verifier verifier{token_secret(options.token_secret)};
+  for (const auto& file : options.token_public_key_files) {
+    std::string why;
+    auto key = token_public_key::from_file(file, why);
+    if (!key) throw std::runtime_error("auth.public_key_files: " + why);
+    verifier.add_public_key(std::move(*key));
+  }
+  return verifier;
+}
+
+}  // namespace
+
 sync_server::~sync_server() {
   stop();
 }
@@ -140,9 +157,10 @@ sync_server::~sync_server() {
 bound_ports sync_server::start(const server_options& options) {
   if (impl_->running) throw std::runtime_error("server: already running");
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
+  auto tokens = make_token_verifier(options);
   auto store = open_history_store(options);
   impl_->context = std::make_shared<server_context>(
-      server_context{options, token_secret(options.token_secret), store, impl_->metrics});
+      server_context{options, std::move(tokens), store, impl_->metrics});
   try {
     impl_->start_actors(options);
     impl_->start_io(options);

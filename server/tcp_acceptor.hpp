@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "server/listeners.hpp"
+#include "server/server_tuning.hpp"
 
 namespace actorsync::server {
 
@@ -74,7 +75,7 @@ class tcp_acceptor final : public listener, public std::enable_shared_from_this<
     if (ec) {
       // Out of descriptors and the like: back off instead of spinning.
       spdlog::warn("listener on port {}: accept failed: {}", port_, ec.message());
-      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.expires_after(tuning::accept_retry_delay);
       retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
         if (!wait_ec) self->accept();
       });

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang
   libcaf-dev libboost-dev libmsgpack-cxx-dev librocksdb-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libjwt-dev
   sslscan  # TLS scan of the wss listener (docs/RELIABILITY.md)
   # libFuzzer's runtime (libclang_rt.fuzzer) is only a Recommends of clang-14; xxd converts the
   # golden vectors into fuzzer seeds (tools/fuzz.sh).

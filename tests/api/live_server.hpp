@@ -1,5 +1,6 @@
-// Test support for api tests: a real sync server in-process on 127.0.0.1 (ephemeral port), token
-// issuance, apps with fast backoff, socket counting and condition waits with generous deadlines.
+// Test support for api tests: the in-process test server as they run it, token issuance, apps
+// with fast backoff and socket counting (temporary directories and condition waits come from
+// tests/support).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,74 +17,41 @@
 #include "api/realm.hpp"
 #include "server/sync_server.hpp"
 #include "server/token.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {
 
-inline const std::string secret_bytes = "runtime-tests-secret-0123456789abcdef";
+/// The secret the server signs with (tests that sign tokens of their own use it).
+inline const std::string& secret_bytes = test_secret();
 
-/// A fresh directory under the system temp dir, removed on destruction.
-class temp_dir {
+/// The in-process test server (tests/support/test_server.hpp) as the api tests run it: no
+/// metrics, no fsync, many sessions per connection, a short shutdown.
+/// stop() and start() keep its port, so clients reconnect to the same URL.
+class live_server : public test_server {
  public:
-  explicit temp_dir(const std::string& tag) {
-    static int counter = 0;
-    path_ =
-        std::filesystem::temp_directory_path() /
-        ("actorsync-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
+  explicit live_server(const customize& tweak = {})
+      : test_server([&tweak](server::server_options& o) {
+          o.metrics.enabled = false;
+          o.durable = false;
+          o.max_sessions_per_connection = 5000;
+          o.shutdown_timeout = std::chrono::milliseconds(2000);
+          o.log_level = "warn";
+          if (tweak) tweak(o);
+        }) {}
 
- private:
-  std::filesystem::path path_;
-};
-
-/// A sync server that can be stopped and started again on the same port.
-class live_server {
- public:
-  explicit live_server(const std::function<void(server::server_options&)>& tweak = {})
-      : dir_("server") {
-    options_.data_directory = dir_.path();
-    options_.ws = {true, "127.0.0.1", 0};
-    options_.wss.enabled = false;
-    options_.metrics.enabled = false;
-    options_.token_secret = secret_bytes;
-    options_.durable = false;
-    options_.max_sessions_per_connection = 5000;
-    options_.shutdown_timeout = std::chrono::milliseconds(2000);
-    options_.log_level = "warn";
-    if (tweak) tweak(options_);
-    start();
-  }
-  ~live_server() { server_.stop(); }
-
-  void start() {
-    auto ports = server_.start(options_);
-    options_.ws.port = ports.ws;  // a restart binds the same ports
-    options_.wss.port = ports.wss;
-  }
-  void stop() { server_.stop(); }
-  std::uint16_t port() const { return options_.ws.port; }
+  std::uint16_t port() const { return ports().ws; }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port()); }
   std::string tls_url(const std::string& host) const {
-    return "wss://" + host + ":" + std::to_string(options_.wss.port);
+    return "wss://" + host + ":" + std::to_string(ports().wss);
   }
-  server::sync_server& server() { return server_; }
-
- private:
-  temp_dir dir_;
-  server::server_options options_;
-  server::sync_server server_;
+  server::sync_server& server() { return instance(); }
 };
 
+/// Credentials for user `id`, with a token for every realm.
 inline api::user_credentials user(const std::string& id) {
-  server::token_secret secret(secret_bytes);
-  server::token_claims claims{id, {"/*"}, server::unix_now() + 3600};
-  return {id, server::issue_token(secret, claims)};
+  return {id, make_token(id, {"/*"})};
 }
 
 /// Realm configurations the tests use (designated initializers would warn of the other fields).
@@ -118,17 +86,6 @@ struct client {
     app = std::make_unique<api::app>(config);
   }
 };
-
-/// Polls `condition` until it holds or `deadline` passes (the deadline only fails the test).
-inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
-}
 
 /// Sockets this process holds open (client and in-process server ends alike).
 inline int open_sockets() {

@@ -4,34 +4,21 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "api/realm.hpp"
 #include "live_server.hpp"
+#include "tests/support/certificates.hpp"
 
 using namespace actorsync;
 using namespace actorsync::testing;
 
 namespace {
 
-/// A CA and a server certificate for 127.0.0.1 and localhost, in a temporary directory.
-struct certificates {
-  temp_dir dir{"certs"};
-  certificates() {
-    std::string script = std::string(ACTORSYNC_TEST_DATA_DIR) + "/../../tools/gen-test-certs.sh";
-    std::string command = "bash '" + script + "' '" + dir.path().string() + "' 2 > /dev/null";
-    ok = std::system(command.c_str()) == 0;
-  }
-  std::string file(const char* name) const { return (dir.path() / name).string(); }
-  bool ok = false;
-};
-
-std::function<void(server::server_options&)> wss_on(const certificates& certs,
+std::function<void(server::server_options&)> wss_on(const test_certificates& certs,
                                                     const std::string& address) {
   return [&certs, address](server::server_options& o) {
     o.wss = {true, address, 0};
-    o.tls_certificate_file = certs.file("server.pem");
-    o.tls_private_key_file = certs.file("server.key");
+    o.tls_certificate_file = certs.certificate().string();
+    o.tls_private_key_file = certs.key().string();
   };
 }
 
@@ -49,26 +36,23 @@ runtime::wait_outcome sync_once(const live_server& server, const std::string& ur
 }  // namespace
 
 TEST(Tls, WssWithTheTrustedCaSyncs) {
-  certificates certs;
-  ASSERT_TRUE(certs.ok);
+  test_certificates certs;  // made or the test fails
   live_server server(wss_on(certs, "127.0.0.1"));
-  EXPECT_TRUE(bool(sync_once(server, server.tls_url("127.0.0.1"), certs.file("ca.pem"))));
+  EXPECT_TRUE(bool(sync_once(server, server.tls_url("127.0.0.1"), certs.ca().string())));
 }
 
 TEST(Tls, AnUntrustedCertificateIsAFatalTlsFailure) {
-  certificates certs, other;
-  ASSERT_TRUE(certs.ok && other.ok);
+  test_certificates certs, other;  // made or the test fails
   live_server server(wss_on(certs, "127.0.0.1"));
-  auto outcome = sync_once(server, server.tls_url("127.0.0.1"), other.file("ca.pem"));
+  auto outcome = sync_once(server, server.tls_url("127.0.0.1"), other.ca().string());
   EXPECT_EQ(outcome.status, runtime::wait_status::error);
   EXPECT_EQ(outcome.error, runtime::sync_errc::tls_failure);
 }
 
 TEST(Tls, AHostNameTheCertificateDoesNotNameIsRefused) {
-  certificates certs;  // names 127.0.0.1 and localhost only
-  ASSERT_TRUE(certs.ok);
+  test_certificates certs;  // names 127.0.0.1 and localhost only
   live_server server(wss_on(certs, "127.0.0.2"));
-  auto outcome = sync_once(server, server.tls_url("127.0.0.2"), certs.file("ca.pem"));
+  auto outcome = sync_once(server, server.tls_url("127.0.0.2"), certs.ca().string());
   EXPECT_EQ(outcome.status, runtime::wait_status::error);
   EXPECT_EQ(outcome.error, runtime::sync_errc::tls_failure);
 }

@@ -12,9 +12,12 @@
 #include <thread>
 
 #include "tests/cluster/pg_store_fixture.hpp"
+#include "tests/support/eventually.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
+
+using namespace actorsync::cluster;
 
 using storage::storage_errc;
 
@@ -73,14 +76,9 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
       }
     }
   });
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (acked_total < 100 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  eventually([&] { return acked_total >= 100; });
   postgres_->stop("immediate");  // a crash: recovery replays the WAL at the next start
-  while (failures == 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  eventually([&] { return failures != 0; });
   stop = true;
   writer.join();
   ASSERT_GT(failures.load(), 0) << "writes were still acknowledged with PostgreSQL down";
@@ -91,10 +89,10 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
   // first attempts); the deadline only fails the test.
   for (int r = 0; r < realm_count; ++r) {
     storage::status taken = storage::done{};
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    do {
+    eventually([&] {
       taken = store->acquire(realm(r));
-    } while (!taken.ok() && std::chrono::steady_clock::now() < deadline);
+      return taken.ok();
+    });
     ASSERT_TRUE(taken.ok()) << taken.error().message;
   }
   EXPECT_EQ(acked_total.load(), acked_before_restart) << "an acknowledgement after the crash";
@@ -124,4 +122,4 @@ TEST_F(PgStoreTest, ADatabaseCrashLosesNothingAcknowledgedAndServiceResumesAfter
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

@@ -7,26 +7,28 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "tests/cluster/pg_store_fixture.hpp"
+#include "tests/support/eventually.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
+
+using namespace actorsync::cluster;
 
 using storage::storage_errc;
 
-/// Polls acquire until it succeeds or the deadline passes (the deadline only fails the test).
+/// Acquires once the realm is no longer owned elsewhere (eventually(): the deadline only fails
+/// the test); the last attempt's outcome.
 storage::status acquire_eventually(pg_history_store& store, const std::string& realm) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  for (;;) {
-    auto taken = store.acquire(realm);
-    if (taken.ok() || taken.error().code != storage_errc::realm_owned_elsewhere ||
-        std::chrono::steady_clock::now() > until) {
-      return taken;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  std::optional<storage::status> taken;
+  eventually([&] {
+    taken = store.acquire(realm);
+    return taken->ok() || taken->error().code != storage_errc::realm_owned_elsewhere;
+  });
+  return *taken;
 }
 
 /// Submits one integration per realm back to back and waits for all callbacks.
@@ -144,4 +146,4 @@ TEST_F(PgStoreTest, AFencedRealmAcknowledgesNothingWhileTheGroupsOtherRealmsComm
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

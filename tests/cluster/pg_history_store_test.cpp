@@ -11,8 +11,10 @@
 #include "protocol/codec.hpp"
 #include "tests/cluster/pg_store_fixture.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
+
+using namespace actorsync::cluster;
 
 using storage::storage_errc;
 
@@ -228,4 +230,4 @@ TEST_F(PgStoreTest, ManyRealmsCommitInOneTransaction) {
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

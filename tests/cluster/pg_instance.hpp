@@ -11,10 +11,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "tests/storage/piped_child.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/temp_dir.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 
 inline std::filesystem::path pg_bin() {
   const char* from_env = std::getenv("PG_BIN");
@@ -31,10 +31,9 @@ inline std::string postgres_missing() {
   return {};
 }
 
-#define ACTORSYNC_REQUIRE_POSTGRES()                                                \
-  do {                                                                              \
-    if (auto why = ::actorsync::cluster::testing::postgres_missing(); !why.empty()) \
-      GTEST_SKIP() << why;                                                          \
+#define ACTORSYNC_REQUIRE_POSTGRES()                                                            \
+  do {                                                                                          \
+    if (auto why = ::actorsync::testing::postgres_missing(); !why.empty()) GTEST_SKIP() << why; \
   } while (false)
 
 class pg_instance {
@@ -60,7 +59,7 @@ class pg_instance {
  private:
   std::string run(std::vector<std::string> args) {
     args.insert(args.begin(), ACTORSYNC_SOURCE_DIR "/tools/pg-test-instance.sh");
-    storage::testing::piped_child script(std::move(args));
+    piped_child script(std::move(args));
     std::string last;
     while (auto line = script.next_line()) last = *line;
     if (script.wait_exit() != 0) {
@@ -69,8 +68,8 @@ class pg_instance {
     return last;
   }
 
-  storage::testing::temp_dir root_;
+  temp_dir root_;
   std::string url_;
 };
 
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

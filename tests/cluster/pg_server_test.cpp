@@ -11,21 +11,21 @@
 
 #include "cluster/pg_history_store.hpp"
 #include "tests/cluster/pg_instance.hpp"
-#include "tests/fault/support/eventually.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/server_process.hpp"
-#include "tests/fault/support/sync_workload.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/sync_workload.hpp"
+#include "tools/server_process/server_process.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 namespace {
 
-using actorsync::testing::eventually;
+using namespace actorsync::cluster;
 
 const std::string secret = "cluster-tests-secret-0123456789abcdef";
 
 /// One line per changeset a replica committed that PostgreSQL does not hold exactly once.
-std::vector<std::string> check_exactly_once(
-    const std::string& url, const std::vector<actorsync::testing::replica_record>& records) {
+std::vector<std::string> check_exactly_once(const std::string& url,
+                                            const std::vector<replica_record>& records) {
   pg_options o;
   o.url = url;
   o.node_id = "checker";  // reads need no ownership
@@ -60,21 +60,20 @@ std::vector<std::string> check_exactly_once(
 TEST(PgServer, SigkilledServerOnPostgresServesEverythingAcknowledgedAfterRestart) {
   ACTORSYNC_REQUIRE_POSTGRES();
   pg_instance postgres;
-  storage::testing::temp_dir root;
+  temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  actorsync::testing::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "unused-data",
-                                            root.path() / "secret",
-                                            {"--postgres", postgres.url(), "--node-id", "node-1",
-                                             "--log-level", "warning", "--no-metrics"});
-  actorsync::testing::fault_proxy proxy(server.ws_port());
-  actorsync::testing::sync_workload workload(
-      {.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port()),
-       .data_directory = root.path() / "client",
-       .token_secret = secret,
-       .realms = 10,
-       .realm_prefix = "/pg",
-       .ping_interval = api::app_config{}.ping_interval,
-       .pong_timeout = api::app_config{}.pong_timeout});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "unused-data",
+                               root.path() / "secret",
+                               {"--postgres", postgres.url(), "--node-id", "node-1", "--log-level",
+                                "warning", "--no-metrics"});
+  fault_proxy proxy(server.ws_port());
+  sync_workload workload({.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port()),
+                          .data_directory = root.path() / "client",
+                          .token_secret = secret,
+                          .realms = 10,
+                          .realm_prefix = "/pg",
+                          .ping_interval = api::app_config{}.ping_interval,
+                          .pong_timeout = api::app_config{}.pong_timeout});
   workload.start_writing();
   for (int k = 0; k < 2; ++k) {
     const auto before = workload.acknowledged_total();
@@ -106,4 +105,4 @@ TEST(PgServer, SigkilledServerOnPostgresServesEverythingAcknowledgedAfterRestart
 }
 
 }  // namespace
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

@@ -9,7 +9,7 @@
 #include "cluster/pg_history_store.hpp"
 #include "tests/cluster/pg_instance.hpp"
 
-namespace actorsync::cluster::testing {
+namespace actorsync::testing {
 
 inline protocol::changeset upload(protocol::version_type client_version,
                                   std::string payload = "v") {
@@ -27,18 +27,18 @@ class PgStoreTest : public ::testing::Test {
     postgres_ = std::make_unique<pg_instance>();
   }
 
-  pg_options options_for(const std::string& node) const {
-    pg_options o;
+  cluster::pg_options options_for(const std::string& node) const {
+    cluster::pg_options o;
     o.url = postgres_->url();
     o.node_id = node;
     return o;
   }
-  std::shared_ptr<pg_history_store> open_store(pg_options o) const {
-    auto store = pg_history_store::open(std::move(o));
+  std::shared_ptr<cluster::pg_history_store> open_store(cluster::pg_options o) const {
+    auto store = cluster::pg_history_store::open(std::move(o));
     EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
     return store.ok() ? store.value() : nullptr;
   }
-  std::shared_ptr<pg_history_store> open_store(const std::string& node = "n1") const {
+  std::shared_ptr<cluster::pg_history_store> open_store(const std::string& node = "n1") const {
     return open_store(options_for(node));
   }
   static storage::file_ident_grant allocate(storage::history_store& store,
@@ -51,4 +51,4 @@ class PgStoreTest : public ::testing::Test {
   std::unique_ptr<pg_instance> postgres_;
 };
 
-}  // namespace actorsync::cluster::testing
+}  // namespace actorsync::testing

@@ -14,13 +14,13 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "protocol/codec.hpp"
-#include "server/token.hpp"
 #include "tests/fault/support/crash_report.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/server_process.hpp"
-#include "tests/storage/piped_child.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/history_check.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/sync_workload.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -55,7 +55,7 @@ class writer_process {
   int kill() { return child_.kill(); }
 
  private:
-  storage::testing::piped_child child_;
+  piped_child child_;
 };
 
 /// What the child reported, over all its lives.
@@ -161,15 +161,13 @@ reopen_result reopen_and_upload(std::uint16_t server_port, const std::filesystem
 
 TEST(ClientCrash, KilledWriterKeepsReportedCommitsAndUploadsResumeFromTheLastAcknowledged) {
   constexpr int rounds = 5;
-  storage::testing::temp_dir root;
+  temp_dir root;
   const auto data = root.path() / "server-data";
   const auto client = root.path() / "client";
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
-                        {"--log-level", "warning", "--no-metrics"});
-  const server::token_claims claims{"crash-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"crash-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
+                               {"--log-level", "warning", "--no-metrics"});
+  const api::user_credentials user = credentials_for("crash-user", secret);
   const auto url = "ws://127.0.0.1:" + std::to_string(server.ws_port());
 
   const auto seed = std::random_device{}();

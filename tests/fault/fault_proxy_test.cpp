@@ -1,8 +1,8 @@
-#include "tests/fault/support/fault_proxy.hpp"
+#include "tests/support/fault_proxy.hpp"
 
 #include <gtest/gtest.h>
 
-#include "tests/fault/support/eventually.hpp"
+#include "tests/support/eventually.hpp"
 
 // Boost 1.74 asio uses std::exchange without including <utility>: include it before asio.
 #include <utility>

@@ -7,12 +7,12 @@
 #include <fstream>
 #include <random>
 
-#include "tests/fault/support/eventually.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/server_process.hpp"
-#include "tests/fault/support/sync_workload.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/history_check.hpp"
+#include "tests/support/sync_workload.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -21,11 +21,11 @@ const std::string secret = "fault-tests-secret-0123456789abcdef";
 
 TEST(NetworkFaults, CutsAndStallsDuringWritesLoseAndDuplicateNothing) {
   constexpr int faults = 30;
-  storage::testing::temp_dir root;
+  temp_dir root;
   const auto data = root.path() / "server-data";
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
-                        {"--log-level", "warning"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
+                               {"--log-level", "warning"});
   fault_proxy proxy(server.ws_port());
   proxy.set_max_segment(7);
 

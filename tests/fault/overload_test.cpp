@@ -11,10 +11,10 @@
 
 #include <optional>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -24,18 +24,7 @@ using protocol::error_code;
 class stalled_reader {
  public:
   stalled_reader(std::uint16_t port, const std::string& token) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    timeval timeout{30, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-      throw std::runtime_error("connect failed");
-    }
+    fd_ = connect_raw(port, 4096);
     write_all(
         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: c2xvdy1yZWFkZXItdGVzdA==\r\nSec-WebSocket-Version: 13\r\n"
@@ -162,7 +151,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
     stalled.send(
         protocol::client_ident_message{static_cast<protocol::session_ident>(r + 1), 0, 0, 0, 0});
   }
-  ASSERT_TRUE(wait_for([&] { return has_error_count(server, "send_queue_overflow", 1); }))
+  ASSERT_TRUE(eventually([&] { return has_error_count(server, "send_queue_overflow", 1); }))
       << server.instance().metrics().render_prometheus();
   const auto error = stalled.read_until_close();
   ASSERT_TRUE(error.has_value()) << "no ERROR and close frame for the stalled reader";
@@ -186,7 +175,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
     break;
   }
   EXPECT_EQ(received, 65u);
-  EXPECT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+  EXPECT_TRUE(eventually([&] { return server.instance().metrics().connections.load() == 2; }));
 }
 
 TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
@@ -211,7 +200,7 @@ TEST(Overload, ConnectionsBeyondTheLimitGet503AndTheAdmittedOnesSync) {
   }
   // A slot freed is a slot usable again.
   admitted.pop_back();
-  ASSERT_TRUE(wait_for([&] { return server.instance().metrics().connections.load() == 2; }));
+  ASSERT_TRUE(eventually([&] { return server.instance().metrics().connections.load() == 2; }));
   auto late = server.connect();
   late->send(protocol::ping_message{9});
   EXPECT_EQ(late->expect<protocol::pong_message>().timestamp, 9u);
@@ -239,4 +228,4 @@ TEST(Overload, SessionsBeyondTheLimitGetTooManySessionsAndTheAdmittedOnesSync) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -10,11 +10,11 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "server/token.hpp"
-#include "tests/fault/support/eventually.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/server_process.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/sync_workload.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -84,14 +84,12 @@ runtime::wait_outcome finish(std::future<runtime::wait_outcome> wait) {
 }
 
 TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers) {
-  storage::testing::temp_dir root;
+  temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
-                        root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
+                               root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
   fault_proxy proxy(server.ws_port());
-  const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"pong-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  const api::user_credentials user = credentials_for("pong-user", secret);
 
   observed seen;
   api::app_config config;
@@ -160,13 +158,11 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
 // throttled link takes longer than the pong timeout to arrive whole (the PONG queues behind it)
 // yet must not be mistaken for silence, or the download restarts forever.
 TEST(Keepalive, SlowLargeDownloadDoesNotTripThePongTimeout) {
-  storage::testing::temp_dir root;
+  temp_dir root;
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
-                        root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
-  const server::token_claims claims{"pong-user", {"/*"}, server::unix_now() + 3600};
-  const api::user_credentials user{"pong-user",
-                                   server::issue_token(server::token_secret(secret), claims)};
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, root.path() / "server-data",
+                               root.path() / "secret", {"--log-level", "warning", "--no-metrics"});
+  const api::user_credentials user = credentials_for("pong-user", secret);
   api::app_config config;
   config.data_directory = root.path() / "writer";
   config.server_url = "ws://127.0.0.1:" + std::to_string(server.ws_port());

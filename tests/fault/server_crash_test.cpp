@@ -8,12 +8,12 @@
 #include <fstream>
 #include <random>
 
-#include "tests/fault/support/eventually.hpp"
-#include "tests/fault/support/fault_proxy.hpp"
-#include "tests/fault/support/history_check.hpp"
-#include "tests/fault/support/server_process.hpp"
-#include "tests/fault/support/sync_workload.hpp"
-#include "tests/storage/temp_dir.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/fault_proxy.hpp"
+#include "tests/support/history_check.hpp"
+#include "tests/support/sync_workload.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
@@ -22,22 +22,23 @@ const std::string secret = "fault-tests-secret-0123456789abcdef";
 
 TEST(ServerCrash, TwentySigkillsLoseAndDuplicateNothingAcknowledged) {
   constexpr int kills = 20;
-  storage::testing::temp_dir root;
+  temp_dir root;
   const auto data = root.path() / "server-data";
   std::ofstream(root.path() / "secret") << secret << "\n";
-  server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
-                        {"--log-level", "warning", "--no-metrics"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, data, root.path() / "secret",
+                               {"--log-level", "warning", "--no-metrics"});
   fault_proxy proxy(server.ws_port());
 
-  sync_workload workload({.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port()),
-                          .data_directory = root.path() / "client",
-                          .token_secret = secret,
-                          .realms = 100,
-                          .realm_prefix = "/crash",
-                          // The runtime's default keepalive: a cut must be seen as a reset, not
-                          // found a minute later by the pong timeout (see server_process.cpp).
-                          .ping_interval = api::app_config{}.ping_interval,
-                          .pong_timeout = api::app_config{}.pong_timeout});
+  sync_workload workload(
+      {.server_url = "ws://127.0.0.1:" + std::to_string(proxy.port()),
+       .data_directory = root.path() / "client",
+       .token_secret = secret,
+       .realms = 100,
+       .realm_prefix = "/crash",
+       // The runtime's default keepalive: a cut must be seen as a reset, not
+       // found a minute later by the pong timeout (see tools/server_process/server_process.cpp).
+       .ping_interval = api::app_config{}.ping_interval,
+       .pong_timeout = api::app_config{}.pong_timeout});
   workload.start_writing();
   std::mt19937 random(std::random_device{}());
   for (int k = 0; k < kills; ++k) {

@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "protocol/codec.hpp"
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace {
 
@@ -53,14 +53,14 @@ constexpr std::uint64_t gauge_check_every = 256;
   std::abort();
 }
 
-test::test_server* server_instance = nullptr;
+testing::test_server* server_instance = nullptr;
 
-test::test_server& server() {
+testing::test_server& server() {
   if (server_instance == nullptr) {
     // The embedded server logs through spdlog's default logger (only the binary applies
     // log_level): a line per connection would cost more than the connection itself.
     spdlog::set_level(spdlog::level::off);
-    server_instance = new test::test_server([](server::server_options& o) {
+    server_instance = new testing::test_server([](server::server_options& o) {
       o.durable = false;
       o.max_frame_bytes = max_frame_bytes;
       o.max_download_bytes = 16 * 1024;
@@ -77,9 +77,9 @@ test::test_server& server() {
 
 // Tokens the script can put in a BIND, made once.
 struct tokens {
-  std::string everything = test::make_token("alice", {"/*"});
-  std::string other_realm = test::make_token("bob", {"/other"});
-  std::string expired = test::make_token("alice", {"/*"}, -10);
+  std::string everything = testing::make_token("alice", {"/*"});
+  std::string other_realm = testing::make_token("bob", {"/other"});
+  std::string expired = testing::make_token("alice", {"/*"}, -10);
   std::string forged = everything.substr(0, everything.size() - 4) + "AAAA";
 };
 
@@ -277,7 +277,7 @@ protocol::byte_buffer next_frame(script& s) {
 
 // Reads until our PONG (every frame was processed) or the server closes. After an ERROR
 // naming no session (connection level) only the close may follow.
-void expect_answer_or_close(test::scripted_client& client, std::uint64_t stamp) {
+void expect_answer_or_close(testing::scripted_client& client, std::uint64_t stamp) {
   bool connection_error = false;
   for (;;) {
     protocol::server_message message;
@@ -293,7 +293,7 @@ void expect_answer_or_close(test::scripted_client& client, std::uint64_t stamp) 
     }
     if (connection_error) {
       finding("a frame after a connection-level ERROR: " +
-              test::scripted_client::describe(message));
+              testing::scripted_client::describe(message));
     }
     if (auto* e = std::get_if<protocol::error_message>(&message); e && e->session == 0) {
       connection_error = true;
@@ -308,7 +308,7 @@ void expect_answer_or_close(test::scripted_client& client, std::uint64_t stamp) 
 // actor would keep them up).
 void check_gauges_return_to_zero() {
   const auto& metrics = server().instance().metrics();
-  if (!test::wait_for(
+  if (!testing::eventually(
           [&] { return metrics.connections.load() == 0 && metrics.sessions.load() == 0; }, 60s)) {
     finding("gauges stay up with no connection open: connections=" +
             std::to_string(metrics.connections.load()) +
@@ -318,15 +318,15 @@ void check_gauges_return_to_zero() {
 
 void run(FuzzedDataProvider& in, std::uint64_t number) {
   script s{in, "/fuzz/" + std::to_string(number)};
-  std::unique_ptr<test::scripted_client> client;
+  std::unique_ptr<testing::scripted_client> client;
   try {
-    client = test::scripted_client::connect(server().client(known_tokens().everything));
+    client = testing::scripted_client::connect(server().client(known_tokens().everything));
   } catch (const std::exception& e) {
     finding(std::string("the server refused a new connection: ") + e.what());
   }
   try {
     if (in.ConsumeBool()) {
-      const auto bound = test::bind_and_ident(*client, 1, s.realm);
+      const auto bound = testing::bind_and_ident(*client, 1, s.realm);
       s.ident = bound.ident;
       s.salt = bound.salt;
     }

@@ -11,16 +11,16 @@
 #include <fstream>
 #include <string>
 
-#include "tests/storage/piped_child.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
-using actorsync::storage::testing::piped_child;
+using actorsync::testing::piped_child;
 
 TEST(LoadInterrupt, SigintGivesAPartialReportAndExitStatus130) {
-  const auto json = std::filesystem::temp_directory_path() /
-                    ("actorsync-load-interrupt-" + std::to_string(getpid()) + ".json");
-  std::filesystem::remove(json);
+  const actorsync::testing::temp_dir dir("load-interrupt");
+  const auto json = dir.path() / "report.json";
   // Far more writes than the run can finish before the signal: it is stopped mid-way.
   piped_child load({ACTORSYNC_LOAD_BINARY, "--workload", "upload", "--realms", "40", "--writes",
                     "1000000", "--rate", "2000", "--seed", "3", "--max-duration", "600", "--json",
@@ -52,7 +52,6 @@ TEST(LoadInterrupt, SigintGivesAPartialReportAndExitStatus130) {
   std::ifstream in(json);
   ASSERT_TRUE(in) << "no JSON report written:\n" << output;
   const auto report = nlohmann::json::parse(in);
-  std::filesystem::remove(json);
   EXPECT_TRUE(report["interrupted"].get<bool>());
   EXPECT_FALSE(report["passed"].get<bool>());
   EXPECT_EQ(report["workload"], "upload");

@@ -10,6 +10,8 @@
 #include <iterator>
 #include <string>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace {
 
 struct load_result {
@@ -18,8 +20,8 @@ struct load_result {
 };
 
 load_result run_load(const std::string& arguments) {
-  const auto json = std::filesystem::temp_directory_path() /
-                    ("actorsync-load-test-" + std::to_string(getpid()) + ".json");
+  const actorsync::testing::temp_dir dir("load-test");
+  const auto json = dir.path() / "report.json";
   const auto command = std::string(ACTORSYNC_LOAD_BINARY) + " " + arguments + " --json " +
                        json.string() + " > /dev/null";
   load_result result;
@@ -27,7 +29,6 @@ load_result run_load(const std::string& arguments) {
   result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(json);
   if (in) result.report = nlohmann::json::parse(in);
-  std::filesystem::remove(json);
   return result;
 }
 

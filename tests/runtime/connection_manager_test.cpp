@@ -17,6 +17,8 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace actorsync;
 using namespace std::chrono_literals;
@@ -77,23 +79,15 @@ std::uint16_t unused_port() {
 }
 
 struct client_app {
-  std::filesystem::path dir;
-  std::unique_ptr<api::app> app;
+  actorsync::testing::temp_dir dir{"cm"};
+  std::unique_ptr<api::app> app;  // declared after dir: closed before dir is removed
   client_app(std::uint16_t port, const std::function<void(api::app_config&)>& tweak) {
-    static int counter = 0;
-    dir = std::filesystem::temp_directory_path() /
-          ("actorsync-cm-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    std::filesystem::remove_all(dir);
     api::app_config c;
     c.server_url = "ws://127.0.0.1:" + std::to_string(port);
-    c.data_directory = dir;
+    c.data_directory = dir.path() / "app";
     c.durability = storage::durability::process_crash;
     tweak(c);
     app = std::make_unique<api::app>(c);
-  }
-  ~client_app() {
-    app.reset();
-    std::filesystem::remove_all(dir);
   }
 };
 
@@ -125,9 +119,7 @@ TEST(ConnectionManager, AnUnansweredUpgradeEndsWithAConnectTimeoutAndIsRetried) 
   EXPECT_EQ(outcome.status, runtime::wait_status::error);
   EXPECT_EQ(outcome.error, runtime::sync_errc::connect_timeout);
   // Retried with backoff, so more connections arrive.
-  auto until = std::chrono::steady_clock::now() + 60s;
-  while (silent.accepted() < 2 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  actorsync::testing::eventually([&] { return silent.accepted() >= 2; });
   EXPECT_GE(silent.accepted(), 2);
 }
 
@@ -148,19 +140,13 @@ TEST(ConnectionManager, ReconnectSkipsAPendingBackoffDelay) {
     cfg.backoff.maximum = std::chrono::hours(1);
   });
   auto r = c.app->open_realm("/t", {"alice", "token"}, cancelling);
-  auto wait_for = [&](auto condition) {
-    auto until = std::chrono::steady_clock::now() + 60s;
-    while (!condition() && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(5ms);
-    return condition();
-  };
   // The first attempt is refused; the next one is an hour away.
-  ASSERT_TRUE(wait_for([&] {
+  ASSERT_TRUE(actorsync::testing::eventually([&] {
     return c.app->statistics().connects == 1 &&
            r->session().connection_state() == runtime::connection_state::disconnected;
   }));
   r->session().reconnect();
-  EXPECT_TRUE(wait_for([&] { return c.app->statistics().connects == 2; }));
+  EXPECT_TRUE(actorsync::testing::eventually([&] { return c.app->statistics().connects == 2; }));
 }
 
 TEST(ConnectionManager, FreeMemoryIsReleasedOnceABurstOfSessionsIsOver) {
@@ -169,8 +155,6 @@ TEST(ConnectionManager, FreeMemoryIsReleasedOnceABurstOfSessionsIsOver) {
   std::vector<std::shared_ptr<api::realm>> realms;
   for (int i = 0; i < 20; ++i)
     realms.push_back(c.app->open_realm("/burst/" + std::to_string(i), {"alice", "token"}));
-  auto until = std::chrono::steady_clock::now() + 60s;
-  while (c.app->statistics().memory_releases == 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(5ms);
+  actorsync::testing::eventually([&] { return c.app->statistics().memory_releases != 0; });
   EXPECT_EQ(c.app->statistics().memory_releases, 1u);
 }

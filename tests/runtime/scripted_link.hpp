@@ -11,13 +11,13 @@
 #include "actors/session_messages.hpp"
 #include "protocol/codec.hpp"
 
-namespace actorsync::runtime::testing {
+namespace actorsync::testing {
 
 struct link_script {
   int attaches = 0;
   int detaches = 0;
   std::vector<protocol::client_message> frames;
-  std::vector<outgoing_frame> raw;
+  std::vector<runtime::outgoing_frame> raw;
 
   template <class T>
   std::vector<T> all() const {
@@ -32,33 +32,33 @@ inline caf::behavior scripted_link(caf::event_based_actor* self,
                                    std::shared_ptr<link_script> script) {
   self->set_default_handler(caf::drop);
   return {
-      [script](attach_atom, const std::string&, const std::string&, const caf::actor&) {
+      [script](runtime::attach_atom, const std::string&, const std::string&, const caf::actor&) {
         ++script->attaches;
       },
-      [script](detach_atom, const caf::actor&) { ++script->detaches; },
-      [script](const outgoing_frame& frame) {
+      [script](runtime::detach_atom, const caf::actor&) { ++script->detaches; },
+      [script](const runtime::outgoing_frame& frame) {
         auto decoded = protocol::decode_client_message(*frame.bytes);
         if (decoded) script->frames.push_back(decoded.message());
         script->raw.push_back(frame);
       },
-      [](reconnect_atom) {},
+      [](runtime::reconnect_atom) {},
   };
 }
 
 /// Collects what a subscriber actor receives.
 struct inbox {
-  std::vector<transfer_progress> progress;
-  std::vector<connection_state_changed> states;
-  std::vector<session_error_event> errors;
+  std::vector<runtime::transfer_progress> progress;
+  std::vector<runtime::connection_state_changed> states;
+  std::vector<runtime::session_error_event> errors;
 };
 
 inline caf::behavior collector(caf::event_based_actor* self, std::shared_ptr<inbox> box) {
   self->set_default_handler(caf::drop);
   return {
-      [box](const transfer_progress& p) { box->progress.push_back(p); },
-      [box](const connection_state_changed& c) { box->states.push_back(c); },
-      [box](const session_error_event& e) { box->errors.push_back(e); },
+      [box](const runtime::transfer_progress& p) { box->progress.push_back(p); },
+      [box](const runtime::connection_state_changed& c) { box->states.push_back(c); },
+      [box](const runtime::session_error_event& e) { box->errors.push_back(e); },
   };
 }
 
-}  // namespace actorsync::runtime::testing
+}  // namespace actorsync::testing

@@ -14,12 +14,13 @@
 #include "actors/session_messages.hpp"
 #include "protocol/codec.hpp"
 #include "scripted_link.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace actorsync::runtime;
 using namespace std::chrono_literals;
 namespace protocol = actorsync::protocol;
 namespace storage = actorsync::storage;
-using testing_link = actorsync::runtime::testing::link_script;
+using testing_link = actorsync::testing::link_script;
 
 namespace {
 
@@ -33,20 +34,15 @@ struct test_config : caf::actor_system_config {
 class SessionActor : public ::testing::Test {
  protected:
   SessionActor()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("actorsync-session-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        sys_(cfg_),
-        sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
-    std::filesystem::remove_all(dir_);
+      : sys_(cfg_), sched_(dynamic_cast<caf::scheduler::test_coordinator&>(sys_.scheduler())) {
     storage::database_options options;
     options.commit_durability = storage::durability::process_crash;
-    db_ = storage::database::open(dir_, options).value();
+    db_ = storage::database::open(dir_.path(), options).value();
     store_ = db_->open_realm("/orders").value();
     script_ = std::make_shared<testing_link>();
-    link_ = sys_.spawn(actorsync::runtime::testing::scripted_link, script_);
-    box_ = std::make_shared<actorsync::runtime::testing::inbox>();
-    observer_ = sys_.spawn(actorsync::runtime::testing::collector, box_);
+    link_ = sys_.spawn(actorsync::testing::scripted_link, script_);
+    box_ = std::make_shared<actorsync::testing::inbox>();
+    observer_ = sys_.spawn(actorsync::testing::collector, box_);
   }
 
   ~SessionActor() override {
@@ -58,7 +54,6 @@ class SessionActor : public ::testing::Test {
     impl_ = nullptr;
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void start(bool cancel_on_nonfatal = false, bool paused = false) {
@@ -142,14 +137,14 @@ class SessionActor : public ::testing::Test {
     sched_.run();
   }
 
-  std::filesystem::path dir_;
+  actorsync::testing::temp_dir dir_{"session"};
   test_config cfg_;
   caf::actor_system sys_;
   caf::scheduler::test_coordinator& sched_;
   std::shared_ptr<storage::database> db_;
   std::shared_ptr<storage::realm_store> store_;
   std::shared_ptr<testing_link> script_;
-  std::shared_ptr<actorsync::runtime::testing::inbox> box_;
+  std::shared_ptr<actorsync::testing::inbox> box_;
   std::shared_ptr<int> token_calls_ = std::make_shared<int>(0);
   std::shared_ptr<published_status> status_ = std::make_shared<published_status>();
   caf::actor link_;

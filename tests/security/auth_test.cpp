@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "server/token.hpp"
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -227,4 +227,4 @@ TEST(Auth, BadBindTokenIsBadAuthentication) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

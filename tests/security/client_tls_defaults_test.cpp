@@ -8,9 +8,9 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 struct error_log {
@@ -71,7 +71,7 @@ class ClientTlsDefaults : public ::testing::Test {
     return outcome;
   }
   static test_certificates* certs_;
-  temp_directory client_dir_;
+  temp_dir client_dir_;
 };
 
 test_certificates* ClientTlsDefaults::certs_ = nullptr;
@@ -101,14 +101,7 @@ TEST_F(ClientTlsDefaults, UntrustedCertificateIsAFatalTlsFailure) {
 
 TEST_F(ClientTlsDefaults, CertificateForAnotherHostIsAFatalTlsFailure) {
   const auto dir = certs_->dir.path();
-  const auto command =
-      "cd '" + dir.string() +
-      "' && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-      "-keyout misnamed.key -out misnamed.csr -subj '/CN=other.example' 2>/dev/null && "
-      "printf 'subjectAltName=DNS:other.example\\nextendedKeyUsage=serverAuth\\n' > misnamed.ext "
-      "&& openssl x509 -req -in misnamed.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-      "-out misnamed.pem -days 2 -extfile misnamed.ext 2>/dev/null";
-  ASSERT_EQ(std::system(command.c_str()), 0);
+  ASSERT_TRUE(certs_->sign_for_another_host("misnamed"));
   auto server = wss_server((dir / "misnamed.pem").string(), (dir / "misnamed.key").string());
   error_log log;
   auto app = tls_app(client_dir_.path(), server.ports().wss, certs_->ca().string(), log);
@@ -120,4 +113,4 @@ TEST_F(ClientTlsDefaults, CertificateForAnotherHostIsAFatalTlsFailure) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -333,7 +333,7 @@ TEST_F(HostileInput, BadUpgradesAreRefusedWithAnHttpStatus) {
        [](client_options& o) {
          auto alice = make_token("alice", {"/alice"});
          auto root = make_token("root", {"/*"});
-         o.token = root.substr(0, root.find('.')) + alice.substr(alice.find('.'));
+         o.token = root.substr(0, root.rfind('.')) + alice.substr(alice.rfind('.'));  // JWT: claims
        },
        401},
       {"malformed token", [](client_options& o) { o.token = "%%%"; }, 401},
@@ -356,18 +356,7 @@ TEST_F(HostileInput, BadUpgradesAreRefusedWithAnHttpStatus) {
 // Writes `payload` on a raw TCP connection and reads until the server closes it. Returns what
 // the server sent; throws if it never closes (SO_RCVTIMEO bounds each read generously).
 std::string raw_tcp_exchange(std::uint16_t port, const std::string& payload) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  timeval timeout{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    ::close(fd);
-    throw std::runtime_error("connect failed");
-  }
+  const int fd = connect_raw(port);
   (void)::send(fd, payload.data(), payload.size(), MSG_NOSIGNAL);
   std::string received;
   char buffer[4096];
@@ -427,14 +416,7 @@ TEST_F(HostileInput, ClientRefusesACertificateForAnotherHostName) {
   // A certificate signed by the trusted CA but naming only other.example: a client that means
   // localhost or 127.0.0.1 must refuse it (host name check), although the chain verifies.
   const auto dir = certs_->dir.path();
-  const auto command =
-      "cd '" + dir.string() +
-      "' && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-      "-keyout other.key -out other.csr -subj '/CN=other.example' 2>/dev/null && "
-      "printf 'subjectAltName=DNS:other.example\\nextendedKeyUsage=serverAuth\\n' > other.ext && "
-      "openssl x509 -req -in other.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out other.pem "
-      "-days 2 -extfile other.ext 2>/dev/null";
-  ASSERT_EQ(std::system(command.c_str()), 0);
+  ASSERT_TRUE(certs_->sign_for_another_host("other"));
   test_server misnamed([&](server::server_options& o) {
     o.wss = {true, "127.0.0.1", 0};
     o.tls_certificate_file = (dir / "other.pem").string();
@@ -467,4 +449,4 @@ TEST_F(HostileInput, TlsBelowVersion12IsRefused) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

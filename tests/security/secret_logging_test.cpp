@@ -6,11 +6,11 @@
 
 #include <fstream>
 
-#include "tests/fault/support/server_process.hpp"
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
+#include "tools/server_process/server_process.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 // Traffic that makes the server log about tokens: good, forged, expired, malformed.
@@ -31,10 +31,10 @@ void exercise_tokens(std::uint16_t port) {
 }
 
 TEST(Secrets, TheTokenSecretNeverAppearsInTheServerOutputAtDebugLevel) {
-  temp_directory dir;
+  temp_dir dir;
   std::ofstream(dir.path() / "secret") << test_secret() << "\n";
-  testing::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data",
-                                 dir.path() / "secret", {"--log-level", "debug"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data", dir.path() / "secret",
+                               {"--log-level", "debug"});
   exercise_tokens(server.ws_port());
   EXPECT_EQ(server.kill(SIGTERM), 0);
   const auto output = server.output();
@@ -45,11 +45,11 @@ TEST(Secrets, TheTokenSecretNeverAppearsInTheServerOutputAtDebugLevel) {
 }
 
 TEST(Secrets, TheSecretFromTheEnvironmentIsNotLoggedEither) {
-  temp_directory dir;
+  temp_dir dir;
   // The server reads ACTORSYNC_TOKEN_SECRET when no secret file is given; the child inherits it.
   ::setenv("ACTORSYNC_TOKEN_SECRET", test_secret().c_str(), 1);
-  testing::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data", "",
-                                 {"--log-level", "debug"});
+  tools::server_process server(ACTORSYNC_SERVER_BINARY, dir.path() / "data", "",
+                               {"--log-level", "debug"});
   ::unsetenv("ACTORSYNC_TOKEN_SECRET");
   exercise_tokens(server.ws_port());
   EXPECT_EQ(server.kill(SIGTERM), 0);
@@ -57,4 +57,4 @@ TEST(Secrets, TheSecretFromTheEnvironmentIsNotLoggedEither) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -1,10 +1,10 @@
 // wss:// with certificates generated at test time by tools/gen-test-certs.sh.
 #include <gtest/gtest.h>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 class Tls : public ::testing::Test {
@@ -96,4 +96,4 @@ TEST_F(Tls, AMissingCertificateIsRefusedAtStartNamingTheKey) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

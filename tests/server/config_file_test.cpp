@@ -4,21 +4,21 @@
 
 #include <fstream>
 
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace actorsync::server {
 namespace {
 
-using test::temp_directory;
+using testing::temp_dir;
 
-std::filesystem::path write_file(const temp_directory& dir, const std::string& text) {
+std::filesystem::path write_file(const temp_dir& dir, const std::string& text) {
   auto path = dir.path() / "server.toml";
   std::ofstream(path) << text;
   return path;
 }
 
 std::string load_error(const std::string& text) {
-  temp_directory dir;
+  temp_dir dir;
   try {
     load_config_file(write_file(dir, text));
   } catch (const std::runtime_error& e) {
@@ -28,7 +28,7 @@ std::string load_error(const std::string& text) {
 }
 
 TEST(ConfigFile, TheShippedDefaultLoadsAndEqualsTheBuiltInDefaults) {
-  auto loaded = load_config_file(test::source_dir() / "config" / "server.toml");
+  auto loaded = load_config_file(testing::source_dir() / "config" / "server.toml");
   const server_options defaults;
   EXPECT_EQ(loaded.options.data_directory, defaults.data_directory);
   EXPECT_EQ(loaded.options.ws.port, defaults.ws.port);
@@ -38,12 +38,12 @@ TEST(ConfigFile, TheShippedDefaultLoadsAndEqualsTheBuiltInDefaults) {
   EXPECT_EQ(loaded.options.send_queue_timeout, defaults.send_queue_timeout);
   EXPECT_EQ(loaded.options.group_commit_window, defaults.group_commit_window);
   EXPECT_TRUE(loaded.secret_file.empty());
-  loaded.options.token_secret = test::test_secret();
+  loaded.options.token_secret = testing::test_secret();
   EXPECT_EQ(validate(loaded.options), "");
 }
 
 TEST(ConfigFile, ValuesOverrideDefaults) {
-  temp_directory dir;
+  temp_dir dir;
   auto loaded = load_config_file(
       write_file(dir, "[ws]\nport = 0\n[limits]\nmax_sessions_per_connection = 3\n"));
   EXPECT_EQ(loaded.options.ws.port, 0);
@@ -71,13 +71,13 @@ TEST(ConfigFile, SyntaxErrorsNameTheLine) {
 
 TEST(ConfigFile, ValidationNamesTheKey) {
   server_options o;
-  o.token_secret = test::test_secret();
+  o.token_secret = testing::test_secret();
   o.wss.enabled = true;
   EXPECT_EQ(validate(o).rfind("tls.certificate_file:", 0), 0u);
   o = {};
   EXPECT_EQ(validate(o).rfind("auth.secret:", 0), 0u);
   o = {};
-  o.token_secret = test::test_secret();
+  o.token_secret = testing::test_secret();
   o.node_id = "n1";  // without a PostgreSQL URL it would be silently ignored
   EXPECT_EQ(validate(o).rfind("cluster.node_id:", 0), 0u);
   o.postgres_url = "postgresql://127.0.0.1/actorsync";
@@ -87,7 +87,7 @@ TEST(ConfigFile, ValidationNamesTheKey) {
 }
 
 TEST(ConfigFile, TheBinaryRefusesAnInvalidConfigNamingTheKey) {
-  temp_directory dir;
+  temp_dir dir;
   auto file = write_file(dir, "[limits]\nmax_frame_bytes = 10\n");
   const auto output = dir.path() / "stderr.txt";
   const auto command = std::string("ACTORSYNC_TOKEN_SECRET=0123456789abcdef0123 '") +

@@ -7,10 +7,10 @@
 #include <map>
 #include <sstream>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 bool is_name_char(char c, bool first) {
@@ -154,4 +154,4 @@ TEST(Metrics, UnknownPathIs404) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

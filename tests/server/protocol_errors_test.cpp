@@ -6,10 +6,10 @@
 
 #include <msgpack.hpp>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -347,4 +347,4 @@ TEST_F(ProtocolErrors, EmptyCollectionNameIsBadSyntaxForTheConnection) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -1,124 +1,59 @@
 // The actorsync-server binary as a child process: SIGKILL right after acknowledgements loses
 // nothing acknowledged; SIGTERM stops it gracefully; its stdout carries the ready line first and
 // logs, on stderr, never block it (docs/server.md, Running).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <thread>
-#include <tuple>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
+#include "tools/server_process/server_process.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 // Where the child's stderr goes: inherited from the test, or a pipe nobody ever reads.
 enum class stderr_mode { inherit, unread_pipe };
 
-/// A pipe holding at most one page: a server writing to it without reading fills it fast.
-std::pair<int, int> small_pipe() {
-  int ends[2];
-  if (pipe(ends) != 0) throw std::runtime_error("pipe failed");
-  fcntl(ends[1], F_SETPIPE_SZ, 4096);
-  return {ends[0], ends[1]};
-}
-
-class server_process {
+/// The binary with its stdout on a pipe of one page that nobody reads after the ready line (a
+/// server writing to it without a reader fills it fast), as a parent that only wants the ports.
+class server_process : public tools::server_process {
  public:
   server_process(const std::filesystem::path& data, const std::filesystem::path& secret_file,
-                 const char* log_level = "warning", stderr_mode errors = stderr_mode::inherit) {
-    auto [out_read, out_write] = small_pipe();
-    int err_write = -1;
-    if (errors == stderr_mode::unread_pipe) std::tie(stderr_, err_write) = small_pipe();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out_write, STDOUT_FILENO);
-      if (err_write >= 0) dup2(err_write, STDERR_FILENO);
-      close_range(3, ~0U, 0);
-      execl(ACTORSYNC_SERVER_BINARY, ACTORSYNC_SERVER_BINARY, "--data-dir", data.c_str(),
-            "--ws-port", "0", "--metrics-port", "0", "--secret-file", secret_file.c_str(),
-            "--log-level", log_level, static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out_write);
-    if (err_write >= 0) close(err_write);
-    // Blocks until the server printed its ready line (or exited: EOF); after it nobody reads
-    // stdout, as a parent that only wants the ports.
-    stdout_ = fdopen(out_read, "r");
-    unsigned ws = 0, wss = 0, metrics = 0;
-    for (char line[256]; std::fgets(line, sizeof line, stdout_) != nullptr;) {
-      if (first_line_.empty()) first_line_ = line;
-      if (std::sscanf(line, "actorsync-server ready ws=%u wss=%u metrics=%u", &ws, &wss,
-                      &metrics) == 3) {
-        port_ = static_cast<std::uint16_t>(ws);
-        metrics_port_ = static_cast<std::uint16_t>(metrics);
-        return;
-      }
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    throw std::runtime_error("server exited before it was ready");
-  }
-  ~server_process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_ != nullptr) std::fclose(stdout_);
-    if (stderr_ >= 0) close(stderr_);
-  }
+                 const char* log_level = "warning", stderr_mode errors = stderr_mode::inherit)
+      : tools::server_process(options(data, secret_file, log_level, errors)) {}
   /// Sends `signal` and reaps the process; returns its wait status.
   int stop_with(int signal) {
     auto status = stop_within(signal, std::chrono::minutes(2));
     if (!status) throw std::runtime_error("the server did not exit within 2 minutes");
     return *status;
   }
-  /// Sends `signal` and waits for the exit until `deadline`; no value if it did not exit (the
-  /// destructor then kills it).
-  std::optional<int> stop_within(int signal, std::chrono::milliseconds deadline) {
-    const int exited = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    if (exited < 0) throw std::runtime_error("pidfd_open failed");
-    kill(pid_, signal);
-    pollfd wait{exited, POLLIN, 0};
-    const bool done = poll(&wait, 1, static_cast<int>(deadline.count())) == 1;
-    close(exited);
-    if (!done) return std::nullopt;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
   std::unique_ptr<scripted_client> connect() const {
     client_options options;
-    options.port = port_;
+    options.port = ws_port();
     options.token = make_token("alice", {"/*"});
     return scripted_client::connect(options);
   }
-  const std::string& first_line() const { return first_line_; }
-  std::uint16_t metrics_port() const { return metrics_port_; }
-  /// Bytes written to the unread stderr pipe and still in it.
-  int unread_stderr_bytes() const {
-    int bytes = 0;
-    ioctl(stderr_, FIONREAD, &bytes);
-    return bytes;
-  }
 
  private:
-  pid_t pid_ = -1;
-  FILE* stdout_ = nullptr;
-  int stderr_ = -1;
-  std::string first_line_;
-  std::uint16_t port_ = 0, metrics_port_ = 0;
+  static tools::server_process_options options(const std::filesystem::path& data,
+                                               const std::filesystem::path& secret_file,
+                                               const char* log_level, stderr_mode errors) {
+    tools::server_process_options o;
+    o.binary = ACTORSYNC_SERVER_BINARY;
+    o.data_directory = data;
+    o.secret_file = secret_file;
+    o.extra_args = {"--log-level", log_level};
+    o.output = tools::server_output::stdout_pipe;
+    o.pipe_capacity = 4096;
+    o.unread_stderr_pipe = errors == stderr_mode::unread_pipe;
+    return o;
+  }
 };
 
 class ServerProcess : public ::testing::Test {
@@ -126,7 +61,7 @@ class ServerProcess : public ::testing::Test {
   void SetUp() override { std::ofstream(secret_file()) << test_secret() << "\n"; }
   std::filesystem::path secret_file() const { return dir_.path() / "secret"; }
   std::filesystem::path data() const { return dir_.path() / "data"; }
-  temp_directory dir_;
+  temp_dir dir_;
 };
 
 TEST_F(ServerProcess, SigkillAfterAcknowledgementsLosesNothingAcknowledged) {
@@ -223,4 +158,4 @@ TEST_F(ServerProcess, SigtermCompletesWhileNobodyReadsStderrOrStdout) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

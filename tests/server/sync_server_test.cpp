@@ -6,10 +6,10 @@
 
 #include <thread>
 
-#include "tests/server/scripted_client.hpp"
-#include "tests/server/test_server.hpp"
+#include "tests/support/scripted_client.hpp"
+#include "tests/support/test_server.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
@@ -253,16 +253,16 @@ TEST(SyncServer, AnIdleRealmActorStopsAndARealmComesBackWithItsHistory) {
     client->expect<protocol::unbound_message>();
   }
   // The realm actor retires on its own; the gauge is the observable condition.
-  ASSERT_TRUE(wait_for([&] { return server.instance().metrics().active_realms.load() == 0; }));
+  ASSERT_TRUE(eventually([&] { return server.instance().metrics().active_realms.load() == 0; }));
   auto reader = server.connect();
   bind_and_ident(*reader, 1, "/idle");
   EXPECT_EQ(download_until(*reader, 1, 1).size(), 1u);
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing
 
-namespace actorsync::test {
+namespace actorsync::testing {
 namespace {
 
 TEST(SyncServer, AClientThatStopsReadingIsDisconnectedWithSendQueueOverflow) {
@@ -292,7 +292,7 @@ TEST(SyncServer, AClientThatStopsReadingIsDisconnectedWithSendQueueOverflow) {
     return server.instance().metrics().render_prometheus().find(
                "actorsync_errors_total{code=\"send_queue_overflow\"} 1") != std::string::npos;
   };
-  ASSERT_TRUE(wait_for(overflowed));
+  ASSERT_TRUE(eventually(overflowed));
   // The slow connection ends (after what the socket buffers held) with close code 1008
   // (protocol.md §1 Closing); the server goes on.
   EXPECT_EQ(slow->wait_closed(), 1008);
@@ -303,4 +303,4 @@ TEST(SyncServer, AClientThatStopsReadingIsDisconnectedWithSendQueueOverflow) {
 }
 
 }  // namespace
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.hpp"
+
 namespace actorsync::server {
 namespace {
 
@@ -20,9 +22,9 @@ TEST(Token, IssuedTokenVerifiesToItsClaims) {
   EXPECT_EQ(*verified.claims, claims);
 }
 
-TEST(Token, TokenIsTwoBase64UrlParts) {
+TEST(Token, TokenIsAJwtOfThreeBase64UrlParts) {
   auto token = issue_token(secret, {"bob", {"/x"}, now + 1});
-  ASSERT_EQ(std::count(token.begin(), token.end(), '.'), 1);
+  ASSERT_EQ(std::count(token.begin(), token.end(), '.'), 2);
   EXPECT_EQ(
       token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
       std::string::npos);
@@ -43,7 +45,7 @@ TEST(Token, OtherSecretIsABadSignature) {
 TEST(Token, TamperedPayloadIsABadSignature) {
   auto token = issue_token(secret, {"alice", {"/x"}, now + 60});
   auto forged = issue_token(secret, {"mallory", {"/*"}, now + 60});
-  auto spliced = forged.substr(0, forged.find('.')) + token.substr(token.find('.'));
+  auto spliced = forged.substr(0, forged.rfind('.')) + token.substr(token.rfind('.'));
   EXPECT_EQ(verify_token(secret, spliced, now).error->code, token_errc::bad_signature);
 }
 
@@ -102,11 +104,11 @@ TEST(Token, ExpiryIsInUnixSeconds) {
 
 // docs/server.md, Securing: the secret file is text; its trailing CR/LF are not part of the key.
 TEST(Token, TheSecretFileIsItsTextWithoutTrailingNewlines) {
-  const auto path = std::filesystem::temp_directory_path() / "actorsync-token-test-secret";
+  const actorsync::testing::temp_dir dir("token");
+  const auto path = dir.path() / "secret";
   std::ofstream(path, std::ios::binary) << "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3\r\n";
   std::string why;
   auto from_file = token_secret::from_file(path.string(), why);
-  std::filesystem::remove(path);
   ASSERT_TRUE(from_file) << why;
   EXPECT_EQ(from_file->bytes(), "c2VjcmV0LWJ5dGVzLTAxMjM0NTY3");
   auto token = issue_token(token_secret("c2VjcmV0LWJ5dGVzLTAxMjM0NTY3"), {"a", {"/x"}, now + 60});

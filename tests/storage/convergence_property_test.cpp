@@ -11,7 +11,7 @@
 #include <map>
 
 #include "storage/merge.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::storage {
 namespace {

@@ -8,7 +8,7 @@
 #include "protocol/limits.hpp"
 #include "protocol/messages.hpp"
 
-namespace actorsync::storage::testing {
+namespace actorsync::testing {
 
 inline protocol::changeset changeset_of(protocol::version_type version,
                                         std::vector<protocol::instruction> instructions) {
@@ -43,4 +43,4 @@ inline std::vector<std::pair<std::string, protocol::changeset>> corrupt_changese
   };
 }
 
-}  // namespace actorsync::storage::testing
+}  // namespace actorsync::testing

@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
-#include "piped_child.hpp"
 #include "protocol/codec.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/piped_child.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::storage {
 namespace {
@@ -32,7 +32,7 @@ class writer_process {
   void kill_and_reap() { child_.kill(); }
 
  private:
-  storage::testing::piped_child child_;
+  testing::piped_child child_;
 };
 
 struct reopened_state {

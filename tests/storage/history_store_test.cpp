@@ -11,7 +11,7 @@
 
 #include "corrupt_changesets.hpp"
 #include "protocol/codec.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::storage {
 namespace {

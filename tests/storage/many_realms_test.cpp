@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::storage {
 namespace {

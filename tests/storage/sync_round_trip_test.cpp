@@ -13,7 +13,7 @@
 #include <atomic>
 
 #include "protocol/codec.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace actorsync::storage {
 namespace {

@@ -12,10 +12,10 @@
 #include <random>
 
 #include "server/token.hpp"
-#include "tools/load/embedded_server.hpp"
 #include "tools/load/load_run.hpp"
 #include "tools/load/process_stats.hpp"
 #include "tools/load/workloads.hpp"
+#include "tools/server_process/server_process.hpp"
 
 namespace {
 
@@ -146,22 +146,22 @@ int run(load_options options, const std::string& invocation) {
   if (options.seed == 0) options.seed = std::random_device{}() | 1u;
 
   std::optional<server::token_secret> secret;
-  std::optional<load::embedded_server> embedded;
+  std::optional<tools::server_process> embedded;
   std::string url = options.server_url;
   std::filesystem::path server_data;
   if (url.empty()) {
     secret.emplace(random_secret());
-    load::embedded_server_options so;
-    so.binary = load::find_server_binary(options.server_binary);
-    so.token_secret = secret->bytes();
-    so.tls = options.tls;
-    so.durable = options.server_fsync;
-    so.tls_certificate_file = options.tls_certificate_file;
-    so.tls_private_key_file = options.tls_private_key_file;
     std::random_device random;
-    so.data_directory =
+    auto so = tools::measured_server(
+        tools::find_server_binary(options.server_binary),
         std::filesystem::temp_directory_path() /
-        ("actorsync-load-server-" + std::to_string(getpid()) + "-" + std::to_string(random()));
+            ("actorsync-load-server-" + std::to_string(getpid()) + "-" + std::to_string(random())),
+        secret->bytes(), options.server_fsync);
+    if (options.tls) {
+      so.extra_args.insert(so.extra_args.end(),
+                           {"--wss-port", "0", "--tls-cert", options.tls_certificate_file,
+                            "--tls-key", options.tls_private_key_file});
+    }
     server_data = so.data_directory;
     embedded.emplace(so);
     url = options.tls ? "wss://127.0.0.1:" + std::to_string(embedded->wss_port())

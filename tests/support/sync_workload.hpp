@@ -17,9 +17,13 @@
 #include "actors/session_types.hpp"
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tests/fault/support/history_check.hpp"
+#include "tests/support/history_check.hpp"
 
 namespace actorsync::testing {
+
+/// Credentials for `user` with a token for every realm, signed with `secret` (the secret the
+/// server under test was started with), valid for an hour.
+api::user_credentials credentials_for(const std::string& user, const std::string& secret);
 
 struct workload_options {
   std::string server_url;

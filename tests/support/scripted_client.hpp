@@ -17,7 +17,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/messages.hpp"
 
-namespace actorsync::test {
+namespace actorsync::testing {
 
 using namespace std::chrono_literals;
 
@@ -133,4 +133,10 @@ protocol::changeset make_changeset(protocol::version_type version, const std::st
 std::pair<int, std::string> http_get(std::uint16_t port, const std::string& target,
                                      std::string* actorsync_reason = nullptr);
 
-}  // namespace actorsync::test
+/// A blocking TCP socket connected to 127.0.0.1:`port`, for bytes no client library would send:
+/// each read bounded by 30 s (SO_RCVTIMEO, only a broken server waits that long); a
+/// `receive_buffer` above 0 shrinks its receive buffer first. Throws when it cannot connect;
+/// the caller closes it.
+int connect_raw(std::uint16_t port, int receive_buffer = 0);
+
+}  // namespace actorsync::testing

@@ -1,4 +1,4 @@
-// Test support: a child process whose stdout the test reads line by line, and kills with
+// A child process whose stdout the test reads line by line, and kills with
 // SIGKILL (crash tests in tests/storage and tests/fault, the load tester's interrupt test).
 #pragma once
 
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace actorsync::storage::testing {
+namespace actorsync::testing {
 
 class piped_child {
  public:
@@ -101,4 +101,4 @@ class piped_child {
   std::string buffer_;
 };
 
-}  // namespace actorsync::storage::testing
+}  // namespace actorsync::testing

@@ -1,4 +1,4 @@
-#include "tests/fault/support/history_check.hpp"
+#include "tests/support/history_check.hpp"
 
 #include <map>
 

@@ -1,29 +1,8 @@
-#include "tests/server/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
-#include <cstdlib>
-#include <random>
 #include <stdexcept>
-#include <thread>
 
-namespace actorsync::test {
-
-temp_directory::temp_directory(const std::string& prefix) {
-  std::random_device random;
-  const auto base = std::filesystem::temp_directory_path();
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = base / (prefix + "-" + std::to_string(random()));
-    if (std::filesystem::create_directory(candidate)) {
-      path_ = candidate;
-      return;
-    }
-  }
-  throw std::runtime_error("cannot create a temporary directory");
-}
-
-temp_directory::~temp_directory() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
+namespace actorsync::testing {
 
 const std::string& test_secret() {
   static const std::string secret = "test-secret-0123456789abcdef";
@@ -37,25 +16,6 @@ std::string make_token(const std::string& user, std::vector<std::string> pattern
       user, std::move(patterns),
       static_cast<std::uint64_t>(std::max<std::int64_t>(0, now + ttl_seconds))};
   return server::issue_token(server::token_secret(test_secret()), claims);
-}
-
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling interval, not a wait
-  }
-  return true;
-}
-
-std::filesystem::path source_dir() {
-  return ACTORSYNC_SOURCE_DIR;
-}
-
-test_certificates::test_certificates() {
-  const auto command = "\"" + (source_dir() / "tools" / "gen-test-certs.sh").string() + "\" \"" +
-                       dir.path().string() + "\" 2 > /dev/null";
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("gen-test-certs.sh failed");
 }
 
 test_server::test_server(const customize& adjust) {
@@ -80,6 +40,16 @@ void test_server::restart() {
   ports_ = server_.start(options_);
 }
 
+void test_server::stop() {
+  server_.stop();
+}
+
+void test_server::start() {
+  options_.ws.port = ports_.ws;
+  options_.wss.port = ports_.wss;
+  ports_ = server_.start(options_);
+}
+
 client_options test_server::client(const std::string& token) const {
   client_options c;
   c.port = ports_.ws;
@@ -95,4 +65,4 @@ std::unique_ptr<scripted_client> test_server::connect(const std::string& token) 
   return scripted_client::connect(client(token));
 }
 
-}  // namespace actorsync::test
+}  // namespace actorsync::testing

@@ -1,12 +1,16 @@
-#include "tests/fault/support/sync_workload.hpp"
+#include "tests/support/sync_workload.hpp"
 
 #include "server/token.hpp"
 
 namespace actorsync::testing {
 
+api::user_credentials credentials_for(const std::string& user, const std::string& secret) {
+  const server::token_claims claims{user, {"/*"}, server::unix_now() + 3600};
+  return {user, server::issue_token(server::token_secret(secret), claims)};
+}
+
 sync_workload::sync_workload(workload_options options) : options_(std::move(options)) {
-  server::token_claims claims{"fault-user", {"/*"}, server::unix_now() + 3600};
-  user_ = {"fault-user", server::issue_token(server::token_secret(options_.token_secret), claims)};
+  user_ = credentials_for("fault-user", options_.token_secret);
   auto config = config_for(options_.data_directory);
   config.error_handler = [this](const runtime::session_error_event& e) {
     if (!e.fatal) return;  // retryable errors are expected under faults

@@ -1,4 +1,4 @@
-#include "tests/fault/support/fault_proxy.hpp"
+#include "tests/support/fault_proxy.hpp"
 
 // Boost 1.74 asio uses std::exchange without including <utility>: it must come first.
 #include <utility>
