@@ -66,9 +66,8 @@ TEST(LoadWorkloads, UploadAcknowledgesEveryWriteOverOneSocket) {
 
 // --html needs Chart.js: without it the tool refuses before the run, naming the package.
 TEST(LoadWorkloads, HtmlWithoutChartJsIsRefusedBeforeTheRun) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("actorsync-load-test-html-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const actorsync::testing::temp_dir scratch("load-test");
+  const auto& dir = scratch.path();
   const auto command = std::string(ACTORSYNC_LOAD_BINARY) +
                        " --workload upload --realms 1 --writes 1 --chart-js /nonexistent.js" +
                        " --html " + (dir / "r.html").string() + " > /dev/null 2> " +
@@ -79,20 +78,18 @@ TEST(LoadWorkloads, HtmlWithoutChartJsIsRefusedBeforeTheRun) {
   const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(err.find("libjs-chart.js"), std::string::npos) << err;
   EXPECT_FALSE(std::filesystem::exists(dir / "r.html"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(LoadWorkloads, HtmlReportInlinesChartJs) {
   if (!std::filesystem::exists("/usr/share/javascript/chart.js/chart.min.js")) {
     GTEST_SKIP() << "libjs-chart.js is not installed (tools/install-deps.sh installs it)";
   }
-  const auto html = std::filesystem::temp_directory_path() /
-                    ("actorsync-load-test-" + std::to_string(getpid()) + ".html");
+  const actorsync::testing::temp_dir scratch("load-test");
+  const auto html = scratch.path() / "report.html";
   auto r = run_load("--workload upload --realms 10 --writes 2 --html " + html.string());
   ASSERT_EQ(r.exit_status, 0);
   std::ifstream in(html);
   const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove(html);
   EXPECT_NE(page.find("Chart.js v3"), std::string::npos);
   EXPECT_NE(page.find("<canvas id='chart-percentiles'"), std::string::npos);
   EXPECT_EQ(page.find("src="), std::string::npos);
