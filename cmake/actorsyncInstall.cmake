@@ -10,7 +10,8 @@ include(CMakePackageConfigHelpers)
 
 set(actorsync_install_include "${CMAKE_INSTALL_INCLUDEDIR}/actorsync")
 set(actorsync_libraries actorsync_protocol actorsync_storage actorsync_actors actorsync_api
-                        actorsync_token actorsync_cluster actorsync_server)
+                        actorsync_token actorsync_cluster actorsync_process_stats
+                        actorsync_server)
 foreach(lib ${actorsync_libraries})
   target_include_directories(${lib} PUBLIC $<INSTALL_INTERFACE:${actorsync_install_include}>)
   string(REPLACE "actorsync_" "" short_name ${lib})
@@ -21,7 +22,7 @@ add_library(actorsync INTERFACE)
 target_link_libraries(actorsync INTERFACE actorsync_api)
 set_target_properties(actorsync PROPERTIES EXPORT_NAME actorsync)
 
-install(TARGETS actorsync ${actorsync_libraries}
+install(TARGETS actorsync ${actorsync_libraries} actorsync_build_info
         EXPORT actorsyncTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -2,11 +2,18 @@
 // overridden by flags. Runs until SIGTERM or SIGINT, then stops gracefully.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
+#include "server/command_line.hpp"
 #include "server/config_file.hpp"
 #include "server/log_sink.hpp"
 #include "server/sync_server.hpp"
@@ -84,6 +91,25 @@ void apply(const flag_overrides& f, file_config& c) {
   if (!f.node_id.empty()) o.node_id = f.node_id;
 }
 
+/// systemd's readiness protocol (sd_notify(3)) without libsystemd: one datagram to
+/// $NOTIFY_SOCKET, a path or "@" for the abstract namespace. Nothing when it is unset (not run
+/// by systemd with Type=notify, config/actorsync-server.service).
+void notify_systemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const auto length = std::strlen(path);
+  if (length >= sizeof address.sun_path) return;
+  std::memcpy(address.sun_path, path, length);
+  if (path[0] == '@') address.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+  ::close(fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,7 +117,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   flag_overrides flags;
   add_flags(app, config_file, flags);
-  CLI11_PARSE(app, argc, argv);
+  actorsync::command_line::add_version(app, "actorsync-server");
+  if (auto status = actorsync::command_line::parse(app, argc, argv)) return *status;
 
   file_config config;
   try {
@@ -103,7 +130,7 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::cerr << "actorsync-server: invalid configuration: " << e.what() << "\n";
-    return 2;
+    return actorsync::command_line::exit_usage_error;
   }
   // Logs go to stderr and never block; stdout carries only the ready line.
   actorsync::server::install_stderr_logger();
@@ -125,13 +152,15 @@ int main(int argc, char** argv) {
     std::printf("actorsync-server ready ws=%u wss=%u metrics=%u\n", ports.ws, ports.wss,
                 ports.metrics);
     std::fflush(stdout);
+    notify_systemd("READY=1");
   } catch (const std::exception& e) {
     std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
-    return 1;
+    return actorsync::command_line::exit_failed;
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {} received, shutting down", signal_number);
+  notify_systemd("STOPPING=1");
   server.stop();
-  return 0;
+  return actorsync::command_line::exit_ok;
 }

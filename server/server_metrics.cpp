@@ -3,11 +3,43 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "actorsync/build_info.hpp"
 #include "server/log_sink.hpp"
+#include "server/process_stats.hpp"
 
 namespace actorsync::server {
 
 namespace {
+
+/// One unlabelled sample of a standard process_* metric (Prometheus client libraries' names).
+void process_line(std::string& out, const char* name, const char* type, const char* help,
+                  double value) {
+  char number[64];
+  std::snprintf(number, sizeof number, "%.17g", value);
+  out += std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n' +
+         name + ' ' + number + '\n';
+}
+
+/// The process_* metrics every Prometheus client exports, and actorsync_build_info.
+void render_process_metrics(std::string& out) {
+  process_line(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+               static_cast<double>(process::resident_bytes()));
+  process_line(out, "process_cpu_seconds_total", "counter",
+               "Total user and system CPU time spent in seconds.", process::cpu_seconds());
+  process_line(out, "process_open_fds", "gauge", "Number of open file descriptors.",
+               static_cast<double>(process::open_descriptors()));
+  process_line(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+               static_cast<double>(process::max_descriptors()));
+  process_line(out, "process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds.",
+               process::start_time_seconds());
+  out +=
+      "# HELP actorsync_build_info The build of this server (always 1).\n"
+      "# TYPE actorsync_build_info gauge\n"
+      "actorsync_build_info{version=\"" +
+      std::string(build_info::version) + "\",compiler=\"" + std::string(build_info::compiler) +
+      "\"} 1\n";
+}
 
 std::size_t error_slot(protocol::error_code code) {
   return static_cast<std::size_t>(static_cast<std::uint16_t>(code)) - 100;
@@ -71,6 +103,18 @@ std::uint64_t server_metrics::binds_refused(protocol::error_code reason) const {
   return slot < binds_refused_.size() ? binds_refused_[slot].load(std::memory_order_relaxed) : 0;
 }
 
+void server_metrics::record_upgrade_refused(std::string_view reason) {
+  upgrades_refused.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < upgrade_refusals.size(); ++i)
+    if (upgrade_refusals[i] == reason) upgrades_refused_[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t server_metrics::upgrades_refused_for(std::string_view reason) const {
+  for (std::size_t i = 0; i < upgrade_refusals.size(); ++i)
+    if (upgrade_refusals[i] == reason) return upgrades_refused_[i].load(std::memory_order_relaxed);
+  return 0;
+}
+
 std::string server_metrics::render_prometheus() const {
   std::string out;
   auto g = [](const auto& a) {
@@ -79,8 +123,14 @@ std::string server_metrics::render_prometheus() const {
   line(out, "connections", "gauge", "Open WebSocket connections.", g(connections));
   line(out, "connections_accepted_total", "counter", "WebSocket upgrades accepted.",
        g(connections_total));
-  line(out, "upgrades_refused_total", "counter", "WebSocket upgrades refused (auth, protocol).",
-       g(upgrades_refused));
+  out +=
+      "# HELP actorsync_upgrades_refused_total WebSocket upgrades refused, by the "
+      "X-Actorsync-Reason they were answered with.\n"
+      "# TYPE actorsync_upgrades_refused_total counter\n";
+  for (const auto reason : upgrade_refusals) {
+    out += "actorsync_upgrades_refused_total{reason=\"" + std::string(reason) + "\"} " +
+           std::to_string(upgrades_refused_for(reason)) + "\n";
+  }
   line(out, "sessions", "gauge", "Bound sync sessions.", g(sessions));
   line(out, "binds_total", "counter", "BINDs accepted and handed to their realm.", g(binds));
   line(out, "active_realms", "gauge", "Realm actors alive.", g(active_realms));
@@ -131,6 +181,7 @@ std::string server_metrics::render_prometheus() const {
     out += "actorsync_binds_refused_total{reason=\"" + std::string(protocol::to_string(reason)) +
            "\"} " + std::to_string(binds_refused(reason)) + "\n";
   }
+  render_process_metrics(out);
   return out;
 }
 

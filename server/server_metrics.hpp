@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "protocol/errors.hpp"
 
@@ -39,6 +40,15 @@ class server_metrics {
 
   std::atomic<std::uint64_t> binds{0};  ///< BINDs accepted (handed to their realm)
 
+  /// Why an HTTP upgrade can be refused: the X-Actorsync-Reason header values (docs/protocol.md
+  /// §1) and the `reason` label values of actorsync_upgrades_refused_total.
+  static constexpr std::array<std::string_view, 6> upgrade_refusals{
+      "not_websocket_upgrade", "wrong_protocol_version", "bad_authentication",
+      "token_expired",         "headers_too_large",      "too_many_connections"};
+  /// A refused upgrade; `reason` is one of upgrade_refusals (counted in the total either way).
+  void record_upgrade_refused(std::string_view reason);
+  std::uint64_t upgrades_refused_for(std::string_view reason) const;
+
   void record_integration(std::chrono::steady_clock::duration latency);
   void record_error(protocol::error_code code);
   /// A refused BIND; `reason` is one of bind_refusals (others are not counted).
@@ -54,6 +64,7 @@ class server_metrics {
   std::atomic<std::uint64_t> latency_sum_micros_{0};
   std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100
   std::array<std::atomic<std::uint64_t>, bind_refusals.size()> binds_refused_{};
+  std::array<std::atomic<std::uint64_t>, upgrade_refusals.size()> upgrades_refused_{};
 };
 
 }  // namespace actorsync::server

@@ -319,7 +319,7 @@ class beast_server_websocket final
   }
 
   void refuse(http::status status, std::string_view reason, std::string body) {
-    env_.context->metrics->upgrades_refused.fetch_add(1, std::memory_order_relaxed);
+    env_.context->metrics->record_upgrade_refused(reason);
     spdlog::info("upgrade from {} refused: {} {}", peer_, static_cast<unsigned>(status), body);
     auto response = std::make_shared<http::response<http::string_body>>(status, 11);
     response->set(http::field::server, "actorsync-server");

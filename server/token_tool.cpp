@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "server/command_line.hpp"
 #include "server/token.hpp"
 
 int main(int argc, char** argv) {
@@ -15,19 +16,20 @@ int main(int argc, char** argv) {
   app.add_option("--user", user, "User id")->required();
   app.add_option("--realm", realms, "Realm path or pattern ending in /* (repeatable)")->required();
   app.add_option("--ttl", ttl, "Seconds until the token expires")->check(CLI::PositiveNumber);
-  CLI11_PARSE(app, argc, argv);
+  actorsync::command_line::add_version(app, "actorsync-token");
+  if (auto status = actorsync::command_line::parse(app, argc, argv)) return *status;
 
   std::string why;
   auto secret = secret_file.empty() ? actorsync::server::token_secret::from_environment(why)
                                     : actorsync::server::token_secret::from_file(secret_file, why);
   if (!secret) {
     std::cerr << "actorsync-token: " << why << "\n";
-    return 2;
+    return actorsync::command_line::exit_usage_error;
   }
   for (const auto& realm : realms) {
     if (realm.empty() || realm.front() != '/') {
       std::cerr << "actorsync-token: --realm '" << realm << "' must start with '/'\n";
-      return 2;
+      return actorsync::command_line::exit_usage_error;
     }
   }
   actorsync::server::token_claims claims{user, realms, actorsync::server::unix_now() + ttl};

@@ -124,9 +124,12 @@ TEST(Auth, EveryUpgradeRefusalNamesItsReasonInAHeader) {
     SCOPED_TRACE(r.input);
     auto options = server.client(make_token("alice", {"/*"}));
     r.adjust(options);
+    const auto counted_before = server.instance().metrics().upgrades_refused_for(r.reason);
     const auto refused = refusal_of(options);
     EXPECT_EQ(refused.status, r.status);
     EXPECT_EQ(refused.reason, r.reason);
+    // Counted under the reason it was answered with (actorsync_upgrades_refused_total{reason}).
+    EXPECT_EQ(server.instance().metrics().upgrades_refused_for(r.reason), counted_before + 1);
   }
   expect_server_up(server);
 }

@@ -148,6 +148,23 @@ TEST(Metrics, BindsAreCountedAcceptedAndRefusedByReason) {
   }
 }
 
+// What every Prometheus client exports about its process, and which build this is (issue 15).
+TEST(Metrics, ProcessFiguresAndTheBuildAreExported) {
+  test_server server;
+  const auto samples = scrape(server);
+  EXPECT_GT(samples.at("process_resident_memory_bytes"), 1e6);  // a server holds megabytes
+  EXPECT_GT(samples.at("process_cpu_seconds_total"), 0);
+  EXPECT_GT(samples.at("process_open_fds"), 3);  // at least its listeners past stdio
+  EXPECT_GE(samples.at("process_max_fds"), samples.at("process_open_fds"));
+  const auto started = samples.at("process_start_time_seconds");
+  EXPECT_GT(started, 1.7e9);  // after 2023, so read from the boot time, not left at 0
+  EXPECT_LE(started, static_cast<double>(server::unix_now()) + 1);
+  bool build_info = false;
+  for (const auto& [key, value] : samples)
+    if (key.starts_with("actorsync_build_info{version=\"") && value == 1) build_info = true;
+  EXPECT_TRUE(build_info);
+}
+
 TEST(Metrics, UnknownPathIs404) {
   test_server server;
   EXPECT_EQ(http_get(server.ports().metrics, "/other").first, 404);

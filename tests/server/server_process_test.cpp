@@ -3,9 +3,14 @@
 // logs, on stderr, never block it (docs/server.md, Running).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -155,6 +160,55 @@ TEST_F(ServerProcess, SigtermCompletesWhileNobodyReadsStderrOrStdout) {
   const auto exit_status = server.stop_within(SIGTERM, std::chrono::seconds(60));
   ASSERT_TRUE(exit_status.has_value()) << "SIGTERM did not stop the server";
   EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 0) << *exit_status;
+}
+
+// systemd's Type=notify (config/actorsync-server.service): READY=1 once the ports are bound,
+// STOPPING=1 when a stop signal arrived.
+TEST_F(ServerProcess, TellsSystemdWhenReadyAndWhenStopping) {
+  const auto socket_path = dir_.path() / "notify";
+  const int listener = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  timeval deadline{60, 0};  // a bound on a lost datagram, not a synchronisation
+  ::setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &deadline, sizeof deadline);
+  const auto receive = [listener] {
+    char text[128] = {};
+    const auto n = ::recv(listener, text, sizeof text - 1, 0);
+    return n > 0 ? std::string(text, static_cast<std::size_t>(n)) : std::string("(nothing)");
+  };
+  ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);  // the child inherits it
+  std::optional<server_process> server;
+  server.emplace(data(), secret_file());
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_EQ(receive(), "READY=1");
+  const auto status = server->stop_with(SIGTERM);
+  EXPECT_EQ(receive(), "STOPPING=1");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ::close(listener);
+}
+
+// --version on every binary, and flag errors exit with the documented status 2 (not CLI11's).
+TEST(CommandLine, EveryBinaryHasVersionAndFlagErrorsExitWithStatus2) {
+  for (const auto* binary : {ACTORSYNC_SERVER_BINARY, ACTORSYNC_TOKEN_BINARY}) {
+    SCOPED_TRACE(binary);
+    const auto run = [binary](const std::string& args) {
+      const auto status =
+          std::system((std::string(binary) + " " + args + " >/dev/null 2>&1").c_str());
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    EXPECT_EQ(run("--version"), 0);
+    EXPECT_EQ(run("--no-such-flag"), 2);
+    EXPECT_EQ(run("--help"), 0);
+  }
+  FILE* out = ::popen((std::string(ACTORSYNC_SERVER_BINARY) + " --version").c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  char line[128] = {};
+  ASSERT_NE(std::fgets(line, sizeof line, out), nullptr);
+  ::pclose(out);
+  EXPECT_EQ(std::string(line).rfind("actorsync-server ", 0), 0u) << line;
 }
 
 }  // namespace

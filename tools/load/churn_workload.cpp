@@ -5,7 +5,7 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace actorsync::load {
@@ -89,8 +89,8 @@ void run_churn(load_run& run, pid_t server_pid) {
   const auto& options = run.options();
   auto& report = run.report();
   std::mt19937_64 random(options.seed);
-  const auto base_client = resident_bytes();
-  const auto base_server = server_pid > 0 ? resident_bytes(server_pid) : 0;
+  const auto base_client = process::resident_bytes();
+  const auto base_server = server_pid > 0 ? process::resident_bytes(server_pid) : 0;
   run.start_progress(options.realms * replicas, options.realms * options.writes);
 
   std::vector<api::app*> apps;

@@ -3,7 +3,7 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace actorsync::load {
@@ -60,8 +60,8 @@ void run_fanout(load_run& run, pid_t server_pid) {
   for (std::uint64_t r = 0; r < state.realms; ++r) {
     state.commit_ns.emplace_back(new std::atomic<std::int64_t>[state.writes + 1]);
   }
-  const auto base_client = resident_bytes();
-  const auto base_server = server_pid > 0 ? resident_bytes(server_pid) : 0;
+  const auto base_client = process::resident_bytes();
+  const auto base_server = server_pid > 0 ? process::resident_bytes(server_pid) : 0;
   run.start_progress(state.realms * (options.readers + 1), state.realms * state.writes);
 
   auto& writer_app = run.make_app("writer");

@@ -2,7 +2,7 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace actorsync::load {
@@ -30,8 +30,8 @@ bool wait_for_memory_release(load_run& run, api::app& client, std::uint64_t befo
 void run_idle(load_run& run, pid_t server_pid) {
   auto& report = run.report();
   auto& client = run.make_app("client");
-  const auto base_client = resident_bytes();
-  const auto base_server = server_pid > 0 ? resident_bytes(server_pid) : 0;
+  const auto base_client = process::resident_bytes();
+  const auto base_server = server_pid > 0 ? process::resident_bytes(server_pid) : 0;
   run.start_progress(run.options().realms, 0);
 
   const auto t0 = load_run::clock::now();
@@ -42,13 +42,13 @@ void run_idle(load_run& run, pid_t server_pid) {
   const auto releases_at_bind = client.connection_statistics().memory_releases;
 
   // Hold the sessions and measure what they cost while nothing happens.
-  const auto cpu0 = cpu_seconds();
+  const auto cpu0 = process::cpu_seconds();
   const auto hold0 = load_run::clock::now();
   while (!run.should_stop() && load_run::clock::now() - hold0 < run.options().hold) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const auto held_s = std::chrono::duration<double>(load_run::clock::now() - hold0).count();
-  report.cpu_idle_percent = held_s > 0 ? 100.0 * (cpu_seconds() - cpu0) / held_s : 0;
+  report.cpu_idle_percent = held_s > 0 ? 100.0 * (process::cpu_seconds() - cpu0) / held_s : 0;
   // Fewer sessions than the release threshold never trigger one: nothing to wait for.
   if (realms.size() >= api::app_config{}.release_memory_after_sessions)
     report.measured_after_memory_release = wait_for_memory_release(run, client, releases_at_bind);

@@ -11,9 +11,10 @@
 #include <optional>
 #include <random>
 
+#include "server/command_line.hpp"
+#include "server/process_stats.hpp"
 #include "server/token.hpp"
 #include "tools/load/load_run.hpp"
-#include "tools/load/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 #include "tools/server_process/server_process.hpp"
 
@@ -34,7 +35,7 @@ constexpr std::uint64_t fanout_default_realms = 500;
 constexpr std::uint64_t churn_default_realms = 1000;
 
 // The command line as a shell would accept it again (arguments with special characters quoted).
-std::string command_line(int argc, char** argv) {
+std::string invocation_text(int argc, char** argv) {
   std::string line;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -129,9 +130,9 @@ void write_file(const std::string& path, const std::string& text) {
 int run(load_options options, const std::string& invocation) {
   load::run_context context;
   context.command_line = invocation;
-  context.version = ACTORSYNC_LOAD_VERSION;
-  context.started_at_utc = load::utc_now_iso8601();
-  const auto machine = load::this_machine();
+  context.version = std::string(build_info::version);
+  context.started_at_utc = process::utc_now_iso8601();
+  const auto machine = process::this_machine();
   context.hostname = machine.hostname;
   context.cpu_cores = machine.cpu_cores;
   context.memory_bytes = machine.memory_bytes;
@@ -226,7 +227,8 @@ int main(int argc, char** argv) {
   load_options options;
   std::uint64_t max_duration_s = 600, hold_s = 5;
   add_options(cli, options, max_duration_s, hold_s);
-  CLI11_PARSE(cli, argc, argv);
+  actorsync::command_line::add_version(cli, "actorsync-load");
+  if (auto status = actorsync::command_line::parse(cli, argc, argv)) return *status;
   if (cli.get_option("--realms")->count() == 0) {
     if (options.workload == "fanout") options.realms = fanout_default_realms;
     if (options.workload == "churn") options.realms = churn_default_realms;
@@ -234,7 +236,7 @@ int main(int argc, char** argv) {
   options.max_duration = std::chrono::seconds(max_duration_s);
   options.hold = std::chrono::seconds(hold_s);
   try {
-    return run(options, command_line(argc, argv));
+    return run(options, invocation_text(argc, argv));
   } catch (const std::exception& e) {
     std::cerr << "actorsync-load: " << e.what() << '\n';
     return 2;

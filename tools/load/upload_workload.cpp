@@ -7,7 +7,7 @@
 #include "api/app.hpp"
 #include "api/realm.hpp"
 #include "protocol/codec.hpp"
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace actorsync::load {
@@ -125,8 +125,8 @@ void run_upload(load_run& run, pid_t server_pid) {
   auto& report = run.report();
   auto& counters = run.counters();
   auto& client = run.make_app("client");
-  const auto base_client = resident_bytes();
-  const auto base_server = server_pid > 0 ? resident_bytes(server_pid) : 0;
+  const auto base_client = process::resident_bytes();
+  const auto base_server = server_pid > 0 ? process::resident_bytes(server_pid) : 0;
   const auto expected = run.options().realms * run.options().writes;
   run.start_progress(run.options().realms, expected);
 

@@ -2,7 +2,7 @@
 
 #include "api/app.hpp"
 #include "api/realm.hpp"
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 
 namespace actorsync::load {
@@ -80,10 +80,10 @@ void measure_footprint(load_run& run, std::uint64_t sessions, std::uint64_t base
                                static_cast<std::int64_t>(sessions);
   };
   r.client_rss_base_bytes = base_client_rss;
-  r.client_rss_bytes_per_session = per(resident_bytes(), base_client_rss);
+  r.client_rss_bytes_per_session = per(process::resident_bytes(), base_client_rss);
   if (server_pid > 0)
-    r.server_rss_bytes_per_session = per(resident_bytes(server_pid), base_server_rss);
-  r.sockets = open_sockets();
+    r.server_rss_bytes_per_session = per(process::resident_bytes(server_pid), base_server_rss);
+  r.sockets = process::open_sockets();
 }
 
 }  // namespace actorsync::load

@@ -1,4 +1,4 @@
-#include "tools/load/process_stats.hpp"
+#include "server/process_stats.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -7,9 +7,11 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
-namespace actorsync::load {
+namespace actorsync::process {
 
 namespace {
 std::filesystem::path proc_dir(pid_t pid) {
@@ -34,6 +36,46 @@ std::uint64_t open_sockets(pid_t pid) {
     if (!link_ec && target.string().starts_with("socket:")) ++sockets;
   }
   return sockets;
+}
+
+std::uint64_t open_descriptors(pid_t pid) {
+  std::uint64_t count = 0;
+  std::error_code ec;
+  for (auto i = std::filesystem::directory_iterator(proc_dir(pid) / "fd", ec);
+       !ec && i != std::filesystem::directory_iterator(); i.increment(ec))
+    ++count;
+  return count;
+}
+
+std::uint64_t max_descriptors() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<std::uint64_t>(limit.rlim_cur);
+}
+
+double start_time_seconds() {
+  // Field 22 of /proc/self/stat is the start time in clock ticks after boot; the command name
+  // (field 2) may hold spaces, so fields are counted after its closing parenthesis.
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const auto after_name = stat.rfind(')');
+  if (after_name == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(after_name + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+  }
+  std::ifstream boot_file("/proc/stat");
+  std::string key;
+  std::uint64_t boot_time = 0;
+  while (boot_file >> key) {
+    if (key == "btime") {
+      boot_file >> boot_time;
+      break;
+    }
+  }
+  const long ticks = sysconf(_SC_CLK_TCK);
+  if (boot_time == 0 || ticks <= 0 || field.empty()) return 0;
+  return static_cast<double>(boot_time) + std::stod(field) / static_cast<double>(ticks);
 }
 
 double cpu_seconds() {
@@ -66,4 +108,4 @@ std::string utc_now_iso8601() {
   return text;
 }
 
-}  // namespace actorsync::load
+}  // namespace actorsync::process
