@@ -162,6 +162,14 @@ TEST_F(ServerProcess, SigtermCompletesWhileNobodyReadsStderrOrStdout) {
   EXPECT_TRUE(WIFEXITED(*exit_status) && WEXITSTATUS(*exit_status) == 0) << *exit_status;
 }
 
+// Ctrl-C in a terminal reaches the foreground process group; the server child is not in its
+// parent's group, so only the parent (which stops it after its report) sees the SIGINT.
+TEST_F(ServerProcess, TheChildRunsInAProcessGroupOfItsOwn) {
+  server_process server(data(), secret_file());
+  EXPECT_EQ(::getpgid(server.pid()), server.pid());
+  EXPECT_NE(::getpgid(server.pid()), ::getpgrp());
+}
+
 // systemd's Type=notify (config/actorsync-server.service): READY=1 once the ports are bound,
 // STOPPING=1 when a stop signal arrived.
 TEST_F(ServerProcess, TellsSystemdWhenReadyAndWhenStopping) {

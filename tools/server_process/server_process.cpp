@@ -126,6 +126,10 @@ void server_process::start() {
   }
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and
+    // the parent (the load tool) stops its server itself after writing its report; a server
+    // that got the SIGINT too would send every session server_going_away first.
+    ::setpgid(0, 0);
     ::dup2(out, STDOUT_FILENO);
     if (err >= 0) ::dup2(err, STDERR_FILENO);
     // Nothing else crosses the exec: Asio's sockets are not close-on-exec, and a server holding
