@@ -2,7 +2,7 @@
 // contract.
 #include "actors/client_websocket.hpp"
 
-#include "actors/runtime_tuning.hpp"
+#include <actorsync/actors/runtime_tuning.hpp>
 #include "actors/sync_error.hpp"
 
 #include <atomic>
@@ -23,7 +23,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
 
-#include "actors/session_messages.hpp"
+#include <actorsync/actors/session_messages.hpp>
 #include "protocol/codec.hpp"
 
 namespace actorsync::runtime {

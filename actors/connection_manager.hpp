@@ -22,13 +22,13 @@
 
 #include <caf/fwd.hpp>
 
+#include <actorsync/actors/reconnect_backoff.hpp>
+#include <actorsync/actors/runtime_tuning.hpp>
+#include <actorsync/actors/session_messages.hpp>
 #include "actors/client_websocket.hpp"
 #include "actors/io_runtime.hpp"
-#include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_log.hpp"
-#include "actors/runtime_tuning.hpp"
 #include "actors/server_url.hpp"
-#include "actors/session_messages.hpp"
 
 namespace actorsync::runtime {
 

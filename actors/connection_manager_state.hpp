@@ -20,10 +20,10 @@
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
 
+#include <actorsync/actors/session_messages.hpp>
 #include "actors/client_websocket.hpp"
 #include "actors/connection_manager.hpp"
 #include "actors/link_outbox.hpp"
-#include "actors/session_messages.hpp"
 
 namespace actorsync::runtime {
 

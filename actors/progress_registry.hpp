@@ -15,9 +15,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <actorsync/actors/session_types.hpp>
+#include <actorsync/storage/realm_store.hpp>
 #include "actors/flat_map.hpp"
-#include "actors/session_types.hpp"
-#include "storage/realm_store.hpp"
 
 namespace actorsync::runtime {
 

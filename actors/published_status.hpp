@@ -11,7 +11,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 
 namespace actorsync::runtime {
 

@@ -1,4 +1,4 @@
-#include "actors/reconnect_backoff.hpp"
+#include <actorsync/actors/reconnect_backoff.hpp>
 
 #include <algorithm>
 #include <random>

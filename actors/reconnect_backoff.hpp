@@ -6,7 +6,7 @@
 #include <chrono>
 #include <functional>
 
-#include "actors/runtime_tuning.hpp"
+#include <actorsync/actors/runtime_tuning.hpp>
 
 namespace actorsync::runtime {
 

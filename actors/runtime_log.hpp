@@ -10,7 +10,7 @@
 
 #include <spdlog/fwd.h>
 
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 
 namespace actorsync::runtime {
 

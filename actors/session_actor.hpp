@@ -10,12 +10,12 @@
 
 #include <caf/fwd.hpp>
 
+#include <actorsync/actors/reconnect_backoff.hpp>
+#include <actorsync/actors/runtime_tuning.hpp>
+#include <actorsync/actors/session_messages.hpp>
+#include <actorsync/storage/realm_store.hpp>
 #include "actors/published_status.hpp"
-#include "actors/reconnect_backoff.hpp"
 #include "actors/runtime_log.hpp"
-#include "actors/runtime_tuning.hpp"
-#include "actors/session_messages.hpp"
-#include "storage/realm_store.hpp"
 
 namespace actorsync::runtime {
 

@@ -26,9 +26,9 @@
 #include <caf/atom.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <actorsync/actors/reconnect_backoff.hpp>
 #include "actors/flat_map.hpp"
 #include "actors/progress_registry.hpp"
-#include "actors/reconnect_backoff.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/wait_registry.hpp"
 

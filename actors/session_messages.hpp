@@ -22,8 +22,8 @@
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/session_types.hpp"
-#include "protocol/messages.hpp"
+#include <actorsync/actors/session_types.hpp>
+#include <actorsync/protocol/messages.hpp>
 
 namespace actorsync::runtime {
 

@@ -1,4 +1,4 @@
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 
 namespace actorsync::runtime {
 

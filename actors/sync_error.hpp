@@ -4,9 +4,9 @@
 
 #include <string_view>
 
-#include "actors/session_types.hpp"
-#include "protocol/errors.hpp"
-#include "storage/errors.hpp"
+#include <actorsync/actors/session_types.hpp>
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/storage/errors.hpp>
 
 namespace actorsync::runtime {
 

@@ -13,8 +13,8 @@
 #include <optional>
 #include <vector>
 
+#include <actorsync/protocol/messages.hpp>
 #include "actors/flat_map.hpp"
-#include "protocol/messages.hpp"
 
 namespace actorsync::runtime {
 

@@ -1,10 +1,10 @@
-#include "api/app.hpp"
+#include <actorsync/api/app.hpp>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include <actorsync/api/session_handle.hpp>
 #include "api/runtime_bridge.hpp"
-#include "api/session_handle.hpp"
 
 namespace actorsync::api {
 

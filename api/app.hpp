@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
-#include "actors/reconnect_backoff.hpp"
-#include "actors/runtime_tuning.hpp"
-#include "actors/session_types.hpp"
-#include "storage/realm_store.hpp"
+#include <actorsync/actors/reconnect_backoff.hpp>
+#include <actorsync/actors/runtime_tuning.hpp>
+#include <actorsync/actors/session_types.hpp>
+#include <actorsync/storage/realm_store.hpp>
 
 namespace actorsync::api {
 

@@ -1,4 +1,4 @@
-#include "api/realm.hpp"
+#include <actorsync/api/realm.hpp>
 
 #include "api/runtime_bridge.hpp"
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "api/sync_session.hpp"
-#include "storage/realm_store.hpp"
+#include <actorsync/api/sync_session.hpp>
+#include <actorsync/storage/realm_store.hpp>
 
 namespace actorsync::api {
 

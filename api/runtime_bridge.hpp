@@ -12,13 +12,13 @@
 
 #include <caf/all.hpp>
 
+#include <actorsync/actors/session_messages.hpp>
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/api/sync_session.hpp>
 #include "actors/connection_manager.hpp"
 #include "actors/io_runtime.hpp"
 #include "actors/session_actor.hpp"
-#include "actors/session_messages.hpp"
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "api/sync_session.hpp"
 #include "api/wait_tickets.hpp"
 
 namespace actorsync::api {

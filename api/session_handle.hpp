@@ -3,9 +3,9 @@
 // replies; see actors/session_messages.hpp for the vocabulary). Includes CAF.
 #pragma once
 
-#include "actors/session_messages.hpp"
-#include "api/app.hpp"
-#include "api/sync_session.hpp"
+#include <actorsync/actors/session_messages.hpp>
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/sync_session.hpp>
 
 namespace actorsync::api {
 

@@ -1,4 +1,4 @@
-#include "api/sync_session.hpp"
+#include <actorsync/api/sync_session.hpp>
 
 #include <spdlog/spdlog.h>
 

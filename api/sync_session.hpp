@@ -13,7 +13,7 @@
 #include <mutex>
 #include <optional>
 
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 
 namespace actorsync::api {
 

@@ -13,7 +13,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/session_messages.hpp"
+#include <actorsync/actors/session_messages.hpp>
 
 namespace actorsync::api {
 

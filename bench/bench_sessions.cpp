@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "server/token.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/server/token.hpp>
 #include "tools/server_process/server_process.hpp"
 
 using namespace actorsync;

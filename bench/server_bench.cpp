@@ -13,9 +13,9 @@
 #include <random>
 #include <thread>
 
+#include <actorsync/server/sync_server.hpp>
+#include <actorsync/server/token.hpp>
 #include "protocol/codec.hpp"
-#include "server/sync_server.hpp"
-#include "server/token.hpp"
 
 namespace {
 
@@ -141,7 +141,8 @@ void BM_server_durable_integration(benchmark::State& state) {
   std::vector<std::unique_ptr<bench_connection>> clients;
   for (std::size_t c = 0; c < connections; ++c) {
     std::vector<std::string> paths;
-    for (std::size_t r = c; r < realms; r += connections) paths.push_back("/bench/r" + std::to_string(r));
+    for (std::size_t r = c; r < realms; r += connections)
+      paths.push_back("/bench/r" + std::to_string(r));
     clients.push_back(std::make_unique<bench_connection>(ports.ws, token));
     clients.back()->bind(paths);
   }
@@ -192,9 +193,9 @@ void BM_raw_synced_write_batch(benchmark::State& state) {
   }
   state.counters["changesets/s"] = benchmark::Counter(
       static_cast<double>(changesets_per_upload), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["MB/s"] = benchmark::Counter(
-      static_cast<double>(changesets_per_upload * value.size()) / 1e6,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["MB/s"] =
+      benchmark::Counter(static_cast<double>(changesets_per_upload * value.size()) / 1e6,
+                         benchmark::Counter::kIsIterationInvariantRate);
   db.reset();
   std::filesystem::remove_all(dir);
 }

@@ -16,10 +16,10 @@
 #include <filesystem>
 #include <mutex>
 
+#include <actorsync/storage/realm_store.hpp>
 #include "protocol/codec.hpp"
 #include "storage/client_layout.hpp"
 #include "storage/history_store.hpp"
-#include "storage/realm_store.hpp"
 #include "storage/record_codec.hpp"
 
 namespace {

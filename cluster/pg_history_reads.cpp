@@ -1,7 +1,7 @@
 // pg_history_store: the read side. Reads need no ownership and see committed history only.
+#include <actorsync/protocol/limits.hpp>
 #include "cluster/pg_history_state.hpp"
 #include "protocol/codec.hpp"
-#include "protocol/limits.hpp"
 
 namespace actorsync::cluster {
 

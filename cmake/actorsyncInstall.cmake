@@ -9,11 +9,12 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(actorsync_install_include "${CMAKE_INSTALL_INCLUDEDIR}/actorsync")
+# Consumers put include/ on their path and write #include <actorsync/api/app.hpp>.
 set(actorsync_libraries actorsync_protocol actorsync_storage actorsync_actors actorsync_api
                         actorsync_token actorsync_cluster actorsync_process_stats
                         actorsync_server)
 foreach(lib ${actorsync_libraries})
-  target_include_directories(${lib} PUBLIC $<INSTALL_INTERFACE:${actorsync_install_include}>)
+  target_include_directories(${lib} PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   string(REPLACE "actorsync_" "" short_name ${lib})
   set_target_properties(${lib} PROPERTIES EXPORT_NAME ${short_name})
 endforeach()
@@ -31,13 +32,14 @@ if(TARGET actorsync-load)
   install(TARGETS actorsync-load RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
 
-# The public headers and the closure of what they include; internal headers (actors' state,
-# the server's actors, the runtime bridge, the cluster) stay out of the package.
+# The public headers: the ones included as <actorsync/...> anywhere, which is the closure of
+# what the API's headers include (a public header includes project headers only that way, and
+# the package test checks it). Internal headers (actors' state, the server's actors, the
+# runtime bridge, the cluster) stay out of the package.
 set(actorsync_public_headers
   api/app.hpp api/realm.hpp api/session_handle.hpp api/sync_session.hpp
-  actors/flat_map.hpp actors/progress_registry.hpp actors/reconnect_backoff.hpp
-  actors/runtime_tuning.hpp actors/session_messages.hpp actors/session_types.hpp
-  actors/sync_error.hpp
+  actors/reconnect_backoff.hpp actors/runtime_tuning.hpp actors/session_messages.hpp
+  actors/session_types.hpp
   protocol/errors.hpp protocol/limits.hpp protocol/messages.hpp
   storage/errors.hpp storage/realm_store.hpp
   server/config_file.hpp server/server_metrics.hpp server/server_options.hpp

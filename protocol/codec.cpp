@@ -7,7 +7,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "protocol/limits.hpp"
+#include <actorsync/protocol/limits.hpp>
 #include "protocol/wire_reader.hpp"
 
 namespace actorsync::protocol {

@@ -12,8 +12,8 @@
 #include <variant>
 #include <vector>
 
-#include "protocol/errors.hpp"
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/protocol/messages.hpp>
 
 namespace actorsync::protocol {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <actorsync/protocol/limits.hpp>
 #include "protocol/codec.hpp"
-#include "protocol/limits.hpp"
 
 namespace actorsync::protocol::detail {
 

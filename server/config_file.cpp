@@ -1,11 +1,11 @@
-#include "server/config_file.hpp"
+#include <actorsync/server/config_file.hpp>
 
 #include <toml++/toml.h>
 #include <map>
 #include <set>
 #include <stdexcept>
 
-#include "server/token.hpp"
+#include <actorsync/server/token.hpp>
 
 namespace actorsync::server {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "server/server_options.hpp"
+#include <actorsync/server/server_options.hpp>
 
 namespace actorsync::server {
 

@@ -6,9 +6,9 @@
 
 #include <caf/all.hpp>
 
+#include <actorsync/server/server_tuning.hpp>
 #include "protocol/codec.hpp"
 #include "server/connection_actor_state.hpp"
-#include "server/server_tuning.hpp"
 
 namespace actorsync::server {
 

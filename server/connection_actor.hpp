@@ -23,10 +23,10 @@
 #include <cstdint>
 #include <memory>
 
+#include <actorsync/server/token.hpp>
 #include "server/server_context.hpp"
 #include "server/server_messages.hpp"
 #include "server/server_websocket.hpp"
-#include "server/token.hpp"
 
 namespace actorsync::server {
 

@@ -15,12 +15,12 @@
 #include <utility>
 #include <vector>
 
-#include "protocol/errors.hpp"
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/protocol/messages.hpp>
+#include <actorsync/server/token.hpp>
 #include "server/server_context.hpp"
 #include "server/server_messages.hpp"
 #include "server/server_websocket.hpp"
-#include "server/token.hpp"
 
 namespace actorsync::server {
 

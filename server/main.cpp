@@ -13,10 +13,10 @@
 #include <cstring>
 #include <iostream>
 
+#include <actorsync/server/config_file.hpp>
+#include <actorsync/server/sync_server.hpp>
 #include "server/command_line.hpp"
-#include "server/config_file.hpp"
 #include "server/log_sink.hpp"
-#include "server/sync_server.hpp"
 
 namespace {
 

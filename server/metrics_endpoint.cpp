@@ -2,8 +2,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <actorsync/server/server_tuning.hpp>
 #include "server/listeners.hpp"
-#include "server/server_tuning.hpp"
 #include "server/tcp_acceptor.hpp"
 
 namespace actorsync::server {

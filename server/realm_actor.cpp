@@ -7,9 +7,9 @@
 #include <caf/all.hpp>
 #include <optional>
 
+#include <actorsync/server/server_tuning.hpp>
 #include "protocol/codec.hpp"
 #include "server/realm_actor_state.hpp"
-#include "server/server_tuning.hpp"
 
 namespace actorsync::server {
 

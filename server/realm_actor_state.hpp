@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "protocol/errors.hpp"
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/protocol/messages.hpp>
 #include "server/server_context.hpp"
 #include "server/server_messages.hpp"
 

@@ -6,9 +6,9 @@
 
 #include <memory>
 
-#include "server/server_metrics.hpp"
-#include "server/server_options.hpp"
-#include "server/token.hpp"
+#include <actorsync/server/server_metrics.hpp>
+#include <actorsync/server/server_options.hpp>
+#include <actorsync/server/token.hpp>
 #include "storage/history_store.hpp"
 
 namespace actorsync::server {

@@ -18,9 +18,9 @@
 #include <memory>
 #include <string>
 
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/protocol/messages.hpp>
 #include "protocol/codec.hpp"
-#include "protocol/errors.hpp"
-#include "protocol/messages.hpp"
 #include "server/server_websocket.hpp"
 #include "storage/history_store.hpp"
 

@@ -1,4 +1,4 @@
-#include "server/server_metrics.hpp"
+#include <actorsync/server/server_metrics.hpp>
 
 #include <algorithm>
 #include <cstdio>

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/errors.hpp"
+#include <actorsync/protocol/errors.hpp>
 
 namespace actorsync::server {
 

@@ -1,4 +1,4 @@
-#include "server/server_options.hpp"
+#include <actorsync/server/server_options.hpp>
 
 #include <spdlog/spdlog.h>
 

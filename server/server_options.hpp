@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "server/server_tuning.hpp"
+#include <actorsync/server/server_tuning.hpp>
 
 namespace actorsync::server {
 

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "protocol/limits.hpp"
+#include <actorsync/protocol/limits.hpp>
 
 namespace actorsync::server::tuning {
 

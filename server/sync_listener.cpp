@@ -18,11 +18,11 @@
 #include <deque>
 #include <optional>
 
+#include <actorsync/server/server_tuning.hpp>
 #include "protocol/codec.hpp"
 #include "server/connection_actor.hpp"
 #include "server/listeners.hpp"
 #include "server/server_messages.hpp"
-#include "server/server_tuning.hpp"
 #include "server/tcp_acceptor.hpp"
 
 namespace actorsync::server {

@@ -1,4 +1,4 @@
-#include "server/sync_server.hpp"
+#include <actorsync/server/sync_server.hpp>
 
 #include <spdlog/spdlog.h>
 

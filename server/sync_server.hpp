@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "server/server_metrics.hpp"
-#include "server/server_options.hpp"
+#include <actorsync/server/server_metrics.hpp>
+#include <actorsync/server/server_options.hpp>
 
 namespace actorsync::server {
 

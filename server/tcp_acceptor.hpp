@@ -14,8 +14,8 @@
 #include <future>
 #include <stdexcept>
 
+#include <actorsync/server/server_tuning.hpp>
 #include "server/listeners.hpp"
-#include "server/server_tuning.hpp"
 
 namespace actorsync::server {
 

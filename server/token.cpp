@@ -1,4 +1,4 @@
-#include "server/token.hpp"
+#include <actorsync/server/token.hpp>
 
 #include <jwt.h>
 #include <openssl/bio.h>

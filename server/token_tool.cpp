@@ -3,8 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include <actorsync/server/token.hpp>
 #include "server/command_line.hpp"
-#include "server/token.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"actorsync-token: issue an actorsync access token"};

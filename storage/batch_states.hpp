@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "storage/errors.hpp"
+#include <actorsync/storage/errors.hpp>
 #include "storage/merge.hpp"
 
 namespace rocksdb {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 namespace actorsync::storage::client_layout {
 

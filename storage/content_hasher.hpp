@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/messages.hpp>
 
 struct evp_md_ctx_st;
 

@@ -1,4 +1,4 @@
-#include "storage/errors.hpp"
+#include <actorsync/storage/errors.hpp>
 
 namespace actorsync::storage {
 

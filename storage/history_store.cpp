@@ -11,8 +11,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <actorsync/protocol/limits.hpp>
 #include "protocol/codec.hpp"
-#include "protocol/limits.hpp"
 #include "storage/client_layout.hpp"
 #include "storage/merge.hpp"
 #include "storage/record_codec.hpp"

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "protocol/messages.hpp"
-#include "storage/errors.hpp"
+#include <actorsync/protocol/messages.hpp>
+#include <actorsync/storage/errors.hpp>
 
 namespace actorsync::storage {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/messages.hpp>
 
 namespace actorsync::storage::merge {
 

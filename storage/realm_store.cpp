@@ -1,4 +1,4 @@
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <actorsync/protocol/limits.hpp>
 #include "protocol/codec.hpp"
-#include "protocol/limits.hpp"
 #include "storage/batch_states.hpp"
 #include "storage/client_layout.hpp"
 #include "storage/content_hasher.hpp"

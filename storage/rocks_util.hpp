@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "storage/errors.hpp"
+#include <actorsync/storage/errors.hpp>
 
 namespace actorsync::storage::rocks {
 

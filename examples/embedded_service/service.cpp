@@ -7,9 +7,9 @@
 
 #include <caf/all.hpp>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "api/session_handle.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/api/session_handle.hpp>
 
 namespace embedded_service {
 

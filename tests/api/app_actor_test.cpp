@@ -1,6 +1,6 @@
 // An app actor talks to session actors directly through the public typed handle and gets typed
 // replies, against a real in-process server.
-#include "api/session_handle.hpp"
+#include <actorsync/api/session_handle.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "api/realm.hpp"
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

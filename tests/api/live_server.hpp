@@ -13,10 +13,10 @@
 #include <string>
 #include <thread>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "server/sync_server.hpp"
-#include "server/token.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/server/sync_server.hpp>
+#include <actorsync/server/token.hpp>
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_server.hpp"

@@ -1,11 +1,11 @@
 // Session multiplexing against a real in-process server: sockets are counted in
 // /proc/self/fd. Client and server ends of a loopback connection both live in this process, so
 // every client connection shows up as two sockets.
-#include "api/app.hpp"
+#include <actorsync/api/app.hpp>
 
 #include <gtest/gtest.h>
 
-#include "api/realm.hpp"
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

@@ -1,13 +1,13 @@
 // Notifications return an RAII token (issue 15): dropping it removes the notification, release()
 // keeps it, and a token may outlive its realm.
-#include "api/sync_session.hpp"
+#include <actorsync/api/sync_session.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

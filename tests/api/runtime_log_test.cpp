@@ -13,8 +13,8 @@
 
 #include <spdlog/logger.h>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

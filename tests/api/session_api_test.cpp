@@ -1,13 +1,13 @@
 // The sync_session API against a real in-process server on 127.0.0.1: waits, pause/resume,
 // progress, connection state, error handling, convergence of two clients.
-#include "api/sync_session.hpp"
+#include <actorsync/api/sync_session.hpp>
 
 #include <gtest/gtest.h>
 
 #include <mutex>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

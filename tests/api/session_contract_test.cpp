@@ -1,6 +1,6 @@
 // What the seed (../shared/seed/manage-sync-session.rst) and docs/sessions.md promise, through
 // the facade and the typed actor handle, against a real in-process server (issue 13).
-#include "api/sync_session.hpp"
+#include <actorsync/api/sync_session.hpp>
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 
 #include <caf/all.hpp>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "api/session_handle.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/api/session_handle.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

@@ -1,10 +1,10 @@
 // wss:// against a real in-process server with certificates generated at test time
 // (tools/gen-test-certs.sh): verification and the host-name check are on by default.
-#include "api/app.hpp"
+#include <actorsync/api/app.hpp>
 
 #include <gtest/gtest.h>
 
-#include "api/realm.hpp"
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 #include "tests/support/certificates.hpp"
 

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
 
 using namespace actorsync;

@@ -11,8 +11,8 @@
 #include <random>
 #include <set>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "protocol/codec.hpp"
 #include "tests/fault/support/crash_report.hpp"
 #include "tests/support/fault_proxy.hpp"

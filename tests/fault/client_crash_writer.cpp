@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <string>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "tests/fault/support/crash_report.hpp"
 
 namespace {

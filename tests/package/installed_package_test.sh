@@ -19,8 +19,14 @@ for binary in actorsync-server actorsync-token actorsync-load; do
   [[ -x $prefix/bin/$binary ]] || { echo "not installed: bin/$binary" >&2; exit 1; }
   "$prefix/bin/$binary" --help >/dev/null
 done
+# Public headers include project headers only as <actorsync/...>, so -I<prefix>/include is all
+# a consumer needs and no internal header is missing.
+if grep -rn '#include "' "$prefix/include/actorsync"; then
+  echo "an installed header includes a project header by a plain path" >&2
+  exit 1
+fi
 for internal in api/runtime_bridge.hpp actors/session_actor_state.hpp server/server_messages.hpp \
-                actors/connection_manager.hpp; do
+                actors/connection_manager.hpp actors/sync_error.hpp; do
   if [[ -e $prefix/include/actorsync/$internal ]]; then
     echo "internal header installed: $internal" >&2
     exit 1

@@ -9,7 +9,7 @@
 #include <functional>
 #include <limits>
 
-#include "protocol/limits.hpp"
+#include <actorsync/protocol/limits.hpp>
 #include "tests/protocol/protocol_samples.hpp"
 
 namespace actorsync::protocol::samples {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "protocol/limits.hpp"
+#include <actorsync/protocol/limits.hpp>
 #include "tests/protocol/protocol_samples.hpp"
 
 namespace actorsync::protocol {

@@ -12,7 +12,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/session_messages.hpp"
+#include <actorsync/actors/session_messages.hpp>
 #include "protocol/codec.hpp"
 
 using namespace actorsync::runtime;

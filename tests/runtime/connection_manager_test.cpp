@@ -15,8 +15,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "tests/support/eventually.hpp"
 #include "tests/support/temp_dir.hpp"
 

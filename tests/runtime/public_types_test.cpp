@@ -1,6 +1,6 @@
 // The public vocabulary (issue 15): sync_errc is a std::error_code enum, and every public enum
 // has a stable name.
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 #include <string_view>
 #include <system_error>
 
-#include "protocol/errors.hpp"
-#include "storage/errors.hpp"
-#include "storage/realm_store.hpp"
+#include <actorsync/protocol/errors.hpp>
+#include <actorsync/storage/errors.hpp>
+#include <actorsync/storage/realm_store.hpp>
 
 using namespace actorsync;
 using runtime::sync_errc;

@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/session_messages.hpp"
+#include <actorsync/actors/session_messages.hpp>
 #include "protocol/codec.hpp"
 
 namespace actorsync::testing {

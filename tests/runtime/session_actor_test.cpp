@@ -11,7 +11,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/session_messages.hpp"
+#include <actorsync/actors/session_messages.hpp>
 #include "protocol/codec.hpp"
 #include "scripted_link.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -4,7 +4,7 @@
 #include <functional>
 #include <vector>
 
-#include "server/token.hpp"
+#include <actorsync/server/token.hpp>
 #include "tests/support/scripted_client.hpp"
 #include "tests/support/test_server.hpp"
 
@@ -12,16 +12,6 @@ namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
-
-int refused_status(const client_options& options, std::string* body = nullptr) {
-  try {
-    scripted_client::connect(options);
-  } catch (const upgrade_refused& e) {
-    if (body != nullptr) *body = e.body;
-    return e.status;
-  }
-  return 101;
-}
 
 // The server is still serving after a refusal.
 void expect_server_up(const test_server& server) {
@@ -35,7 +25,7 @@ TEST(Auth, MissingTokenIsRefusedWith401) {
   auto options = server.client("");
   options.token.reset();
   std::string body;
-  EXPECT_EQ(refused_status(options, &body), 401);
+  EXPECT_EQ(upgrade_status(options, &body), 401);
   EXPECT_NE(body.find("missing bearer token"), std::string::npos) << body;
   expect_server_up(server);
 }
@@ -43,11 +33,11 @@ TEST(Auth, MissingTokenIsRefusedWith401) {
 TEST(Auth, MalformedTokenIsRefusedWith401) {
   test_server server;
   std::string body;
-  EXPECT_EQ(refused_status(server.client("not-a-token"), &body), 401);
+  EXPECT_EQ(upgrade_status(server.client("not-a-token"), &body), 401);
   EXPECT_NE(body.find("malformed"), std::string::npos) << body;
   auto raw = server.client("");
   raw.raw_authorization = "Basic YWxpY2U6c2VjcmV0";
-  EXPECT_EQ(refused_status(raw), 401);
+  EXPECT_EQ(upgrade_status(raw), 401);
   expect_server_up(server);
 }
 
@@ -56,7 +46,7 @@ TEST(Auth, WronglySignedTokenIsRefusedWith401) {
   auto forged = server::issue_token(server::token_secret("not-the-server-secret"),
                                     {"mallory", {"/*"}, server::unix_now() + 3600});
   std::string body;
-  EXPECT_EQ(refused_status(server.client(forged), &body), 401);
+  EXPECT_EQ(upgrade_status(server.client(forged), &body), 401);
   EXPECT_NE(body.find("bad_signature"), std::string::npos) << body;
   expect_server_up(server);
 }
@@ -64,7 +54,7 @@ TEST(Auth, WronglySignedTokenIsRefusedWith401) {
 TEST(Auth, ExpiredTokenIsRefusedWith401) {
   test_server server;
   std::string body;
-  EXPECT_EQ(refused_status(server.client(make_token("alice", {"/*"}, -10)), &body), 401);
+  EXPECT_EQ(upgrade_status(server.client(make_token("alice", {"/*"}, -10)), &body), 401);
   EXPECT_NE(body.find("expired"), std::string::npos) << body;
   expect_server_up(server);
 }
@@ -74,16 +64,16 @@ TEST(Auth, WrongSubprotocolIsRefusedWith400AndAClearBody) {
   auto options = server.client(make_token("alice", {"/*"}));
   options.subprotocol = "actorsync.v0";
   std::string body;
-  EXPECT_EQ(refused_status(options, &body), 400);
+  EXPECT_EQ(upgrade_status(options, &body), 400);
   EXPECT_EQ(body, "unsupported subprotocol, expected actorsync.v1");
   options.subprotocol.clear();
-  EXPECT_EQ(refused_status(options), 400);
+  EXPECT_EQ(upgrade_status(options), 400);
   expect_server_up(server);
 }
 
 TEST(Auth, RefusalsAreCounted) {
   test_server server;
-  refused_status(server.client("garbage"));
+  upgrade_status(server.client("garbage"));
   EXPECT_EQ(server.instance().metrics().upgrades_refused.load(), 1u);
 }
 

@@ -6,8 +6,8 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "tests/support/test_server.hpp"
 
 namespace actorsync::testing {

@@ -304,15 +304,6 @@ TEST_F(HostileInput, EveryProtocolRowGetsItsTypedErrorAndTheServerKeepsServing) 
 
 // ---- refusals before any message: the upgrade ------------------------------------------------
 
-int upgrade_status(const client_options& options) {
-  try {
-    scripted_client::connect(options);
-  } catch (const upgrade_refused& e) {
-    return e.status;
-  }
-  return 101;
-}
-
 TEST_F(HostileInput, BadUpgradesAreRefusedWithAnHttpStatus) {
   struct row {
     const char* input;

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "server/sync_server.hpp"
+#include <actorsync/server/sync_server.hpp>
 #include "tests/server/jwt_signing.hpp"
 #include "tests/support/scripted_client.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -26,15 +26,6 @@ std::string write_public_key(const temp_dir& dir, const key_pair& keys) {
 std::string claims_for(const std::string& user, const std::string& realm) {
   return R"({"sub":")" + user + R"(","realms":[")" + realm + R"("],"exp":)" +
          std::to_string(server::unix_now() + 600) + "}";
-}
-
-int upgrade_status(const client_options& options) {
-  try {
-    scripted_client::connect(options);
-  } catch (const upgrade_refused& e) {
-    return e.status;
-  }
-  return 101;
 }
 
 TEST(IdentityProvider, ItsRs256TokensAreAcceptedAtTheUpgradeAndAtBind) {

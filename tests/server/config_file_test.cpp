@@ -1,4 +1,4 @@
-#include "server/config_file.hpp"
+#include <actorsync/server/config_file.hpp>
 
 #include <gtest/gtest.h>
 

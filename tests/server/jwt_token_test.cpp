@@ -1,6 +1,6 @@
 // Tokens are standard JWTs (issue 15): HS256 with the shared secret, RS256/ES256 from an
 // identity provider's public key, with the classic JWT attacks refused.
-#include "server/token.hpp"
+#include <actorsync/server/token.hpp>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

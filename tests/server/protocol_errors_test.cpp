@@ -1,6 +1,6 @@
 // Every bad input gets its typed ERROR; other sessions (on other connections, and for
 // session-level errors on the same connection) keep working.
-#include "server/sync_server.hpp"
+#include <actorsync/server/sync_server.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The sync server end to end: a real server on 127.0.0.1 (ephemeral ports, RocksDB in a
 // temporary directory) driven by scripted clients.
-#include "server/sync_server.hpp"
+#include <actorsync/server/sync_server.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Convergence properties of the realm store (RapidCheck; a failure prints the seed, rerun with
 // RC_PARAMS="seed=<seed>"). Replicas live as realms of one database: they also prove that realms
 // sharing a database stay isolated.
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 #include <gtest/gtest.h>
 #include <rapidcheck.h>

@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "protocol/limits.hpp"
-#include "protocol/messages.hpp"
+#include <actorsync/protocol/limits.hpp>
+#include <actorsync/protocol/messages.hpp>
 
 namespace actorsync::testing {
 

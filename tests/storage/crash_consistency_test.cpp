@@ -1,7 +1,7 @@
 // A real child process commits in a loop and is SIGKILLed at a random moment, 50 times. After
 // each kill the database reopens with every reported commit present, no partial transaction and
 // metadata counters that match the history.
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 #include <gtest/gtest.h>
 

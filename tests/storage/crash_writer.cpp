@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <string>
 
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 int main(int argc, char** argv) {
   using namespace actorsync::storage;

@@ -1,6 +1,6 @@
 // Ten thousand realms live in one database: opening, writing and reopening them does not open
 // more files than a hundred realms do.
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "storage/realm_store.hpp"
+#include <actorsync/storage/realm_store.hpp>
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 // changesets) and integrate_download. Whatever the interleaving of commits, uploads and partial
 // downloads, once everyone is caught up all clients hold the same content and their progress
 // counters add up. RapidCheck: a failure prints the seed (rerun with RC_PARAMS="seed=<seed>").
+#include <actorsync/storage/realm_store.hpp>
 #include "storage/history_store.hpp"
-#include "storage/realm_store.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidcheck.h>

@@ -338,4 +338,14 @@ int connect_raw(std::uint16_t port, int receive_buffer) {
   return fd;
 }
 
+int upgrade_status(const client_options& options, std::string* body) {
+  try {
+    scripted_client::connect(options);
+  } catch (const upgrade_refused& e) {
+    if (body != nullptr) *body = e.body;
+    return e.status;
+  }
+  return 101;
+}
+
 }  // namespace actorsync::testing

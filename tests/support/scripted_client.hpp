@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include <actorsync/protocol/messages.hpp>
 #include "protocol/codec.hpp"
-#include "protocol/messages.hpp"
 
 namespace actorsync::testing {
 
@@ -114,6 +114,10 @@ inline protocol::download_message expect_acknowledgement(scripted_client& client
     if (d.last_integrated_client_version >= client_version) return d;
   }
 }
+
+/// The HTTP status of an upgrade with `options`: 101 when it succeeded, else the refusal's
+/// (its body in `body` when given).
+int upgrade_status(const client_options& options, std::string* body = nullptr);
 
 /// Convenience: BIND, IDENT(0) and the server's IDENT; returns the granted ident and salt.
 struct bound_session {

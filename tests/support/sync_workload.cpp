@@ -1,6 +1,6 @@
 #include "tests/support/sync_workload.hpp"
 
-#include "server/token.hpp"
+#include <actorsync/server/token.hpp>
 
 namespace actorsync::testing {
 

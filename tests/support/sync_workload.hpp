@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "actors/session_types.hpp"
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/actors/session_types.hpp>
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "tests/support/history_check.hpp"
 
 namespace actorsync::testing {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "server/sync_server.hpp"
-#include "server/token.hpp"
+#include <actorsync/server/sync_server.hpp>
+#include <actorsync/server/token.hpp>
 #include "tests/support/certificates.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/scripted_client.hpp"

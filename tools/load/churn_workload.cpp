@@ -3,8 +3,8 @@
 #include <string_view>
 #include <thread>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <thread>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 

@@ -1,7 +1,7 @@
 #include <thread>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"
 

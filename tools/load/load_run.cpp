@@ -9,8 +9,8 @@
 #include <random>
 #include <unordered_map>
 
-#include "api/app.hpp"
-#include "api/session_handle.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/session_handle.hpp>
 
 namespace actorsync::load {
 

@@ -11,9 +11,9 @@
 #include <optional>
 #include <random>
 
+#include <actorsync/server/token.hpp>
 #include "server/command_line.hpp"
 #include "server/process_stats.hpp"
-#include "server/token.hpp"
 #include "tools/load/load_run.hpp"
 #include "tools/load/workloads.hpp"
 #include "tools/server_process/server_process.hpp"

@@ -4,8 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 #include "protocol/codec.hpp"
 #include "server/process_stats.hpp"
 #include "tools/load/workloads.hpp"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/session_types.hpp"
+#include <actorsync/actors/session_types.hpp>
 #include "tools/load/load_run.hpp"
 
 namespace actorsync::load {

@@ -8,10 +8,10 @@
 #include <iostream>
 #include <string>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
-#include "server/sync_server.hpp"
-#include "server/token.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
+#include <actorsync/server/sync_server.hpp>
+#include <actorsync/server/token.hpp>
 
 namespace fs = std::filesystem;
 using namespace actorsync;

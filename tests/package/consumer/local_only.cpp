@@ -4,8 +4,8 @@
 #include <iostream>
 #include <string>
 
-#include "api/app.hpp"
-#include "api/realm.hpp"
+#include <actorsync/api/app.hpp>
+#include <actorsync/api/realm.hpp>
 
 int main(int argc, char** argv) {
   using namespace actorsync;
