@@ -1,5 +1,7 @@
 #include <actorsync/server/config_file.hpp>
 
+#include "server/log_sink.hpp"
+
 #include <toml++/toml.h>
 #include <map>
 #include <set>
@@ -25,7 +27,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"shutdown", {"timeout_ms"}},
     {"threads", {"io", "actors"}},
     {"storage", {"durable", "group_commit_window_us"}},
-    {"log", {"level"}},
+    {"log", {"level", "format"}},
     {"cluster", {"postgres_url", "node_id", "lease_time_ms"}},
 };
 
@@ -152,6 +154,8 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     }
     o.group_commit_window = std::chrono::microseconds(window);
     r.text("log.level", o.log_level);
+    r.text("log.format", base.log_format);
+    if (!parse_log_format(base.log_format)) refuse("log.format", "expected \"text\" or \"json\"");
     r.text("cluster.postgres_url", o.postgres_url);
     r.text("cluster.node_id", o.node_id);
     r.duration("cluster.lease_time_ms", o.lease_time, tuning::longest_shutdown_or_lease);

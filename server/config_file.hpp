@@ -11,7 +11,8 @@ namespace actorsync::server {
 
 struct file_config {
   server_options options;
-  std::string secret_file;  ///< auth.secret_file; empty: use ACTORSYNC_TOKEN_SECRET
+  std::string secret_file;          ///< auth.secret_file; empty: use ACTORSYNC_TOKEN_SECRET
+  std::string log_format = "text";  ///< log.format: "text" or "json" (the binary's stderr)
 };
 
 /// Throws std::runtime_error("<file>: <key>: <why>") on any problem.

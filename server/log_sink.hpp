@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 namespace actorsync::server {
 
@@ -31,8 +33,14 @@ class dropping_fd_sink final : public spdlog::sinks::base_sink<std::mutex> {
   std::atomic<std::uint64_t> dropped_{0};
 };
 
-/// Makes spdlog's default logger write to stderr through a dropping_fd_sink.
-void install_stderr_logger();
+/// How the binary's log lines look: text (ISO 8601 time with UTC offset, level, message) or JSON
+/// lines ({"time":...,"level":...,"message":...}, one object per line, for log shippers).
+enum class log_format { text, json };
+/// "text" or "json"; empty optional otherwise.
+std::optional<log_format> parse_log_format(std::string_view name);
+
+/// Makes spdlog's default logger write to stderr through a dropping_fd_sink, in `format`.
+void install_stderr_logger(log_format format = log_format::text);
 
 /// Log lines dropped by every dropping_fd_sink of this process.
 std::uint64_t log_lines_dropped();

@@ -24,7 +24,7 @@ using actorsync::server::file_config;
 
 struct flag_overrides {
   std::string data_directory, ws_address, wss_address, metrics_address, tls_certificate_file,
-      tls_private_key_file, secret_file, log_level, postgres_url, node_id;
+      tls_private_key_file, secret_file, log_level, log_format, postgres_url, node_id;
   std::vector<std::string> token_public_key_files;
   int ws_port = -1, wss_port = -1, metrics_port = -1;
   bool no_ws = false, no_metrics = false, not_durable = false;
@@ -57,6 +57,8 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
                  "Keep the history in PostgreSQL at this URL instead of RocksDB (docs/cluster.md)");
   app.add_option("--node-id", f.node_id, "This node's name in a cluster (with --postgres)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warning, error, critical, off");
+  app.add_option("--log-format", f.log_format, "text (default) or json: one JSON object per line")
+      ->check(CLI::IsMember({"text", "json"}));
 }
 
 void apply(const flag_overrides& f, file_config& c) {
@@ -87,6 +89,7 @@ void apply(const flag_overrides& f, file_config& c) {
   if (f.actor_threads != 0) o.actor_threads = f.actor_threads;
   if (f.not_durable) o.durable = false;
   if (!f.log_level.empty()) o.log_level = f.log_level;
+  if (!f.log_format.empty()) c.log_format = f.log_format;
   if (!f.postgres_url.empty()) o.postgres_url = f.postgres_url;
   if (!f.node_id.empty()) o.node_id = f.node_id;
 }
@@ -133,9 +136,8 @@ int main(int argc, char** argv) {
     return actorsync::command_line::exit_usage_error;
   }
   // Logs go to stderr and never block; stdout carries only the ready line.
-  actorsync::server::install_stderr_logger();
+  actorsync::server::install_stderr_logger(*actorsync::server::parse_log_format(config.log_format));
   spdlog::set_level(spdlog::level::from_str(config.options.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t stop_signals;

@@ -63,6 +63,12 @@ TEST(ConfigFile, WrongTypesAndRangesAreRefusedByName) {
             std::string::npos);
   EXPECT_NE(load_error("[storage]\ndurable = 1\n").find("storage.durable: expected true or false"),
             std::string::npos);
+  EXPECT_NE(
+      load_error("[log]\nformat = \"xml\"\n").find("log.format: expected \"text\" or \"json\""),
+      std::string::npos);
+  EXPECT_NE(load_error("[auth]\npublic_key_files = \"idp.pem\"\n")
+                .find("auth.public_key_files: expected an array of strings"),
+            std::string::npos);
 }
 
 TEST(ConfigFile, SyntaxErrorsNameTheLine) {

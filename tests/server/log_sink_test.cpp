@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 namespace actorsync::server {
@@ -61,3 +64,20 @@ TEST_F(UnreadPipe, ALineLongerThanPipeBufIsCutToOneAtomicWrite) {
 
 }  // namespace
 }  // namespace actorsync::server
+
+// --log-format json: a message with quotes, backslashes and control characters stays one JSON
+// object per line and reads back as it was logged.
+TEST(JsonLogLines, EscapeTheMessageSoEachLineParsesBack) {
+  const std::string message = "a \"quoted\" \\ path\nand\ttab";
+  ::testing::internal::CaptureStderr();
+  actorsync::server::install_stderr_logger(actorsync::server::log_format::json);
+  spdlog::warn("{}", message);
+  spdlog::default_logger()->flush();
+  const auto line = ::testing::internal::GetCapturedStderr();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("restored"));
+  const auto parsed = nlohmann::json::parse(line, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << line;
+  EXPECT_EQ(parsed["message"], message);
+  EXPECT_EQ(parsed["level"], "warning");
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+}

@@ -12,7 +12,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/scripted_client.hpp"
@@ -168,6 +170,39 @@ TEST_F(ServerProcess, TheChildRunsInAProcessGroupOfItsOwn) {
   server_process server(data(), secret_file());
   EXPECT_EQ(::getpgid(server.pid()), server.pid());
   EXPECT_NE(::getpgid(server.pid()), ::getpgrp());
+}
+
+// --log-format json: every line the server logs is one JSON object (issue 15), messages with
+// quotes and the like included.
+TEST_F(ServerProcess, JsonLogLinesAreOneObjectEach) {
+  tools::server_process_options o;
+  o.binary = ACTORSYNC_SERVER_BINARY;
+  o.data_directory = data();
+  o.secret_file = secret_file();
+  o.extra_args = {"--log-format", "json", "--log-level", "debug"};
+  o.output = tools::server_output::log_file;
+  std::string output;
+  {
+    tools::server_process server(o);
+    client_options refused;
+    refused.port = server.ws_port();
+    refused.token = "\"quoted\\token\"";
+    (void)upgrade_status(refused);  // logged as refused, with the reason quoted
+    ASSERT_TRUE(server.stop_within(SIGTERM, std::chrono::minutes(2)));
+    output = server.output();
+  }
+  std::istringstream lines(output);
+  std::string line;
+  int objects = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("actorsync-server ready", 0) == 0) continue;  // stdout's one line
+    const auto parsed = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << line;
+    EXPECT_TRUE(parsed.contains("time") && parsed.contains("level") && parsed.contains("message"))
+        << line;
+    ++objects;
+  }
+  EXPECT_GT(objects, 3);
 }
 
 // systemd's Type=notify (config/actorsync-server.service): READY=1 once the ports are bound,
