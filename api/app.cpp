@@ -12,7 +12,22 @@ runtime_system_config::runtime_system_config(std::size_t threads) {
   set("scheduler.policy", caf::atom("sharing"));
   set("scheduler.max-threads",
       static_cast<std::int64_t>(threads == 0 ? runtime::tuning::scheduler_threads : threads));
-  add_message_types<caf::id_block::actorsync_runtime>();
+  add_runtime_types(*this);
+}
+
+void add_runtime_types(caf::actor_system_config& config) {
+  config.add_message_types<caf::id_block::actorsync_runtime>();
+}
+
+/// Builds apps that run in the application's actor system (app.hpp keeps CAF out of its API).
+struct app_factory {
+  static std::unique_ptr<app> in(caf::actor_system& host, app_config config) {
+    return std::unique_ptr<app>(new app(std::make_unique<app::impl>(std::move(config), &host)));
+  }
+};
+
+std::unique_ptr<app> make_app(caf::actor_system& host, app_config config) {
+  return app_factory::in(host, std::move(config));
 }
 
 namespace {
@@ -25,12 +40,14 @@ runtime::server_url parse_or_throw(const std::string& url) {
 
 }  // namespace
 
-app::impl::impl(app_config cfg)
+app::impl::impl(app_config cfg, caf::actor_system* host)
     : config(std::move(cfg)),
       log(runtime::make_runtime_logger(config.log_handler, config.log_level)),
       url(parse_or_throw(config.server_url)),
-      system_config(config.scheduler_threads),
-      system(system_config),
+      own_config(host ? nullptr
+                      : std::make_unique<runtime_system_config>(config.scheduler_threads)),
+      own_system(host ? nullptr : std::make_unique<caf::actor_system>(*own_config)),
+      system(host ? *host : *own_system),
       multiplexing(config.session_multiplexing) {
   io = std::make_unique<runtime::io_runtime>(
       runtime::tls_settings{config.tls_trust_file, config.verify_tls});
@@ -168,7 +185,9 @@ std::size_t session_registry::size() const {
   return sessions_.size();
 }
 
-app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config))) {}
+app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config), nullptr)) {}
+
+app::app(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 app::~app() = default;
 

@@ -144,6 +144,8 @@ class app {
 
  private:
   friend class sync_settings;
+  friend struct app_factory;  ///< make_app (session_handle.hpp): an app in the caller's system
+  explicit app(std::unique_ptr<impl> state);
   std::unique_ptr<impl> impl_;
   sync_settings settings_{*this};
 };

@@ -60,8 +60,10 @@ struct app::impl {
   runtime::logger_ptr log;  ///< the app's "actorsync" logger (app_config::log_handler)
   runtime::server_url url;
   // Declaration order is destruction order in reverse: io before the actor system.
-  runtime_system_config system_config;
-  caf::actor_system system;
+  /// The app's own actor system; both null when it runs in the application's (make_app).
+  std::unique_ptr<runtime_system_config> own_config;
+  std::unique_ptr<caf::actor_system> own_system;
+  caf::actor_system& system;
   std::unique_ptr<runtime::io_runtime> io;
   runtime::connection_manager_actor manager;
   runtime::bridge_actor bridge;  ///< issues every facade request, in call order
@@ -98,7 +100,8 @@ struct app::impl {
   /// One actor forwarding every session's errors to config.error_handler (none without one).
   caf::actor error_forwarder;
 
-  explicit impl(app_config cfg);
+  /// `host`: the application's actor system (with the runtime's types); null: one of its own.
+  impl(app_config cfg, caf::actor_system* host);
   ~impl();
 };
 

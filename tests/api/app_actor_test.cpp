@@ -111,3 +111,34 @@ TEST(AppActor, FacadeWaitsOnASessionKilledFromOutsideCompleteWithSessionStopped)
   // Killed without its exit handler, it published nothing; the app marks it inactive.
   EXPECT_TRUE(eventually([&] { return r->session().state() == session_state::inactive; }));
 }
+
+// An app may run in the application's own actor system (issue 15): its sessions are actors of
+// that system, and the application's actors drive them there.
+TEST(AppActor, AnAppRunsInTheApplicationsOwnActorSystem) {
+  live_server server;
+  temp_dir dir{"host-system"};
+  caf::actor_system_config host_config;
+  api::add_runtime_types(host_config);
+  caf::actor_system host{host_config};
+  {
+    api::app_config config;
+    config.server_url = server.url();
+    config.data_directory = dir.path();
+    config.durability = storage::durability::process_crash;
+    config.linger = std::chrono::milliseconds(0);
+    auto app = api::make_app(host, config);
+    EXPECT_EQ(&api::actor_system(*app), &host);
+    auto r = app->open_realm("/hosted", user("alice"));
+    write_object(*r, "x");
+    auto session = api::handle(r->session());
+    EXPECT_EQ(&session->home_system(), &host);
+    caf::scoped_actor self{host};  // an actor of the application's system asks the session
+    wait_outcome uploaded{wait_status::error, sync_errc::session_stopped};
+    self->request(session, std::chrono::seconds(60), wait_for_upload{std::chrono::seconds(60)})
+        .receive([&](wait_outcome o) { uploaded = o; }, [](caf::error&) {});
+    EXPECT_TRUE(bool(uploaded));
+    r.reset();
+  }  // the app goes first; the host system stays usable
+  caf::scoped_actor after{host};
+  EXPECT_NE(after->id(), 0u);
+}
