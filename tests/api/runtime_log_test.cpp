@@ -6,9 +6,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <cctype>
 #include <mutex>
-#include <regex>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -34,6 +36,31 @@ api::app_config unreachable_server(const temp_dir& dir) {
   config.server_url = "ws://127.0.0.1:" + std::to_string(refused_port());
   config.data_directory = dir.path() / "client";
   return config;
+}
+
+/// True when `text` has the shape of `pattern`: '#' stands for a digit, '?' for '+' or '-'
+/// (a UTC offset), every other character for itself. (No std::regex: GCC 12 warns falsely
+/// inside it under -fsanitize=address.)
+bool matches_shape(std::string_view text, std::string_view pattern) {
+  if (text.size() != pattern.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char p = pattern[i];
+    if (p == '#'   ? !std::isdigit(static_cast<unsigned char>(c))
+        : p == '?' ? (c != '+' && c != '-')
+                   : c != p)
+      return false;
+  }
+  return true;
+}
+
+/// True when one line of `text` has the shape of `pattern`.
+bool has_line_shaped(const std::string& text, std::string_view pattern) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line))
+    if (matches_shape(line, pattern)) return true;
+  return false;
 }
 
 struct captured_lines {
@@ -87,7 +114,7 @@ TEST(RuntimeLog, WithoutAHandlerTheRuntimeWritesToStderrNeverStdout) {
   const auto err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(out, "");
   // ISO 8601 with milliseconds and the UTC offset, the level and the logger's name.
-  const std::regex line(
-      R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{2}:\d{2} \[info\] actorsync: link lost: connect_failed\n)");
-  EXPECT_TRUE(std::regex_search(err, line)) << err;
+  EXPECT_TRUE(has_line_shaped(
+      err, "####-##-##T##:##:##.###?##:## [info] actorsync: link lost: connect_failed"))
+      << err;
 }
