@@ -87,8 +87,12 @@ TEST(NotificationToken, ATokenMayOutliveItsRealm) {
     token = r->session().add_connection_notification([](auto, auto) {});
     r->close(true);
   }
-  token.reset();  // the realm and its registrations are gone: nothing to remove, nothing touched
+  // The realm reopened with a fresh registration: the old token must not reach it.
+  auto reopened = a.app->open_realm("/outlived", user("alice"));
+  auto fresh = reopened->session().add_connection_notification([](auto, auto) {});
+  token.reset();  // the old realm and its registrations are gone: nothing to remove
   EXPECT_FALSE(token);
+  EXPECT_TRUE(reopened->session().remove_connection_notification(fresh.value()));
 }
 
 TEST(NotificationToken, ARawTokenOfAnotherSessionRemovesNothing) {
