@@ -66,7 +66,15 @@ wait_routes() {
 
 member_count() { find "$dir" -mindepth 2 -maxdepth 2 -name args | wc -l; }
 
-member_running() { [ -f "$dir/$1/pid" ] && kill -0 "$(cat "$dir/$1/pid")" 2>/dev/null; }
+# Running and not a zombie: an exited server stays a zombie until whoever inherited it (this
+# script's parent is gone) reaps it, which can take seconds.
+member_running() {
+  local stat
+  [ -f "$dir/$1/pid" ] || return 1
+  stat=$(cat "/proc/$(cat "$dir/$1/pid")/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 
 # Starts member I from its saved arguments; 0 once its client port accepts connections, 1 when
 # it exited (DIR/I/bind_failed when the port was taken), after 20 s at most.
