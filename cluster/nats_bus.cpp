@@ -267,6 +267,7 @@ struct options_deleter {
 /// The libnats connection: see the top of this file.
 struct bus_connection {
   natsConnection* nats = nullptr;
+  natsSubscription* replies = nullptr;  // `inbox` + "*", closed with the connection
   std::shared_ptr<bus_core> core = std::make_shared<bus_core>();
   std::string inbox;  // "_INBOX.<nuid>." (a request's token is appended)
   std::chrono::milliseconds flush_timeout{2000};
@@ -276,6 +277,7 @@ struct bus_connection {
 
   ~bus_connection() {
     close();
+    if (replies) natsSubscription_Destroy(replies);
     if (nats) natsConnection_Destroy(nats);
   }
 
@@ -473,14 +475,14 @@ storage::result<std::shared_ptr<nats_bus>> nats_bus::connect(bus_options options
     connection->inbox = std::string(inbox) + ".";
     natsInbox_Destroy(inbox);
     auto* reply_closure = new std::shared_ptr<bus_core>(connection->core);
-    natsSubscription* replies = nullptr;
-    s = natsConnection_Subscribe(&replies, connection->nats, (connection->inbox + "*").c_str(),
-                                 on_reply, reply_closure);
-    if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(replies, release_core, reply_closure);
-    if (s != NATS_OK && replies == nullptr) delete reply_closure;
-    // The reply subscription lives as long as the connection (closed with it); only the handle
-    // goes here. Flushing makes the server know it before the first request.
-    if (replies) natsSubscription_Destroy(replies);
+    s = natsConnection_Subscribe(&connection->replies, connection->nats,
+                                 (connection->inbox + "*").c_str(), on_reply, reply_closure);
+    if (s == NATS_OK) {
+      natsSubscription_SetOnCompleteCB(connection->replies, release_core, reply_closure);
+    } else {
+      delete reply_closure;
+    }
+    // The server knows the reply subscription before the first request.
     if (s == NATS_OK) {
       s = natsConnection_FlushTimeout(connection->nats, options.connect_timeout.count());
     }
