@@ -104,7 +104,10 @@ void run_completions(const std::shared_ptr<bus_core>& core) {
     if (core->deadlines.empty()) {
       core->wake.wait(lock);
     } else {
-      core->wake.wait_until(lock, core->deadlines.begin()->first);
+      // A copy: wait_until reads its argument after the lock was released, when a reply may have
+      // erased the node holding the deadline.
+      const steady::time_point earliest = core->deadlines.begin()->first;
+      core->wake.wait_until(lock, earliest);
     }
   }
 }
