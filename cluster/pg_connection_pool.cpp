@@ -18,6 +18,14 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url) {
   pqxx::nontransaction setup(*connection);
   setup.exec("SET synchronous_commit TO on");
   setup.exec("SET client_min_messages TO warning");
+  // A node stopped mid-transaction (SIGSTOP, a stalled VM) must not hold its row locks, which
+  // would block every other node's acquisitions of its realms: PostgreSQL ends such a session
+  // (its transaction rolls back; nothing of it was acknowledged). Our transactions run their
+  // statements back to back, so a second of idleness inside one is a stall.
+  setup.exec("SET idle_in_transaction_session_timeout TO 1000");
+  // And a lock wait is bounded: the caller gets an error and retries rather than a wedged
+  // thread.
+  setup.exec("SET lock_timeout TO 2000");
   setup.commit();
   return connection;
 }

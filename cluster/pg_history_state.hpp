@@ -95,6 +95,7 @@ struct pg_history_store::impl {
   std::mutex lease_mutex;  ///< guards lease_stopping
   std::condition_variable lease_changed;
   bool lease_stopping = false;
+  std::atomic<bool> leaving{false};  ///< leave() was called: acquire refuses
   std::thread lease_thread;
 
   std::atomic<std::uint64_t> group_writes{0};
@@ -115,6 +116,9 @@ struct pg_history_store::impl {
   void writer_loop();
   void commit_group(std::deque<pg_pending_write>& group);
   void lease_loop();
+  /// Whether the database still shows this node's epoch for the realm (marks it lost if not).
+  storage::status confirm_owned(const std::string& path, pg_realm_state& realm);
+  void stop_lease_thread();  ///< idempotent
 };
 
 /// Sets this node's lease to expire lease_time from now on the database clock.

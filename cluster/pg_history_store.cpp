@@ -24,6 +24,11 @@ std::uint64_t random_salt() {
   return salt;
 }
 
+// Refusals that a node whose realm was taken while it stalled could give wrongly.
+bool stale_state_may_explain(storage_errc code) {
+  return code == storage_errc::bad_client_file_ident || code == storage_errc::bad_progress;
+}
+
 storage_error not_owned(const std::string& path) {
   return {storage_errc::realm_lost,
           "this node does not own realm " + path + ": acquire it before writing"};
@@ -54,6 +59,30 @@ storage::status renew_node_lease(pg_connection_pool& pool, const pg_options& opt
   } catch (const std::exception& e) {
     return database_error("renewing the lease of node " + options.node_id, e);
   }
+}
+
+storage::status pg_history_store::impl::confirm_owned(const std::string& path,
+                                                      pg_realm_state& realm) {
+  std::uint64_t mine = 0;
+  {
+    std::lock_guard lock(realm.mutex);
+    if (realm.lost) return *realm.lost;
+    mine = realm.epoch;
+  }
+  try {
+    auto connection = pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    auto row = tx.exec_params("SELECT epoch FROM actorsync_heads WHERE realm = $1", path);
+    if (!row.empty() && row[0][0].as<std::uint64_t>() == mine) return storage::done{};
+  } catch (const std::exception& e) {
+    return database_error("confirming the owner of realm " + path, e);
+  }
+  storage_error lost{storage_errc::realm_lost,
+                     "realm " + path + " was taken by another node (epoch " + std::to_string(mine) +
+                         " is no longer this node's)"};
+  std::lock_guard lock(realm.mutex);
+  if (!realm.lost) realm.lost = lost;
+  return lost;
 }
 
 std::shared_ptr<pg_realm_state> pg_history_store::impl::owned(const std::string& path) const {
@@ -104,6 +133,11 @@ void pg_history_store::impl::submit(const std::string& path, storage::file_ident
   item.path = path;
   item.integrated = std::move(done);
   auto refuse = [&](storage_error error) {
+    // A stalled node's memory may be behind the database: it refuses only what the realm's
+    // current owner would refuse too, else the client would be told a retryable lie.
+    if (item.realm && stale_state_may_explain(error.code)) {
+      if (auto confirmed = confirm_owned(path, *item.realm); !confirmed) error = confirmed.error();
+    }
     item.refused = std::move(error);
     enqueue(std::move(item));
   };
@@ -131,10 +165,15 @@ void pg_history_store::impl::submit(const std::string& path, storage::file_ident
     previous = cs.client_version;
   }
 
-  std::lock_guard lock(realm.mutex);
-  if (realm.lost) return refuse(*realm.lost);
+  std::unique_lock lock(realm.mutex);
+  if (realm.lost) {
+    auto lost = *realm.lost;
+    lock.unlock();
+    return refuse(std::move(lost));
+  }
   for (const auto& cs : changesets) {
     if (cs.last_integrated_server_version > realm.assigned_version) {
+      lock.unlock();
       return refuse({storage_errc::bad_progress,
                      "changeset claims a server version the realm does not have"});
     }
@@ -231,15 +270,19 @@ void pg_history_store::impl::lease_loop() {
   }
 }
 
+void pg_history_store::impl::stop_lease_thread() {
+  {
+    std::lock_guard lock(lease_mutex);
+    lease_stopping = true;
+  }
+  lease_changed.notify_one();
+  if (lease_thread.joinable()) lease_thread.join();
+}
+
 pg_history_store::pg_history_store(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 pg_history_store::~pg_history_store() {
-  {
-    std::lock_guard lock(impl_->lease_mutex);
-    impl_->lease_stopping = true;
-  }
-  impl_->lease_changed.notify_one();
-  if (impl_->lease_thread.joinable()) impl_->lease_thread.join();
+  impl_->stop_lease_thread();
   {
     std::lock_guard lock(impl_->queue_mutex);
     impl_->stopping = true;
@@ -266,12 +309,14 @@ storage::result<std::shared_ptr<pg_history_store>> pg_history_store::open(pg_opt
   } catch (const std::exception& e) {
     return database_error("cannot use PostgreSQL at " + redacted_url(state->options.url), e);
   }
-  if (auto renewed = renew_node_lease(state->pool, state->options); !renewed) {
+  if (!state->options.take_lease) {
+    state->leaving = true;  // and acquire refuses
+  } else if (auto renewed = renew_node_lease(state->pool, state->options); !renewed) {
     return renewed.error();
   }
   auto* raw = state.get();
   state->writer = std::thread([raw] { raw->writer_loop(); });
-  if (state->options.lease_renew_interval.count() > 0) {
+  if (state->options.take_lease && state->options.lease_renew_interval.count() > 0) {
     state->lease_thread = std::thread([raw] { raw->lease_loop(); });
   }
   return std::shared_ptr<pg_history_store>(new pg_history_store(std::move(state)));
@@ -279,6 +324,42 @@ storage::result<std::shared_ptr<pg_history_store>> pg_history_store::open(pg_opt
 
 storage::status pg_history_store::renew_lease() {
   return renew_node_lease(impl_->pool, impl_->options);
+}
+
+storage::status pg_history_store::confirm_owned(const std::string& realm_path) {
+  auto realm = impl_->owned(realm_path);
+  if (!realm) return not_owned(realm_path);
+  return impl_->confirm_owned(realm_path, *realm);
+}
+
+storage::status pg_history_store::leave() {
+  impl_->leaving = true;
+  impl_->stop_lease_thread();
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::work tx(*connection);
+    tx.exec_params("UPDATE actorsync_nodes SET expires_at = now() WHERE node = $1",
+                   impl_->options.node_id);
+    tx.commit();
+    return storage::done{};
+  } catch (const std::exception& e) {
+    return database_error("ending the lease of node " + impl_->options.node_id, e);
+  }
+}
+
+storage::result<std::map<std::string, std::size_t>> pg_history_store::owners() const {
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    std::map<std::string, std::size_t> out;
+    for (const auto& row : tx.exec("SELECT owner, count(*) FROM actorsync_heads "
+                                   "WHERE owner IS NOT NULL GROUP BY owner")) {
+      out[row[0].as<std::string>()] = row[1].as<std::size_t>();
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return database_error("counting realm owners", e);
+  }
 }
 
 storage::result<std::vector<std::string>> pg_history_store::live_nodes() const {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct pg_options {
   std::chrono::milliseconds lease_time{10000};
   /// The store's own lease thread renews this often; 0: no thread, only renew_lease() renews.
   std::chrono::milliseconds lease_renew_interval{1000};
+  /// False for a reader that never writes (tests, tools): it takes no lease, so no node ever
+  /// counts it as live or picks it as a realm's preferred owner.
+  bool take_lease = true;
   /// As history_options: how long the writer gathers a busy group, and a group's size cap.
   std::chrono::microseconds group_commit_window{200};
   std::size_t full_group = 4096;
@@ -71,8 +75,17 @@ class pg_history_store final : public storage::history_store {
   /// Renews this node's lease now (expires_at = now() + lease_time on the database clock). The
   /// lease thread calls it every lease_renew_interval; with the interval 0 the caller must.
   storage::status renew_lease();
+  /// Draining: this node takes no realm any more (acquire refuses), stops renewing its lease and
+  /// ends it now, so that other nodes stop choosing it as a preferred owner. Release the realms
+  /// it owns as their writes finish.
+  storage::status leave();
   /// Nodes whose lease has not expired, by name (the input of preferred_owner).
   storage::result<std::vector<std::string>> live_nodes() const;
+  /// Whether this node still owns the realm by the database (not by its memory, which a node
+  /// stalled past its lease cannot trust); when not, the realm is marked lost. Blocking.
+  storage::status confirm_owned(const std::string& realm_path);
+  /// How many realms each node owns now (released realms are not counted), by node name.
+  storage::result<std::map<std::string, std::size_t>> owners() const;
   /// The epoch this store holds for the realm; 0 when it does not own it.
   std::uint64_t epoch(const std::string& realm_path) const;
   const std::string& node_id() const;

@@ -62,6 +62,10 @@ storage::status pg_history_store::acquire(const std::string& realm_path) {
     return storage_error{storage_errc::invalid_argument, why};
   }
   if (impl_->owned(realm_path)) return storage::done{};
+  if (impl_->leaving) {
+    return storage_error{storage_errc::realm_owned_elsewhere,
+                         "node " + impl_->options.node_id + " is draining"};
+  }
   storage::result<taken_head> head = storage_error{storage_errc::unavailable, ""};
   try {
     auto connection = impl_->pool.borrow();

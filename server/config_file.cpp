@@ -28,7 +28,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"threads", {"io", "actors"}},
     {"storage", {"durable", "group_commit_window_us"}},
     {"log", {"level", "format"}},
-    {"cluster", {"postgres_url", "node_id", "lease_time_ms"}},
+    {"cluster", {"postgres_url", "node_id", "lease_time_ms", "nats_urls"}},
 };
 
 [[noreturn]] void refuse(const std::string& key, const std::string& why) {
@@ -159,6 +159,7 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     r.text("cluster.postgres_url", o.postgres_url);
     r.text("cluster.node_id", o.node_id);
     r.duration("cluster.lease_time_ms", o.lease_time, tuning::longest_shutdown_or_lease);
+    r.texts("cluster.nats_urls", o.nats_urls);
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(file.string() + ": " + e.what());
   }

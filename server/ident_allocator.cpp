@@ -6,6 +6,8 @@
 #include <caf/all.hpp>
 #include <unordered_map>
 
+#include "server/cluster_service.hpp"
+
 namespace actorsync::server {
 
 namespace {
@@ -26,7 +28,7 @@ struct ident_allocator_state {
 };
 
 allocated_ident to_allocated(const storage::result<storage::file_ident_grant>& grant) {
-  if (!grant) return allocated_ident{false, {}, grant.error().message};
+  if (!grant) return allocated_ident{false, {}, grant.error().message, grant.error().code};
   return allocated_ident{true, grant.value(), {}};
 }
 
@@ -35,6 +37,28 @@ caf::result<allocated_ident> ident_allocator_state::allocate(const allocate_iden
   auto promise = self->make_response_promise<allocated_ident>();
   waiting.emplace(request, promise);
   auto me = caf::actor_cast<ident_allocator_impl>(self);
+  if (m.at_owner) {
+    // Cluster: the realm's owner grants it; the callback runs on a bus thread.
+    cluster::bus_request ask;
+    ask.kind = cluster::bus_request_kind::allocate_ident;
+    ask.realm = m.realm_path;
+    ask.from_node = context->cluster->node_id();
+    context->cluster->to_owner(std::move(ask),
+                               [me, request](storage::result<cluster::bus_reply> reply) {
+                                 allocated_ident outcome;
+                                 if (!reply) {
+                                   outcome.error = reply.error().message;
+                                   outcome.code = reply.error().code;
+                                 } else if (!reply.value().ok) {
+                                   outcome.error = reply.value().message;
+                                   outcome.code = reply.value().error;
+                                 } else {
+                                   outcome = allocated_ident{true, reply.value().grant, {}};
+                                 }
+                                 caf::anon_send(me, ident_written{request, std::move(outcome)});
+                               });
+    return promise;
+  }
   // The callback runs on the store's writer thread: only a message comes back here.
   context->store->allocate_client_file_ident_async(
       m.realm_path, [me, request](storage::result<storage::file_ident_grant> grant) {

@@ -25,6 +25,7 @@ using actorsync::server::file_config;
 struct flag_overrides {
   std::string data_directory, ws_address, wss_address, metrics_address, tls_certificate_file,
       tls_private_key_file, secret_file, log_level, log_format, postgres_url, node_id;
+  std::vector<std::string> nats_urls;
   std::vector<std::string> token_public_key_files;
   int ws_port = -1, wss_port = -1, metrics_port = -1;
   bool no_ws = false, no_metrics = false, not_durable = false;
@@ -56,6 +57,10 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
   app.add_option("--postgres", f.postgres_url,
                  "Keep the history in PostgreSQL at this URL instead of RocksDB (docs/cluster.md)");
   app.add_option("--node-id", f.node_id, "This node's name in a cluster (with --postgres)");
+  app.add_option("--nats", f.nats_urls,
+                 "NATS URLs of the cluster's bus, comma separated (with --postgres; "
+                 "docs/cluster.md)")
+      ->delimiter(',');
   app.add_option("--log-level", f.log_level, "trace, debug, info, warning, error, critical, off");
   app.add_option("--log-format", f.log_format, "text (default) or json: one JSON object per line")
       ->check(CLI::IsMember({"text", "json"}));
@@ -92,6 +97,7 @@ void apply(const flag_overrides& f, file_config& c) {
   if (!f.log_format.empty()) c.log_format = f.log_format;
   if (!f.postgres_url.empty()) o.postgres_url = f.postgres_url;
   if (!f.node_id.empty()) o.node_id = f.node_id;
+  if (!f.nats_urls.empty()) o.nats_urls = f.nats_urls;
 }
 
 /// systemd's readiness protocol (sd_notify(3)) without libsystemd: one datagram to

@@ -8,7 +8,9 @@
 #include <optional>
 
 #include <actorsync/server/server_tuning.hpp>
+#include "cluster/pg_history_store.hpp"
 #include "protocol/codec.hpp"
+#include "server/cluster_service.hpp"
 #include "server/realm_actor_state.hpp"
 
 namespace actorsync::server {
@@ -45,8 +47,15 @@ realm_actor_impl::behavior_type realm_behavior(self_pointer self, context_ptr co
       [st](const realm_idle_check& m) { st->idle_check(m); },
       [st](realm_retire) { st->retire(); },
       [st](drain) { return st->drain_integrations(); },
+      [st](const remote_request& m) { st->remote(m); },
+      [st](const realm_changed& m) { st->changed(m.version); },
+      [st](const owner_replied& m) { st->owner_answered(m); },
+      [st](const follower_poll& m) { st->poll(m); },
+      [st](const rebalance& m) { st->rebalanced(m.live_nodes); },
   };
 }
+
+}  // namespace
 
 bool loses_realm(storage::storage_errc code) {
   return code == storage::storage_errc::realm_lost ||
@@ -74,10 +83,11 @@ error_code to_protocol_error(storage::storage_errc code) {
   }
 }
 
-}  // namespace
-
 void realm_actor_state::start() {
-  if (std::string why; !ensure_owned(why)) {
+  if (clustered()) {
+    // A follower until this node is asked to take the realm: reads need no ownership.
+    latest = context->store->latest_server_version(path);
+  } else if (std::string why; !ensure_owned(why)) {
     spdlog::warn("realm[{}] not acquired at start: {}", path, why);
   }
   auto metrics = context->metrics;
@@ -115,6 +125,13 @@ bool realm_actor_state::ensure_owned(std::string& why) {
 
 void realm_actor_state::maybe_drained() {
   if (!integrations.empty()) return;
+  // A draining cluster node, or one whose realm has a new preferred owner, hands it over as
+  // soon as its writes are done.
+  if (clustered() && (!drain_waiters.empty() || handing_over)) {
+    handing_over = false;
+    stop_serving();
+    arm_poll();
+  }
   for (auto& promise : drain_waiters) promise.deliver(shutdown_done{});
   drain_waiters.clear();
 }
@@ -128,12 +145,15 @@ void realm_actor_state::retire() {
   if (!sessions.empty() || !integrations.empty()) return;
   spdlog::debug("realm[{}] idle, stopping", path);
   // Nothing in flight: let another node take the realm without waiting for our lease.
-  if (owned) context->store->release(path);
+  stop_serving();
   self->quit();
 }
 
 caf::result<shutdown_done> realm_actor_state::drain_integrations() {
-  if (integrations.empty()) return shutdown_done{};
+  if (integrations.empty()) {
+    if (clustered()) stop_serving();
+    return shutdown_done{};
+  }
   drain_waiters.push_back(self->make_response_promise<shutdown_done>());
   return caf::delegated<shutdown_done>{};
 }
@@ -147,9 +167,21 @@ void realm_actor_state::fail_session(const realm_session_key& key, error_code co
   if (it == sessions.end()) return;
   spdlog::info("realm[{}] session {} error {}: {}", path, it->second.session,
                protocol::to_string(code), why);
+  forwards.erase(key);
   self->send(it->second.connection, session_failed{it->second.bind_id, code, std::move(why)});
   sessions.erase(it);
   maybe_idle();
+}
+
+// Whether `version` is beyond the realm's history. A follower's figure may trail the owner's:
+// it asks the database before refusing.
+bool realm_actor_state::beyond_latest(version_type version) {
+  if (version > latest && clustered()) {
+    // An owner's figure is its memory, which a node stalled past its lease cannot trust.
+    if (owned && !context->cluster->store().confirm_owned(path)) forget_ownership();
+    latest = std::max(latest, context->store->latest_server_version(path));
+  }
+  return version > latest;
 }
 
 realm_session_key realm_actor_state::sender_key(bind_id_type bind_id) const {
@@ -168,6 +200,7 @@ void realm_actor_state::bind(const session_bind& bind) {
   if (monitored.insert(key.first).second) self->monitor(bind.connection);
   spdlog::debug("realm[{}] session {} bound by user {}", path, bind.session, bind.user_id);
   self->send(bind.connection, session_bound{bind.bind_id, caf::actor_cast<realm_actor>(self)});
+  if (clustered()) return arm_poll();
   if (std::string why; !ensure_owned(why)) {
     spdlog::warn("realm[{}] cannot be served here: {}", path, why);
     fail_session(key, error_code::server_busy, "realm unavailable on this server: " + why);
@@ -190,29 +223,40 @@ void realm_actor_state::become_ready(realm_session& s, storage::file_ident_grant
 
 void realm_actor_state::allocate_then_ready(const realm_session_key& key,
                                             const protocol::client_ident_message& ident) {
-  // await: no other message of this realm runs until the ident exists, so an UPLOAD right
-  // behind the IDENT finds the session ready.
-  self->request(allocator, tuning::ident_allocation_timeout, allocate_ident{path})
-      .await(
-          [this, key, ident](const allocated_ident& a) {
-            auto it = sessions.find(key);
-            if (it == sessions.end()) return;
-            if (!a.ok) {
-              fail_session(key, error_code::other_session_error,
-                           "file ident allocation failed: " + a.error);
-              return;
-            }
-            become_ready(it->second, a.grant, ident.server_version, 0, 0);
-            send_frame(
-                it->second,
-                protocol::server_ident_message{it->second.session, a.grant.ident, a.grant.salt},
-                false, 0);
-            pump(key);
-          },
-          [this, key](const caf::error& e) {
-            fail_session(key, error_code::other_session_error,
-                         "file ident allocation failed: " + self->system().render(e));
-          });
+  auto granted = [this, key, ident](const allocated_ident& a) {
+    auto it = sessions.find(key);
+    if (it == sessions.end()) return;
+    if (!a.ok) {
+      // A cluster node whose realm was taken learns it here if not by a write: it serves the
+      // realm as a follower from now on, and the client, told to retry, binds again.
+      if (loses_realm(a.code) && clustered()) forget_ownership();
+      fail_session(key, to_protocol_error(a.code), "file ident allocation failed: " + a.error);
+      return;
+    }
+    become_ready(it->second, a.grant, ident.server_version, 0, 0);
+    send_frame(it->second,
+               protocol::server_ident_message{it->second.session, a.grant.ident, a.grant.salt},
+               false, 0);
+    if (auto f = forwards.find(key); f != forwards.end() && !f->second.in_flight) {
+      send_forward(key);  // uploads that arrived while the owner was granting
+    }
+    pump(key);
+  };
+  auto failed = [this, key](const caf::error& e) {
+    fail_session(key, error_code::other_session_error,
+                 "file ident allocation failed: " + self->system().render(e));
+  };
+  auto request = self->request(allocator, tuning::ident_allocation_timeout,
+                               allocate_ident{path, clustered() && !writes_here()});
+  if (clustered()) {
+    // Not await: the grant may need this very actor to take the realm first (a take request
+    // from the router), and uploads and MARKs meanwhile are queued for the session.
+    request.then(std::move(granted), std::move(failed));
+  } else {
+    // await: no other message of this realm runs until the ident exists, so an UPLOAD right
+    // behind the IDENT finds the session ready.
+    request.await(std::move(granted), std::move(failed));
+  }
 }
 
 void realm_actor_state::ident(const session_ident_request& m) {
@@ -234,7 +278,7 @@ void realm_actor_state::ident(const session_ident_request& m) {
     return fail_session(key, error_code::bad_progress,
                         "IDENT requesting a file ident claims integrated client versions");
   }
-  if (ident.server_version > latest) {
+  if (beyond_latest(ident.server_version)) {
     return fail_session(key, error_code::bad_progress,
                         "IDENT download cursor " + std::to_string(ident.server_version) +
                             " is beyond the latest server version " + std::to_string(latest));
@@ -265,27 +309,43 @@ void realm_actor_state::upload(const session_upload& m) {
   auto it = sessions.find(key);
   if (it == sessions.end()) return;
   auto& s = it->second;
-  if (!s.ready) return fail_session(key, error_code::session_message_order, "UPLOAD before IDENT");
+  const bool waits_for_grant = s.identifying && clustered();
+  if (!s.ready && !waits_for_grant) {
+    return fail_session(key, error_code::session_message_order, "UPLOAD before IDENT");
+  }
   auto& message = *m.upload;
-  if (message.last_integrated_server_version > latest) {
+  if (beyond_latest(message.last_integrated_server_version)) {
     return fail_session(key, error_code::bad_progress,
                         "UPLOAD claims server version " +
                             std::to_string(message.last_integrated_server_version) +
                             " beyond the latest " + std::to_string(latest));
   }
   for (const auto& c : message.changesets) {
-    if (c.last_integrated_server_version > latest) {
+    if (beyond_latest(c.last_integrated_server_version)) {
       return fail_session(key, error_code::bad_progress,
                           "changeset based on a server version that does not exist");
     }
   }
   if (message.changesets.empty()) return;
+  // A session with a forward in flight keeps forwarding until it is answered, even once this
+  // node owns the realm: its next changesets must not reach the store before the earlier ones.
+  if (clustered() && (!writes_here() || forwards.count(key) != 0 || waits_for_grant)) {
+    return forward_upload(key, std::move(message.changesets));
+  }
+  integrate_locally(key, m.received, std::move(message.changesets));
+}
+
+void realm_actor_state::integrate_locally(const realm_session_key& key,
+                                          std::chrono::steady_clock::time_point received,
+                                          std::vector<protocol::changeset> changesets) {
+  auto it = sessions.find(key);
+  if (it == sessions.end()) return;
   const auto sequence = next_sequence++;
-  integrations[sequence] = pending_integration{key, m.received, nullptr};
+  integrations[sequence] = pending_integration{key, received, nullptr};
   auto me = caf::actor_cast<realm_actor_impl>(self);
   // Runs on the store's writer thread: only a message goes back to the realm.
   context->store->integrate_async(
-      path, s.grant, std::move(message.changesets),
+      path, it->second.grant, std::move(changesets),
       [me, sequence](storage::result<storage::integration_result> outcome) {
         caf::anon_send(
             me, integration_done{sequence,
@@ -300,6 +360,13 @@ void realm_actor_state::upload(const session_upload& m) {
 void realm_actor_state::lose_realm(const storage::storage_error& why) {
   spdlog::warn("realm[{}] lost: {}", path, why.message);
   owned = false;
+  if (clustered()) {
+    // The sessions whose writes were refused are failed already; the others stay, served as a
+    // follower: their next uploads go to whichever node owns the realm now.
+    forget_ownership();
+    maybe_drained();
+    return maybe_idle();
+  }
   std::vector<realm_session_key> keys;
   for (const auto& entry : sessions) keys.push_back(entry.first);
   for (const auto& key : keys) {
@@ -338,7 +405,10 @@ void realm_actor_state::integrated(integration_done& done) {
     integrated_any = true;
   }
   if (lost) return lose_realm(*lost);
-  if (integrated_any) pump_all();
+  if (integrated_any) {
+    pump_all();
+    if (clustered()) context->cluster->publish_change(path, latest);
+  }
   maybe_drained();
   maybe_idle();
 }
@@ -347,7 +417,8 @@ void realm_actor_state::mark(const session_mark& m) {
   const auto key = sender_key(m.bind_id);
   auto it = sessions.find(key);
   if (it == sessions.end()) return;
-  if (!it->second.ready) {
+  // A follower's IDENT may wait for the owner's grant: a MARK meanwhile is answered later.
+  if (!it->second.ready && !it->second.identifying) {
     return fail_session(key, error_code::session_message_order, "MARK before IDENT");
   }
   it->second.marks.push_back({m.request, latest});
@@ -356,6 +427,7 @@ void realm_actor_state::mark(const session_mark& m) {
 
 void realm_actor_state::unbind(const session_unbind& m) {
   sessions.erase(sender_key(m.bind_id));
+  forwards.erase(sender_key(m.bind_id));
   maybe_idle();
 }
 
@@ -371,6 +443,9 @@ void realm_actor_state::connection_down(const caf::down_msg& down) {
   monitored.erase(down.source);
   for (auto it = sessions.begin(); it != sessions.end();) {
     it = it->first.first == down.source ? sessions.erase(it) : std::next(it);
+  }
+  for (auto it = forwards.begin(); it != forwards.end();) {
+    it = it->first.first == down.source ? forwards.erase(it) : std::next(it);
   }
   maybe_idle();
 }

@@ -55,6 +55,20 @@ struct pending_integration {
   std::shared_ptr<storage::result<storage::integration_result>> outcome;  ///< set when done
 };
 
+/// Cluster follower: a session's uploads go to the realm's owner one request at a time (so a
+/// lost request can never let a later one pass it: the owner skips client versions at or below
+/// the last integrated); what arrives meanwhile is queued and goes as the next request.
+struct forwarded_uploads {
+  std::vector<protocol::changeset> queued;
+  bool in_flight = false;
+  std::chrono::steady_clock::time_point sent;
+};
+
+/// The ERROR a session gets for a store's refusal.
+protocol::error_code to_protocol_error(storage::storage_errc code);
+/// Whether a store error means the realm is not (or no longer) this process's to write.
+bool loses_realm(storage::storage_errc code);
+
 struct realm_actor_state {
   using self_pointer = caf::stateful_actor<realm_actor_state, realm_actor_impl::base>*;
 
@@ -74,6 +88,14 @@ struct realm_actor_state {
   /// This process is the realm's writer (always on one node; a cluster store may refuse or
   /// take the realm away: then sessions are failed retryably and the actor retires at once).
   bool owned = false;
+  // ---- cluster only (context->cluster set) ----
+  cluster::bus_subscription serving;  ///< this realm's subject, while owned
+  std::map<realm_session_key, forwarded_uploads> forwards;
+  std::uint64_t poll_generation = 0;
+  bool poll_armed = false;
+  /// Another node is now the preferred owner: refuse new remote writes, release once the
+  /// writes in flight are committed.
+  bool handing_over = false;
 
   static inline const char* name = "actorsync.realm";
 
@@ -90,12 +112,35 @@ struct realm_actor_state {
 
   // ---- from the store, timers and the directory
   void integrated(integration_done& done);
+  void integrate_locally(const realm_session_key& key,
+                         std::chrono::steady_clock::time_point received,
+                         std::vector<protocol::changeset> changesets);
+
+  // ---- cluster: as owner, for other nodes; as follower, through the owner
+  bool clustered() const { return context->cluster != nullptr; }
+  void remote(const remote_request& m);
+  void take(const cluster::bus_responder& reply);
+  void remote_upload(const remote_request& m);
+  void remote_allocate(const remote_request& m);
+  void forward_upload(const realm_session_key& key, std::vector<protocol::changeset> changesets);
+  void send_forward(const realm_session_key& key);
+  void owner_answered(const owner_replied& m);
+  void changed(protocol::version_type version);
+  void poll(const follower_poll& m);
+  void arm_poll();
+  void stop_serving();
+  /// The store says the realm is not ours any more (fenced, lost): a follower from now on.
+  void forget_ownership();
+  void rebalanced(const std::vector<std::string>& live_nodes);
+  /// Owned and neither draining nor handing over: local writes may go to the store.
+  bool writes_here() const { return owned && !handing_over && drain_waiters.empty(); }
   void idle_check(const realm_idle_check& m);
   void retire();
   caf::result<shutdown_done> drain_integrations();
 
   // ---- sessions
   realm_session_key sender_key(bind_id_type bind_id) const;
+  bool beyond_latest(protocol::version_type version);
   void allocate_then_ready(const realm_session_key& key, const protocol::client_ident_message& m);
   void become_ready(realm_session& s, storage::file_ident_grant grant,
                     protocol::version_type cursor, protocol::version_type integrated,

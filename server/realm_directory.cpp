@@ -32,6 +32,9 @@ struct realm_directory_state {
   static inline const char* name = "actorsync.realm_directory";
 
   void bind(const session_bind& bind);
+  void remote(const remote_request& m);
+  void change(const change_seen& m);
+  realm_entry& realm_for(const std::string& path);
   void realm_is_idle(const realm_idle& idle);
   void add_connection(const register_connection& m);
   void down(const caf::down_msg& down);
@@ -57,6 +60,13 @@ realm_directory_actor::behavior_type directory_behavior(realm_directory_state::s
   self->set_default_handler(log_and_drop);
   return {
       [st](const session_bind& m) { st->bind(m); },
+      [st](const remote_request& m) { st->remote(m); },
+      [st](const change_seen& m) { st->change(m); },
+      [st](const rebalance& m) {
+        for (const auto& [path, entry] : st->realms) {
+          caf::anon_send(caf::actor_cast<realm_actor_impl>(entry.realm), m);
+        }
+      },
       [st](const realm_idle& m) { st->realm_is_idle(m); },
       [st](const register_connection& m) { st->add_connection(m); },
       [st](stop_reading m) { return st->stop_reading_everywhere(m); },
@@ -85,17 +95,47 @@ caf::result<shutdown_done> realm_directory_state::fan_out(const std::vector<Hand
   return caf::delegated<shutdown_done>{};
 }
 
-void realm_directory_state::bind(const session_bind& bind) {
-  if (shutting_down) return;  // the connection is being closed with going_away
-  auto& entry = realms[bind.realm_path];
+realm_entry& realm_directory_state::realm_for(const std::string& path) {
+  auto& entry = realms[path];
   if (!entry.realm) {
-    entry.realm =
-        spawn_realm_actor(self->system(), context, caf::actor_cast<realm_directory_actor>(self),
-                          allocator, bind.realm_path);
+    entry.realm = spawn_realm_actor(self->system(), context,
+                                    caf::actor_cast<realm_directory_actor>(self), allocator, path);
     self->monitor(entry.realm);
   }
+  return entry;
+}
+
+void realm_directory_state::bind(const session_bind& bind) {
+  if (shutting_down) return;  // the connection is being closed with going_away
+  auto& entry = realm_for(bind.realm_path);
   ++entry.binds_forwarded;
   self->send(entry.realm, bind);
+}
+
+// Another node's request. Counted like a BIND, so that an idle report crossing it is stale and
+// the realm is not retired under it. Only a take may start a realm actor here: an upload or
+// ident request for a realm with no actor here is not this node's to answer.
+void realm_directory_state::remote(const remote_request& m) {
+  const auto& path = m.request->realm;
+  const bool take = m.request->kind == cluster::bus_request_kind::take_realm;
+  if ((!take && realms.find(path) == realms.end()) || (take && shutting_down)) {
+    cluster::bus_reply no;
+    no.ok = false;
+    no.error = storage::storage_errc::realm_owned_elsewhere;
+    no.message = shutting_down ? "this node is draining" : "realm " + path + " is not served here";
+    m.reply.respond(cluster::encode(no));
+    return;
+  }
+  auto& entry = realm_for(path);
+  ++entry.binds_forwarded;
+  caf::anon_send(caf::actor_cast<realm_actor_impl>(entry.realm), m);
+}
+
+void realm_directory_state::change(const change_seen& m) {
+  auto it = realms.find(m.notice.realm);
+  if (it == realms.end()) return;  // no session of that realm here
+  caf::anon_send(caf::actor_cast<realm_actor_impl>(it->second.realm),
+                 realm_changed{m.notice.version});
 }
 
 void realm_directory_state::realm_is_idle(const realm_idle& idle) {

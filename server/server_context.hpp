@@ -13,11 +13,14 @@
 
 namespace actorsync::server {
 
+class cluster_service;
+
 struct server_context {
   server_options options;
   token_verifier tokens;
   std::shared_ptr<storage::history_store> store;
   std::shared_ptr<server_metrics> metrics;
+  std::shared_ptr<cluster_service> cluster;  ///< null unless NATS URLs are configured
 };
 
 using context_ptr = std::shared_ptr<const server_context>;

@@ -8,6 +8,7 @@
 // messages for an unbound session are dropped.
 #pragma once
 
+#include <caf/actor_addr.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/scheduled_actor.hpp>
@@ -17,9 +18,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <actorsync/protocol/errors.hpp>
 #include <actorsync/protocol/messages.hpp>
+#include "cluster/bus_messages.hpp"
+#include "cluster/nats_bus.hpp"
 #include "protocol/codec.hpp"
 #include "server/server_websocket.hpp"
 #include "storage/history_store.hpp"
@@ -158,14 +162,47 @@ struct integration_done {
   std::shared_ptr<storage::result<storage::integration_result>> outcome;
 };
 
+// ---- cluster (cluster_service.hpp) ------------------------------------------------------------
+/// Another node's request (take the realm, integrate an upload, grant an ident), from the bus
+/// to the directory to the realm actor; answered through `reply`.
+struct remote_request {
+  std::shared_ptr<cluster::bus_request> request;  ///< the realm actor may move from it
+  cluster::bus_responder reply;
+};
+/// A change notice from the bus (to the directory) ...
+struct change_seen {
+  cluster::change_notice notice;
+};
+/// ... and to the realm actor, which sends its sessions what they are owed.
+struct realm_changed {
+  protocol::version_type version = 0;
+};
+/// The realm's owner answered an upload this node forwarded for one of its sessions.
+struct owner_replied {
+  caf::actor_addr connection;
+  bind_id_type bind_id = 0;
+  std::shared_ptr<storage::result<cluster::bus_reply>> reply;
+};
+/// The live nodes changed (or a periodic check): every owned realm whose preferred owner is now
+/// another node hands it over (cluster_service to directory to realms).
+struct rebalance {
+  std::vector<std::string> live_nodes;
+};
+/// A follower's timer: look for history that change notices did not announce.
+struct follower_poll {
+  std::uint64_t generation = 0;
+};
+
 // ---- realm -> ident allocator -> history store's group commit -------------------------------
 struct allocate_ident {
   std::string realm_path;
+  bool at_owner = false;  ///< cluster: the realm is owned by another node; ask it there
 };
 struct allocated_ident {
   bool ok = false;
   storage::file_ident_grant grant;
   std::string error;
+  storage::storage_errc code = storage::storage_errc::io_error;  ///< when !ok
 };
 /// Store writer thread -> ident allocator: the allocation for `request` is durable (or failed).
 struct ident_written {
@@ -195,7 +232,10 @@ using connection_actor_impl =
 /// The realm's full interface: plus the store's integration callbacks (sent from its writer
 /// thread) and its own idle timer (realm_actor.hpp).
 using realm_actor_impl =
-    realm_actor::extend<caf::reacts_to<integration_done>, caf::reacts_to<realm_idle_check>>;
+    realm_actor::extend<caf::reacts_to<integration_done>, caf::reacts_to<realm_idle_check>,
+                        caf::reacts_to<remote_request>, caf::reacts_to<realm_changed>,
+                        caf::reacts_to<owner_replied>, caf::reacts_to<follower_poll>,
+                        caf::reacts_to<rebalance>>;
 
 /// What realms ask of the ident allocator (ident_allocator.hpp).
 using ident_allocator_actor =
@@ -207,6 +247,7 @@ using ident_allocator_impl = ident_allocator_actor::extend<caf::reacts_to<ident_
 /// registering, and the server's shutdown steps (realm_directory.hpp).
 using realm_directory_actor = caf::typed_actor<
     caf::reacts_to<session_bind>, caf::reacts_to<realm_idle>, caf::reacts_to<register_connection>,
+    caf::reacts_to<remote_request>, caf::reacts_to<change_seen>, caf::reacts_to<rebalance>,
     caf::replies_to<stop_reading>::with<shutdown_done>, caf::replies_to<drain>::with<shutdown_done>,
     caf::replies_to<goodbye>::with<shutdown_done>>;
 
@@ -241,6 +282,12 @@ CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::overflow_check))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::close_deadline))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::ident_written))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_text_frame))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::remote_request))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::change_seen))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::realm_changed))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::owner_replied))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::follower_poll))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::rebalance))
 CAF_END_TYPE_ID_BLOCK(actorsync_server)
 
 // Local-only messages: they hold actor handles and shared pointers and never cross a network.
@@ -272,3 +319,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::overflow_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::close_deadline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::ident_written)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_text_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::remote_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::change_seen)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::realm_changed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::owner_replied)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::follower_poll)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::rebalance)

@@ -38,7 +38,9 @@ class server_metrics {
       protocol::error_code::too_many_sessions,  protocol::error_code::token_expired,
       protocol::error_code::bad_authentication, protocol::error_code::permission_denied};
 
-  std::atomic<std::uint64_t> binds{0};  ///< BINDs accepted (handed to their realm)
+  std::atomic<std::uint64_t> binds{0};               ///< BINDs accepted (handed to their realm)
+  std::atomic<std::uint64_t> realm_acquisitions{0};  ///< cluster: realms this node took
+  std::atomic<std::uint64_t> realm_handovers{0};  ///< cluster: realms given to their preferred node
 
   /// Why an HTTP upgrade can be refused: the X-Actorsync-Reason header values (docs/protocol.md
   /// §1) and the `reason` label values of actorsync_upgrades_refused_total.

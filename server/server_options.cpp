@@ -65,6 +65,15 @@ std::string validate(const server_options& o) {
     return "cluster.node_id: set without cluster.postgres_url (a node id names a node of a "
            "PostgreSQL cluster; the single-node server has none)";
   }
+  if (!o.nats_urls.empty() && o.postgres_url.empty()) {
+    return "cluster.nats_urls: set without cluster.postgres_url (the nodes of a cluster share "
+           "their history in PostgreSQL)";
+  }
+  for (const auto& url : o.nats_urls) {
+    if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0) {
+      return "cluster.nats_urls: '" + url + "' is not a nats:// URL";
+    }
+  }
   if (o.lease_time < tuning::min_lease_time) {
     return "cluster.lease_time_ms: must be at least " +
            std::to_string(tuning::min_lease_time.count()) + " (leases are renewed every second)";

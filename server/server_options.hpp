@@ -63,6 +63,10 @@ struct server_options {
   std::string node_id;  ///< this node's name in leases and realm heads; required with postgres_url
   /// A node that has not renewed its lease for this long loses its realms to other nodes.
   std::chrono::milliseconds lease_time = tuning::lease_time;
+  /// NATS servers of the cluster's bus (nats://host:port). Empty: this node serves only the
+  /// realms it owns (one server on PostgreSQL). Set: any node serves any client. Needs
+  /// postgres_url.
+  std::vector<std::string> nats_urls;
 
   std::string log_level = "info";  ///< spdlog level name
 };

@@ -111,6 +111,21 @@ inline constexpr std::chrono::microseconds max_group_commit_window = 1s;
 inline constexpr std::chrono::milliseconds lease_time = 10s;
 /// Leases are renewed every second: a shorter lease would expire between renewals.
 inline constexpr std::chrono::milliseconds min_lease_time = 2s;
+/// A follower with sessions asks PostgreSQL for its realm's head this often: change notices
+/// (NATS core) may be lost, and this bounds how late a missed one makes a download.
+inline constexpr std::chrono::milliseconds follower_poll_interval = 1s;
+/// One attempt of a request to a realm's owner over NATS (a group commit answers in ms).
+inline constexpr std::chrono::milliseconds owner_request_timeout = 5s;
+/// How often a node reads the live nodes (rendezvous input) to hand realms to their preferred
+/// owner, and every how many reads it asks its realms even when nothing changed.
+inline constexpr std::chrono::milliseconds placement_check_interval = 1s;
+inline constexpr std::size_t placement_recheck_every = 10;
+/// A follower forwards a session's queued changesets in requests of about this size: NATS
+/// refuses payloads over its max_payload (1 MiB unless configured).
+inline constexpr std::size_t max_forward_bytes = 512 * 1024;
+/// Beyond the lease time, how long a request keeps looking for an owner before the session
+/// gets a retryable ERROR: a dead owner's realms are free only once its lease expired.
+inline constexpr std::chrono::milliseconds owner_search_margin = 5s;
 
 // ---- bounds of the configuration (config_file.cpp, server_options.cpp) -------------------------
 

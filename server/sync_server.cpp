@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/pg_history_store.hpp"
+#include "server/cluster_service.hpp"
 #include "server/listeners.hpp"
 #include "server/realm_directory.hpp"
 #include "server/server_messages.hpp"
@@ -38,6 +39,11 @@ struct sync_server::impl {
     config->set("scheduler.max-threads", options.actor_threads);
     system = std::make_unique<caf::actor_system>(*config);
     directory = spawn_realm_directory(*system, context);
+    if (context->cluster) {
+      if (auto attached = context->cluster->attach(directory); !attached) {
+        throw std::runtime_error("cluster.nats_urls: " + attached.error().message);
+      }
+    }
   }
 
   void start_io(const server_options& options) {
@@ -77,9 +83,17 @@ struct sync_server::impl {
 
   void stop_everything() {
     for (auto& l : listeners) l->close();
+    if (context && context->cluster) {
+      // Draining: no node chooses this one any more; its realms are released as their writes
+      // finish (the drain step), and their next requests go to the nodes that take them.
+      if (auto left = context->cluster->store().leave(); !left) {
+        spdlog::warn("cluster: {}", left.error().message);
+      }
+    }
     if (directory) {
       shutdown_step(stop_reading{}, "stop reading");
       shutdown_step(drain{}, "finish integrations");
+      if (context->cluster) context->cluster->detach();
       shutdown_step(goodbye{}, "close connections");
       caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
       directory = nullptr;
@@ -129,6 +143,16 @@ std::shared_ptr<storage::history_store> open_history_store(const server_options&
   return store.value();
 }
 
+// With NATS URLs, this node serves any client and reaches every realm's owner over the bus.
+std::shared_ptr<cluster_service> join_cluster(
+    const server_options& options, const std::shared_ptr<storage::history_store>& store) {
+  if (options.nats_urls.empty()) return nullptr;
+  auto pg = std::dynamic_pointer_cast<cluster::pg_history_store>(store);
+  auto service = cluster_service::start(options.nats_urls, std::move(pg), options.lease_time);
+  if (!service) throw std::runtime_error("cluster.nats_urls: " + service.error().message);
+  return service.value();
+}
+
 }  // namespace
 
 sync_server::sync_server() : impl_(std::make_unique<impl>()) {}
@@ -159,8 +183,8 @@ bound_ports sync_server::start(const server_options& options) {
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
   auto tokens = make_token_verifier(options);
   auto store = open_history_store(options);
-  impl_->context = std::make_shared<server_context>(
-      server_context{options, std::move(tokens), store, impl_->metrics});
+  impl_->context = std::make_shared<server_context>(server_context{
+      options, std::move(tokens), store, impl_->metrics, join_cluster(options, store)});
   try {
     impl_->start_actors(options);
     impl_->start_io(options);
@@ -177,7 +201,8 @@ bound_ports sync_server::start(const server_options& options) {
   spdlog::info("actorsync-server started: ws={} wss={} metrics={} history={}", impl_->ports.ws,
                impl_->ports.wss, impl_->ports.metrics,
                options.postgres_url.empty() ? options.data_directory.string()
-                                            : "PostgreSQL, node " + options.node_id);
+               : options.nats_urls.empty()  ? "PostgreSQL, node " + options.node_id
+                                            : "PostgreSQL, cluster node " + options.node_id);
   return impl_->ports;
 }
 

@@ -7,9 +7,8 @@
 #include <sys/wait.h>
 
 #include <fstream>
-#include <map>
 
-#include "cluster/pg_history_store.hpp"
+#include "tests/cluster/pg_history_check.hpp"
 #include "tests/cluster/pg_instance.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/fault_proxy.hpp"
@@ -22,40 +21,6 @@ namespace {
 using namespace actorsync::cluster;
 
 const std::string secret = "cluster-tests-secret-0123456789abcdef";
-
-/// One line per changeset a replica committed that PostgreSQL does not hold exactly once.
-std::vector<std::string> check_exactly_once(const std::string& url,
-                                            const std::vector<replica_record>& records) {
-  pg_options o;
-  o.url = url;
-  o.node_id = "checker";  // reads need no ownership
-  auto opened = pg_history_store::open(o);
-  if (!opened) return {"cannot open the PostgreSQL history: " + opened.error().message};
-  auto& store = *opened.value();
-  std::vector<std::string> problems;
-  for (const auto& r : records) {
-    std::map<protocol::version_type, int> seen;
-    protocol::version_type cursor = 0;
-    while (cursor < store.latest_server_version(r.realm)) {
-      auto range = store.read(r.realm, cursor, 1 << 20);
-      if (!range || range->server_version <= cursor) {
-        problems.push_back(r.realm + ": history read stopped at " + std::to_string(cursor));
-        break;
-      }
-      for (const auto& c : range->changesets) {
-        if (c.origin_file_ident == r.ident) ++seen[c.client_version];
-      }
-      cursor = range->server_version;
-    }
-    for (protocol::version_type v = 1; v <= r.committed; ++v) {
-      if (seen[v] != 1) {
-        problems.push_back(r.realm + " client version " + std::to_string(v) + " stored " +
-                           std::to_string(seen[v]) + " times");
-      }
-    }
-  }
-  return problems;
-}
 
 TEST(PgServer, SigkilledServerOnPostgresServesEverythingAcknowledgedAfterRestart) {
   ACTORSYNC_REQUIRE_POSTGRES();

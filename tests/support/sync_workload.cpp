@@ -29,9 +29,10 @@ sync_workload::~sync_workload() {
   realms_.clear();
 }
 
-api::app_config sync_workload::config_for(const std::filesystem::path& directory) const {
+api::app_config sync_workload::config_for(const std::filesystem::path& directory,
+                                          const std::string& server_url) const {
   api::app_config config;
-  config.server_url = options_.server_url;
+  config.server_url = server_url.empty() ? options_.server_url : server_url;
   config.data_directory = directory;
   config.durability = storage::durability::process_crash;  // the client is not crashed here
   config.request_timeout = options_.request_timeout;
@@ -108,8 +109,17 @@ wait_tally sync_workload::collect_waits(std::chrono::milliseconds deadline) {
 }
 
 std::vector<std::string> sync_workload::upload_everything() {
+  return wait_everywhere([](api::realm& r) { return r.session().upload_all_local_changes(); });
+}
+
+std::vector<std::string> sync_workload::download_everything() {
+  return wait_everywhere([](api::realm& r) { return r.session().download_all_server_changes(); });
+}
+
+std::vector<std::string> sync_workload::wait_everywhere(
+    const std::function<std::future<runtime::wait_outcome>(api::realm&)>& wait) {
   std::vector<std::future<runtime::wait_outcome>> finals;
-  for (auto& r : realms_) finals.push_back(r->session().upload_all_local_changes());
+  for (auto& r : realms_) finals.push_back(wait(*r));
   std::vector<std::string> failed;
   const auto until = std::chrono::steady_clock::now() + options_.request_timeout;
   for (std::size_t i = 0; i < finals.size(); ++i) {
@@ -134,8 +144,8 @@ std::vector<replica_record> sync_workload::records() const {
 }
 
 std::vector<std::string> sync_workload::check_converged(
-    const std::filesystem::path& fresh_directory) const {
-  api::app fresh(config_for(fresh_directory));
+    const std::filesystem::path& fresh_directory, const std::string& server_url) const {
+  api::app fresh(config_for(fresh_directory, server_url));
   std::vector<std::shared_ptr<api::realm>> copies;
   std::vector<std::future<runtime::wait_outcome>> downloads;
   for (const auto& r : realms_) {

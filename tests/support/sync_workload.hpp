@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,9 @@ class sync_workload {
   wait_tally collect_waits(std::chrono::milliseconds deadline);
   /// A final upload wait on every realm; returns the realms whose wait did not end ok.
   std::vector<std::string> upload_everything();
+  /// A final download wait on every realm (what other writers uploaded); the realms whose wait
+  /// did not end ok.
+  std::vector<std::string> download_everything();
   /// The app's counters (sessions by state, sockets, connection attempts), for diagnostics.
   api::runtime_statistics statistics() { return app_->statistics(); }
   /// Fatal session errors the app's error handler reported.
@@ -67,12 +71,17 @@ class sync_workload {
   /// One record per realm (ident and committed versions) for check_history_exactly_once.
   std::vector<replica_record> records() const;
   /// Opens every realm in a fresh app, downloads, and compares content digests; returns the
-  /// realms that differ or failed to download.
-  std::vector<std::string> check_converged(const std::filesystem::path& fresh_directory) const;
+  /// realms that differ or failed to download. The fresh app syncs through `server_url` when
+  /// given (another node of a cluster), else through the workload's own.
+  std::vector<std::string> check_converged(const std::filesystem::path& fresh_directory,
+                                           const std::string& server_url = {}) const;
 
  private:
-  api::app_config config_for(const std::filesystem::path& directory) const;
+  api::app_config config_for(const std::filesystem::path& directory,
+                             const std::string& server_url = {}) const;
   void write_loop();
+  std::vector<std::string> wait_everywhere(
+      const std::function<std::future<runtime::wait_outcome>(api::realm&)>& wait);
 
   workload_options options_;
   api::user_credentials user_;

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,9 @@ void server_process::start() {
     // the parent (the load tool) stops its server itself after writing its report; a server
     // that got the SIGINT too would send every session server_going_away first.
     ::setpgid(0, 0);
+    // A parent that dies without stopping it (a test killed by its timeout) takes the server
+    // along: an orphaned node would keep renewing its lease and hold realms of later tests.
+    ::prctl(PR_SET_PDEATHSIG, options_.graceful_stop_on_destruction ? SIGTERM : SIGKILL);
     ::dup2(out, STDOUT_FILENO);
     if (err >= 0) ::dup2(err, STDERR_FILENO);
     // Nothing else crosses the exec: Asio's sockets are not close-on-exec, and a server holding

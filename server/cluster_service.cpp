@@ -1,0 +1,142 @@
+#include "server/cluster_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <caf/all.hpp>
+
+#include <actorsync/server/server_tuning.hpp>
+#include "cluster/pg_history_store.hpp"
+
+namespace actorsync::server {
+
+namespace {
+
+std::string joined(const std::vector<std::string>& urls) {
+  std::string out;
+  for (const auto& url : urls) out += (out.empty() ? "" : ",") + url;
+  return out;
+}
+
+}  // namespace
+
+storage::result<std::shared_ptr<cluster_service>> cluster_service::start(
+    std::vector<std::string> nats_urls, std::shared_ptr<cluster::pg_history_store> store,
+    std::chrono::milliseconds lease_time) {
+  cluster::bus_options options;
+  options.urls = std::move(nats_urls);
+  options.name = store->node_id();
+  auto bus = cluster::nats_bus::connect(options);
+  if (!bus) return bus.error();
+  std::shared_ptr<cluster_service> out(new cluster_service());
+  out->store_ = std::move(store);
+  out->bus_ = std::move(bus.value());
+  cluster::router_options routing;
+  routing.node_id = out->store_->node_id();
+  // Half the lease: a stopped owner is detected (and replaced once its lease ran out) about as
+  // fast as a dead one.
+  routing.request_timeout = std::min(tuning::owner_request_timeout, lease_time / 2);
+  routing.give_up_after = lease_time + tuning::owner_search_margin;
+  auto* pg = out->store_.get();
+  out->router_ = std::make_unique<cluster::realm_router>(
+      out->bus_, [pg] { return pg->live_nodes(); }, routing);
+  spdlog::info("cluster: node {} on NATS {}", routing.node_id, joined(options.urls));
+  return out;
+}
+
+cluster_service::~cluster_service() {
+  detach();
+  router_.reset();  // pending requests complete with closed while the bus still runs
+}
+
+void cluster_service::deliver(std::string payload, cluster::bus_responder reply) {
+  auto request = cluster::decode_bus_request(payload);
+  if (!request) {
+    spdlog::warn("cluster: dropped a bus request: {}", request.error().message);
+    cluster::bus_reply refused;
+    refused.ok = false;
+    refused.error = request.error().code;
+    refused.message = request.error().message;
+    reply.respond(cluster::encode(refused));
+    return;
+  }
+  caf::anon_send(directory_,
+                 remote_request{std::make_shared<cluster::bus_request>(std::move(request.value())),
+                                std::move(reply)});
+}
+
+// Handlers run on bus threads and may outlive a stopping service by one message.
+cluster::nats_bus::message_handler cluster_service::delivering() {
+  return [weak = weak_from_this()](std::string_view, std::string payload,
+                                   cluster::bus_responder reply) {
+    if (auto self = weak.lock()) self->deliver(std::move(payload), std::move(reply));
+  };
+}
+
+storage::status cluster_service::attach(realm_directory_actor directory) {
+  directory_ = std::move(directory);
+  auto takes = bus_->subscribe(cluster::node_subject(node_id()), delivering());
+  if (!takes) return takes.error();
+  node_subscriptions_.push_back(std::move(takes.value()));
+  auto changes = bus_->subscribe(
+      std::string(cluster::all_changes_subject),
+      [weak = weak_from_this()](std::string_view, std::string payload, cluster::bus_responder) {
+        auto self = weak.lock();
+        auto notice = cluster::decode_change_notice(payload);
+        if (self && notice)
+          caf::anon_send(self->directory_, change_seen{std::move(notice.value())});
+      });
+  if (!changes) return changes.error();
+  node_subscriptions_.push_back(std::move(changes.value()));
+  watcher_ = std::thread([this] { watch_placement(); });
+  return storage::done{};
+}
+
+void cluster_service::detach() {
+  node_subscriptions_.clear();
+  {
+    std::lock_guard lock(watcher_mutex_);
+    watcher_stopping_ = true;
+  }
+  watcher_wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+// A joining node gets its share as soon as the others see its lease; a realm left on a
+// non-preferred node by a failover moves back within a few checks.
+void cluster_service::watch_placement() {
+  std::vector<std::string> last;
+  std::size_t ticks = 0;
+  std::unique_lock lock(watcher_mutex_);
+  while (!watcher_wake_.wait_for(lock, tuning::placement_check_interval,
+                                 [this] { return watcher_stopping_; })) {
+    lock.unlock();
+    auto nodes = store_->live_nodes();
+    if (nodes && !nodes.value().empty() &&
+        (nodes.value() != last || ++ticks % tuning::placement_recheck_every == 0)) {
+      last = nodes.value();
+      caf::anon_send(directory_, rebalance{std::move(nodes.value())});
+    }
+    lock.lock();
+  }
+}
+
+storage::result<cluster::bus_subscription> cluster_service::serve(const std::string& realm_path) {
+  return bus_->subscribe(cluster::realm_subject(realm_path), delivering());
+}
+
+void cluster_service::to_owner(cluster::bus_request request,
+                               cluster::realm_router::reply_callback done) {
+  router_->to_owner(std::move(request), std::move(done));
+}
+
+void cluster_service::publish_change(const std::string& realm_path,
+                                     protocol::version_type version) {
+  bus_->publish(cluster::change_subject(realm_path),
+                cluster::encode(cluster::change_notice{realm_path, version}));
+}
+
+const std::string& cluster_service::node_id() const {
+  return store_->node_id();
+}
+
+}  // namespace actorsync::server

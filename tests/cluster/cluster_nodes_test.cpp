@@ -1,0 +1,137 @@
+// Three real actorsync-server nodes over a real PostgreSQL and real NATS (tests/cluster/
+// test_cluster.hpp), clients syncing through the runtime: any node serves any realm (uploads go
+// to the realm's owner over NATS, downloads come from every node), and owners killed, stopped
+// past their lease or drained lose no acknowledged write: every changeset a replica committed is
+// in PostgreSQL exactly once and fresh replicas on another node converge.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "tests/cluster/pg_history_check.hpp"
+#include "tests/cluster/test_cluster.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/sync_workload.hpp"
+
+namespace actorsync::testing {
+namespace {
+
+workload_options through(const test_cluster& cluster, std::size_t node,
+                         const std::filesystem::path& directory, std::size_t realms,
+                         std::string prefix) {
+  return {.server_url = cluster.url(node),
+          .data_directory = directory,
+          .token_secret = test_cluster::secret,
+          .realms = realms,
+          .realm_prefix = std::move(prefix),
+          // A failure is reported within a bounded time (failover itself takes ~lease time).
+          .request_timeout = std::chrono::seconds(30)};
+}
+
+// What every test ends with: everything uploaded and stored exactly once, no fatal error, and
+// a fresh replica through another node equal to the writer's.
+void expect_settled(test_cluster& cluster, sync_workload& workload, std::size_t check_node,
+                    const std::filesystem::path& fresh) {
+  workload.stop_writing();
+  EXPECT_EQ(workload.upload_everything(), std::vector<std::string>{}) << cluster.outputs();
+  EXPECT_EQ(workload.download_everything(), std::vector<std::string>{});
+  EXPECT_EQ(workload.fatal_errors(), std::vector<std::string>{});
+  EXPECT_EQ(workload.check_converged(fresh, cluster.url(check_node)), std::vector<std::string>{})
+      << cluster.outputs();
+  EXPECT_EQ(check_exactly_once(cluster.postgres_url(), workload.records()),
+            std::vector<std::string>{});
+}
+
+bool acknowledged_more(const sync_workload& workload, std::uint64_t by) {
+  const auto before = workload.acknowledged_total();
+  return eventually([&] { return workload.acknowledged_total() >= before + by; });
+}
+
+TEST(ClusterNodes, AnyNodeServesAnyRealmAndReplicasOnEveryNodeConverge) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  // Two writers of the same realms through two different nodes.
+  sync_workload a(through(cluster, 0, root.path() / "a", 12, "/shared"));
+  sync_workload b(through(cluster, 1, root.path() / "b", 12, "/shared"));
+  a.start_writing();
+  b.start_writing();
+  ASSERT_TRUE(acknowledged_more(a, 60)) << cluster.outputs();
+  ASSERT_TRUE(acknowledged_more(b, 60)) << cluster.outputs();
+  b.stop_writing();
+  expect_settled(cluster, a, 2, root.path() / "fresh-a");
+  expect_settled(cluster, b, 2, root.path() / "fresh-b");
+  // Each replica holds the other's writes too: both equal the fresh copies.
+  EXPECT_EQ(a.check_converged(root.path() / "fresh-a2", cluster.url(1)),
+            std::vector<std::string>{});
+  // Owners are chosen by rendezvous hashing: the realms spread over more than one node, so
+  // uploads did cross the bus.
+  EXPECT_GE(cluster.owners().size(), 2u);
+}
+
+TEST(ClusterNodes, KilledOwnersRealmsMoveAndNothingAcknowledgedIsLost) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/kill"));
+  workload.start_writing();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  for (int round = 0; round < 4; ++round) {
+    const std::size_t victim = 1 + round % 2;
+    const auto id = test_cluster::node_id(victim);
+    ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) != 0; }))
+        << id << " owns no realm before its kill";
+    const int status = cluster.kill(victim, SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    // Every realm is written round robin: each of the victim's realms gets an upload, whose
+    // entry node has another node take it once the victim's lease ran out.
+    ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) == 0; }))
+        << id << "'s realms were not taken over\n"
+        << cluster.outputs();
+    ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+    cluster.restart(victim);
+  }
+  expect_settled(cluster, workload, 1, root.path() / "fresh");
+}
+
+TEST(ClusterNodes, OwnerStoppedPastItsLeaseIsFencedAndTheHistoryDoesNotFork) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/stop"));
+  workload.start_writing();
+  const auto id = test_cluster::node_id(2);
+  ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) != 0; }));
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  ASSERT_EQ(::kill(cluster.node(2).pid(), SIGSTOP), 0);
+  ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) == 0; }))
+      << "the stopped node's realms were not taken over\n"
+      << cluster.outputs();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // Resumed, it still believes it owns its realms and answers the requests queued for it: the
+  // epoch fence refuses its commits, so nothing it integrates now is stored or acknowledged.
+  ASSERT_EQ(::kill(cluster.node(2).pid(), SIGCONT), 0);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  expect_settled(cluster, workload, 2, root.path() / "fresh");
+}
+
+TEST(ClusterNodes, DrainedNodeHandsItsRealmsOverBeforeItExits) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/drain"));
+  workload.start_writing();
+  const auto id = test_cluster::node_id(1);
+  ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) != 0; }));
+  EXPECT_EQ(cluster.node(1).stop(), 0);  // SIGTERM: drain, release, exit 0
+  // Released as it drained, not left to its lease: nothing is owned by it the moment it exited.
+  EXPECT_EQ(cluster.owners().count(id), 0u) << cluster.outputs();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  expect_settled(cluster, workload, 2, root.path() / "fresh");
+}
+
+}  // namespace
+}  // namespace actorsync::testing
