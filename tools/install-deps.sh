@@ -12,8 +12,9 @@ packages=(
   # libFuzzer's runtime (libclang_rt.fuzzer) is only a Recommends of clang-14; xxd converts the
   # golden vectors into fuzzer seeds (tools/fuzz.sh).
   libclang-rt-14-dev xxd
-  # The cluster's system of record (docs/cluster.md): the tests start their own server.
-  postgresql libpqxx-dev
+  # The cluster's system of record and its bus between nodes (docs/cluster.md): the tests start
+  # their own servers (tools/pg-test-instance.sh, tools/nats-test-instance.sh).
+  postgresql libpqxx-dev nats-server libnats-dev
   # Chart.js 3, inlined into actorsync-load's --html report (tools/run-load.sh writes one).
   libjs-chart.js
 )
