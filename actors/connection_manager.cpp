@@ -1,6 +1,8 @@
 // The connection manager's behaviour and link handling. See connection_manager_state.hpp.
 #include "actors/connection_manager.hpp"
 
+#include <stdexcept>
+
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
@@ -19,6 +21,7 @@ connection_manager_impl::behavior_type manager_behavior(self_pointer self,
                                                         connection_manager_config config) {
   self->state.config = std::move(config);
   self->state.self = self;
+  self->state.connects_per_server.assign(self->state.config.urls.size(), 0);
   auto* st = &self->state;
   self->set_down_handler([st](caf::down_msg& msg) { st->detach(msg.source); });
   self->set_default_handler(caf::drop);
@@ -181,7 +184,9 @@ void connection_manager_state::connect(link_entry& link) {
   link.status = link_status::connecting;
   link.ping_outstanding = false;
   ++connects;
-  socket_target target{config.url, link.token, link.id, link.generation, self->address()};
+  ++connects_per_server[link.server];
+  socket_target target{config.urls[link.server], link.token, link.id, link.generation,
+                       self->address()};
   link.io = config.socket_factory ? config.socket_factory(std::move(target))
                                   : make_client_websocket(*config.io, std::move(target));
   link.io->start();
@@ -196,8 +201,8 @@ void connection_manager_state::opened(const socket_opened& event) {
   link->status = link_status::connected;
   link->last_activity = self->clock().now();
   link->backoff.connected(link->last_activity);
-  log().debug("link[{}] key={} connected ({} sessions)", link->id, link->key,
-                link->sessions.size());
+  log().debug("link[{}] key={} connected to {} ({} sessions)", link->id, link->key,
+              config.urls[link->server].text(), link->sessions.size());
   tell_sessions(*link, link_event::of(connection_state::connected));
   self->delayed_send(self, config.ping_interval, keepalive_atom_v, link->id, link->generation);
 }
@@ -228,7 +233,16 @@ void connection_manager_state::received(const socket_frame& event) {
 
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
-  log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
+  const auto next = next_server(link.server, config.urls.size());
+  if (next == link.server) {
+    log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
+  } else {
+    log().info("link[{}] key={} lost: {} ({}) at {}; next attempt at {}", link.id, link.key,
+               to_string(code), message, config.urls[link.server].text(), config.urls[next].text());
+  }
+  // The next attempt, after the same backoff, goes to the next server; its sessions bind there
+  // as after any reconnect (only a successful connection resets the backoff, as with one URL).
+  link.server = next;
   auto now = self->clock().now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
   client_websocket::retire(std::move(link.io));
@@ -344,8 +358,11 @@ link_statistics connection_manager_state::statistics() const {
   link_statistics s;
   s.connects = connects;
   s.memory_releases = release.releases;
+  s.connects_per_server = connects_per_server;
+  s.links_connected_per_server.assign(config.urls.size(), 0);
   for (auto& [id, link] : links) {
     if (link.io) ++s.sockets_open;
+    if (link.status == link_status::connected) ++s.links_connected_per_server[link.server];
     s.sessions_attached += link.sessions.size();
     s.bytes_pending += link.outbox.bytes();
     if (link.in_flight && link.in_flight->bytes) s.bytes_pending += link.in_flight->bytes->size();
@@ -364,6 +381,8 @@ void connection_manager_state::shutdown() {
 
 connection_manager_actor spawn_connection_manager(caf::actor_system& system,
                                                   connection_manager_config config) {
+  if (config.urls.empty())
+    throw std::invalid_argument("a connection manager needs at least one server URL");
   return system.spawn(manager_behavior, std::move(config));
 }
 

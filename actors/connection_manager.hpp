@@ -1,7 +1,9 @@
 // The connection manager: one actor that owns every socket of a runtime. Sessions attach to a
-// link by key; with multiplexing the key is the user (one link per server endpoint and user),
-// without it the key is unique per session (one link each). Frames are routed to sessions by
-// session ident. Internal header of actors/ (includes CAF).
+// link by key; with multiplexing the key is the user (one link per user, to whichever of the
+// app's servers it reached), without it the key is unique per session (one link each). Frames
+// are routed to sessions by session ident. A link that fails to connect or is lost retries, after
+// its backoff, at the next server of the list (next_server in server_url.hpp); its sessions bind
+// again there as after any reconnect. Internal header of actors/ (includes CAF).
 //
 // Its typed interface, connection_manager_actor (session_messages.hpp):
 //   (attach_atom, link key, token, session)  join or open a link; the session gets link_events;
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -33,7 +36,9 @@
 namespace actorsync::runtime {
 
 struct connection_manager_config {
-  server_url url;
+  /// The servers, in the order a link tries them (at least one): every link starts at the
+  /// first and moves to the next after a failed or lost connection, round robin.
+  std::vector<server_url> urls;
   io_runtime* io = nullptr;  ///< must outlive the manager's sockets
   /// Makes the link of each connection attempt; empty: a Beast WebSocket on `io`. The seam for
   /// deterministic tests (a scripted link on CAF's test coordinator).

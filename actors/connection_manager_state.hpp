@@ -7,6 +7,8 @@
 //        │  └──────────────────────────────────────────────► [waiting] ──retry────┘
 //        │ a session attaches / reconnect()          fatal error ──► [failed] (no retry)
 //   last session left ──linger──► link closed and forgotten
+// Every failure (the arrows into [waiting] and [failed]) moves the link to the next server of
+// config.urls; the backoff is the link's, whichever server it tries.
 #pragma once
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -33,6 +36,7 @@ struct link_entry {
   using clock = std::chrono::steady_clock;
   std::uint64_t id = 0;
   std::uint64_t generation = 0;  ///< bumped at every connection attempt
+  std::size_t server = 0;        ///< position in config.urls of this (or the next) attempt
   std::string key;
   std::string token;
   link_status status = link_status::waiting;
@@ -68,6 +72,7 @@ struct connection_manager_state {
   std::unordered_map<caf::actor_id, attachment> session_links;
   std::uint64_t next_link = 1;
   std::uint64_t connects = 0;
+  std::vector<std::uint64_t> connects_per_server;  ///< parallel to config.urls
 
   /// Burst release (memory_release.hpp): sessions attached or left since the last release,
   /// when a frame last moved, whether the release timer runs, releases so far.

@@ -11,6 +11,10 @@ std::string server_url::host_header() const {
   return default_port ? h : h + ":" + port;
 }
 
+std::string server_url::text() const {
+  return (tls ? "wss://" : "ws://") + host_header() + target;
+}
+
 std::optional<server_url> parse_server_url(std::string_view url) {
   server_url out;
   if (url.starts_with("wss://")) {

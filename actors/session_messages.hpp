@@ -138,6 +138,10 @@ struct link_statistics {
   std::uint64_t bytes_pending = 0;    ///< queued in outboxes, not yet written
   std::uint64_t connects = 0;         ///< connection attempts so far
   std::uint64_t memory_releases = 0;  ///< free heap returned to the OS after a burst
+  /// Per server of connection_manager_config::urls, in its order: links connected there now,
+  /// and connection attempts made there so far.
+  std::vector<std::uint64_t> links_connected_per_server;
+  std::vector<std::uint64_t> connects_per_server;
 };
 
 // ---- internal: the api/ facade's request bridge ------------------------------------------------
@@ -228,7 +232,8 @@ typename Inspector::result_type inspect(Inspector& f, close_session& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
   return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
-           x.bytes_pending, x.connects, x.memory_releases);
+           x.bytes_pending, x.connects, x.memory_releases, x.links_connected_per_server,
+           x.connects_per_server);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ticketed_wait& x) {

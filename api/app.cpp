@@ -30,12 +30,39 @@ std::unique_ptr<app> make_app(caf::actor_system& host, app_config config) {
   return app_factory::in(host, std::move(config));
 }
 
+invalid_server_url::invalid_server_url(std::string entry, std::string url)
+    : usage_error(url.empty() ? entry + " is empty, not a ws:// or wss:// URL"
+                              : entry + " is not a ws:// or wss:// URL: " + url),
+      entry_(std::move(entry)),
+      url_(std::move(url)) {}
+
 namespace {
 
-runtime::server_url parse_or_throw(const std::string& url) {
-  auto parsed = runtime::parse_server_url(url);
-  if (!parsed) throw usage_error("server_url is not a ws:// or wss:// URL: " + url);
-  return *parsed;
+/// server_url (when set), then server_urls, in that order.
+std::vector<std::string> configured_urls(const app_config& config) {
+  std::vector<std::string> out;
+  if (!config.server_url.empty()) out.push_back(config.server_url);
+  out.insert(out.end(), config.server_urls.begin(), config.server_urls.end());
+  return out;
+}
+
+/// Every configured URL parsed; throws invalid_server_url naming the first bad entry.
+std::vector<runtime::server_url> parse_or_throw(const app_config& config) {
+  if (config.server_url.empty() && config.server_urls.empty())
+    throw invalid_server_url("server_url", "");  // no server at all
+  std::vector<runtime::server_url> out;
+  if (!config.server_url.empty()) {
+    auto parsed = runtime::parse_server_url(config.server_url);
+    if (!parsed) throw invalid_server_url("server_url", config.server_url);
+    out.push_back(std::move(*parsed));
+  }
+  for (std::size_t i = 0; i < config.server_urls.size(); ++i) {
+    auto parsed = runtime::parse_server_url(config.server_urls[i]);
+    if (!parsed)
+      throw invalid_server_url("server_urls[" + std::to_string(i) + "]", config.server_urls[i]);
+    out.push_back(std::move(*parsed));
+  }
+  return out;
 }
 
 }  // namespace
@@ -43,7 +70,8 @@ runtime::server_url parse_or_throw(const std::string& url) {
 app::impl::impl(app_config cfg, caf::actor_system* host)
     : config(std::move(cfg)),
       log(runtime::make_runtime_logger(config.log_handler, config.log_level)),
-      url(parse_or_throw(config.server_url)),
+      url_texts(configured_urls(config)),
+      urls(parse_or_throw(config)),
       own_config(host ? nullptr
                       : std::make_unique<runtime_system_config>(config.scheduler_threads)),
       own_system(host ? nullptr : std::make_unique<caf::actor_system>(*own_config)),
@@ -52,7 +80,7 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
   io = std::make_unique<runtime::io_runtime>(
       runtime::tls_settings{config.tls_trust_file, config.verify_tls});
   runtime::connection_manager_config mc;
-  mc.url = url;
+  mc.urls = urls;
   mc.io = io.get();
   mc.connect_timeout = config.connect_timeout;
   mc.ping_interval = config.ping_interval;
@@ -347,6 +375,14 @@ runtime_statistics app::connection_statistics() {
   out.bytes_pending = links.bytes_pending;
   out.connects = links.connects;
   out.memory_releases = links.memory_releases;
+  out.servers.resize(st.url_texts.size());
+  for (std::size_t i = 0; i < out.servers.size(); ++i) {
+    out.servers[i].url = st.url_texts[i];
+    if (i < links.links_connected_per_server.size())
+      out.servers[i].links_connected = links.links_connected_per_server[i];
+    if (i < links.connects_per_server.size())
+      out.servers[i].connects = links.connects_per_server[i];
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <actorsync/actors/reconnect_backoff.hpp>
 #include <actorsync/actors/runtime_tuning.hpp>
@@ -29,7 +30,12 @@ struct user_credentials {
 };
 
 struct app_config {
-  std::string server_url;                ///< ws://host:port[/path] or wss://...
+  std::string server_url;  ///< ws://host:port[/path] or wss://...; may be empty with server_urls
+  /// More servers of the same service (nodes sharing one history), after server_url when both
+  /// are set. A connection starts at the first of the list and, after a failed or lost
+  /// connection, retries (with the usual backoff) at the next one, round robin. Every entry
+  /// must parse like server_url (invalid_server_url names the first that does not).
+  std::vector<std::string> server_urls;
   std::string tls_trust_file;            ///< PEM CA bundle for wss; empty: system defaults
   bool verify_tls = true;                ///< certificate and host-name verification (on by default)
   std::filesystem::path data_directory;  ///< one RocksDB database for every realm of the app
@@ -48,7 +54,8 @@ struct app_config {
   /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
   std::size_t release_memory_after_sessions = runtime::tuning::release_memory_after_sessions;
   runtime::backoff_config backoff{};
-  /// One connection per (server, user) when on (the default); one per session when off.
+  /// One connection per user (to whichever server of the list it reached) when on (the
+  /// default); one per session when off.
   bool session_multiplexing = true;
   std::size_t scheduler_threads = runtime::tuning::scheduler_threads;
 
@@ -85,6 +92,20 @@ class usage_error : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+/// The app's configuration names no server, or a server entry is not a ws:// or wss:// URL.
+class invalid_server_url : public usage_error {
+ public:
+  /// `entry`: "server_url" or "server_urls[<index>]" (server_url when both are empty); `url`:
+  /// the text given there.
+  invalid_server_url(std::string entry, std::string url);
+  const std::string& entry() const noexcept { return entry_; }
+  const std::string& url() const noexcept { return url_; }
+
+ private:
+  std::string entry_;
+  std::string url_;
+};
+
 /// Seed compatibility: app.sync().enable_session_multiplexing().
 class sync_settings {
  public:
@@ -99,6 +120,14 @@ class sync_settings {
   app& owner_;
 };
 
+/// One server of the app's list (app_config::server_url, then server_urls) as the connection
+/// manager sees it.
+struct server_statistics {
+  std::string url;                    ///< as configured
+  std::uint64_t links_connected = 0;  ///< connections up to this server now
+  std::uint64_t connects = 0;         ///< connection attempts to this server so far
+};
+
 struct runtime_statistics {
   std::uint64_t sessions_active = 0;
   std::uint64_t sessions_paused = 0;
@@ -109,6 +138,8 @@ struct runtime_statistics {
   /// Times the runtime gave free heap memory back to the OS after a burst of sessions opening
   /// or closing (docs/sessions.md).
   std::uint64_t memory_releases = 0;
+  /// Per configured server, in list order: where the connections are.
+  std::vector<server_statistics> servers;
 };
 
 class app {

@@ -58,7 +58,9 @@ class session_registry {
 struct app::impl {
   app_config config;
   runtime::logger_ptr log;  ///< the app's "actorsync" logger (app_config::log_handler)
-  runtime::server_url url;
+  /// app_config::server_url (when set), then server_urls, as given and as parsed.
+  std::vector<std::string> url_texts;
+  std::vector<runtime::server_url> urls;
   // Declaration order is destruction order in reverse: io before the actor system.
   /// The app's own actor system; both null when it runs in the application's (make_app).
   std::unique_ptr<runtime_system_config> own_config;

@@ -71,9 +71,10 @@ class ConnectionManagerScript : public ::testing::Test {
     sched_.run();
   }
 
-  void start(std::chrono::milliseconds linger = 0ms) {
+  void start(std::chrono::milliseconds linger = 0ms,
+             const std::vector<std::string>& urls = {"ws://127.0.0.1:1"}) {
     connection_manager_config config;
-    config.url = *parse_server_url("ws://127.0.0.1:1");
+    for (const auto& url : urls) config.urls.push_back(*parse_server_url(url));
     config.connect_timeout = 15s;
     config.ping_interval = 30s;
     config.pong_timeout = 60s;
@@ -115,6 +116,8 @@ class ConnectionManagerScript : public ::testing::Test {
   }
 
   scripted_socket& socket(std::size_t i = 0) { return *sockets_->at(i); }
+  /// The port of the server connection attempt `i` went to.
+  std::string port_of(std::size_t i) { return socket(i).target.url.port; }
   std::size_t socket_count() const { return sockets_->size(); }
 
   /// Plays the I/O thread of socket `i`.
@@ -310,4 +313,83 @@ TEST_F(ConnectionManagerScript, AfterAnExpiredTokenTheRetryUsesTheFreshTokenASes
   ASSERT_EQ(socket_count(), 2u);
   EXPECT_EQ(socket(1).target.token, "fresh");
   EXPECT_EQ(socket(0).target.token, "token");
+}
+
+TEST_F(ConnectionManagerScript, AFailedConnectMovesTheLinkToTheNextServerRoundRobin) {
+  start(0ms, {"ws://127.0.0.1:1", "ws://127.0.0.1:2", "ws://127.0.0.1:3"});
+  auto a = attach("user:alice");
+  ASSERT_EQ(socket_count(), 1u);
+  EXPECT_EQ(port_of(0), "1");  // every link starts at the first server
+  failed(0);
+  advance(1s);
+  ASSERT_EQ(socket_count(), 2u);
+  EXPECT_EQ(port_of(1), "2");
+  failed(1);
+  // Another server does not reset the backoff: the delay doubled as with one server.
+  advance(1999ms);
+  EXPECT_EQ(socket_count(), 2u);
+  advance(1ms);
+  ASSERT_EQ(socket_count(), 3u);
+  EXPECT_EQ(port_of(2), "3");
+  advance(15s);  // an unanswered connect (timeout) moves on too
+  EXPECT_EQ(a->events.back().error, sync_errc::connect_timeout);
+  advance(4s);
+  ASSERT_EQ(socket_count(), 4u);
+  EXPECT_EQ(port_of(3), "1");  // after the last, the first again
+  opened(3);
+  EXPECT_EQ(states(*a).back(), cs::connected);
+  auto s = stats();
+  EXPECT_EQ(s.connects_per_server, (std::vector<std::uint64_t>{2, 1, 1}));
+  EXPECT_EQ(s.links_connected_per_server, (std::vector<std::uint64_t>{1, 0, 0}));
+}
+
+TEST_F(ConnectionManagerScript, ALostLinkMovesWithAllItsSessionsToTheNextServerAndTheyBindThere) {
+  start(0ms, {"ws://127.0.0.1:1", "ws://127.0.0.1:2"});
+  auto a = attach("user:alice");
+  auto b = attach("user:alice");
+  ASSERT_EQ(socket_count(), 1u);  // one link per user, to one server at a time
+  opened(0);
+  send_from(0, protocol::bind_message{11, "/a", ""}, 11);
+  written(0);
+  EXPECT_EQ(stats().links_connected_per_server, (std::vector<std::uint64_t>{1, 0}));
+  failed(0);
+  EXPECT_EQ(states(*a).back(), cs::disconnected);
+  EXPECT_EQ(states(*b).back(), cs::disconnected);
+  EXPECT_EQ(stats().links_connected_per_server, (std::vector<std::uint64_t>{0, 0}));
+  advance(1s);
+  ASSERT_EQ(socket_count(), 2u);
+  EXPECT_EQ(port_of(1), "2");
+  opened(1);
+  EXPECT_EQ(states(*a).back(), cs::connected);
+  EXPECT_EQ(states(*b).back(), cs::connected);
+  EXPECT_EQ(stats().links_connected_per_server, (std::vector<std::uint64_t>{0, 1}));
+  // The sessions bind again with fresh idents on the new link; frames route by the new ones.
+  send_from(0, protocol::bind_message{21, "/a", ""}, 21);
+  send_from(1, protocol::bind_message{22, "/b", ""}, 22);
+  written(1);
+  ASSERT_EQ(socket(1).written.size(), 2u);
+  frame_in(1, protocol::server_mark_message{22, 7});
+  ASSERT_EQ(b->messages.size(), 1u);
+  EXPECT_EQ(std::get<protocol::server_mark_message>(b->messages[0]).request, 7u);
+  EXPECT_TRUE(a->messages.empty());
+}
+
+TEST_F(ConnectionManagerScript, AHealthyConnectionResetsTheBackoffWhicheverServerItWasOn) {
+  start(0ms, {"ws://127.0.0.1:1", "ws://127.0.0.1:2"});
+  auto a = attach("user:alice");
+  failed(0);
+  advance(1s);
+  failed(1);  // the next delay is 2 s
+  advance(2s);
+  ASSERT_EQ(socket_count(), 3u);
+  EXPECT_EQ(port_of(2), "1");
+  opened(2);
+  advance(10s);  // up for healthy_after (10 s)
+  failed(2);
+  advance(999ms);
+  EXPECT_EQ(socket_count(), 3u);
+  advance(1ms);  // back to the initial 1 s
+  ASSERT_EQ(socket_count(), 4u);
+  EXPECT_EQ(port_of(3), "2");
+  EXPECT_EQ(states(*a).back(), cs::connecting);
 }

@@ -38,3 +38,17 @@ TEST(ServerUrl, RejectsWhatIsNotAWebSocketUrl) {
   EXPECT_FALSE(parse_server_url("ws://host:8x"));
   EXPECT_FALSE(parse_server_url("ws://[::1"));
 }
+
+TEST(ServerUrl, TextGivesTheUrlBackWithoutADefaultPort) {
+  EXPECT_EQ(parse_server_url("ws://127.0.0.1:9090/sync")->text(), "ws://127.0.0.1:9090/sync");
+  EXPECT_EQ(parse_server_url("wss://sync.example.org:443")->text(), "wss://sync.example.org/");
+  EXPECT_EQ(parse_server_url("ws://[::1]:8080/")->text(), "ws://[::1]:8080/");
+}
+
+TEST(ServerUrl, NextServerGoesRoundTheListAndStaysWithASingleOne) {
+  using actorsync::runtime::next_server;
+  EXPECT_EQ(next_server(0, 3), 1u);
+  EXPECT_EQ(next_server(1, 3), 2u);
+  EXPECT_EQ(next_server(2, 3), 0u);
+  EXPECT_EQ(next_server(0, 1), 0u);
+}

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace actorsync::load {
 
@@ -15,7 +16,9 @@ struct load_options {
   std::uint64_t readers = 10;  ///< fanout: reader replicas per realm
   bool multiplexing = true;
   std::uint64_t connections = 1;  ///< with multiplexing: links (one per simulated user)
-  std::string server_url;         ///< empty: start the embedded server
+  /// External servers (nodes of one service), tried in this order with failover
+  /// (app_config::server_urls); empty: start the embedded server.
+  std::vector<std::string> server_urls;
   std::string token;              ///< for an external server
   std::string token_secret_file;  ///< for an external server: issue tokens ourselves
   bool tls = false;

@@ -63,6 +63,12 @@ nlohmann::json timeline_json(const load_report& r) {
   return rows;
 }
 
+nlohmann::json servers_json(const std::vector<server_usage>& servers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : servers) out.push_back({{"url", s.url}, {"connects", s.connects}});
+  return out;
+}
+
 nlohmann::json context_json(const run_context& c) {
   return {{"command_line", c.command_line},     {"version", c.version},
           {"started_at_utc", c.started_at_utc}, {"hostname", c.hostname},
@@ -328,6 +334,7 @@ std::string to_json(const load_report& r) {
       {"server_rss_bytes_per_session", r.server_rss_bytes_per_session},
       {"client_rss_base_bytes", r.client_rss_base_bytes},
       {"sockets", r.sockets},
+      {"servers", servers_json(r.servers)},
       {"cpu_idle_percent", r.cpu_idle_percent},
       {"measured_after_memory_release", r.measured_after_memory_release},
       {"memory_releases", r.memory_releases},
@@ -405,6 +412,8 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
                                 format_bytes(static_cast<std::uint64_t>(
                                     std::max<std::int64_t>(0, r.server_rss_bytes_per_session))));
   row("sockets", std::to_string(r.sockets));
+  for (const auto& s : r.servers)
+    row("server " + s.url, std::to_string(s.connects) + " connection attempts");
   row("errors", std::to_string(r.errors));
   row("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
   html << "</table>\n";
@@ -455,6 +464,7 @@ void print_table(std::ostream& out, const load_report& r) {
   if (r.workload == "idle")
     line("measured after memory release", r.measured_after_memory_release ? "yes" : "no");
   line("sockets", std::to_string(r.sockets));
+  for (const auto& s : r.servers) line("connects to " + s.url, std::to_string(s.connects));
   line("progress / connection events",
        std::to_string(r.progress_events) + " / " + std::to_string(r.connection_events));
   line("errors", std::to_string(r.errors));

@@ -32,6 +32,13 @@ struct run_context {
   std::uint64_t memory_bytes = 0;
 };
 
+/// One server of the run's list (--server-url, or the embedded server) and the connection
+/// attempts the run's apps made to it.
+struct server_usage {
+  std::string url;
+  std::uint64_t connects = 0;
+};
+
 /// One bar of the page's latency histogram: [lower_us, upper_us) in microseconds.
 struct histogram_bin {
   double lower_us = 0;
@@ -62,7 +69,8 @@ struct load_report {
   std::int64_t server_rss_bytes_per_session = 0;
   std::uint64_t client_rss_base_bytes = 0;
   std::uint64_t sockets = 0;
-  double cpu_idle_percent = 0;  ///< process CPU while holding idle sessions
+  std::vector<server_usage> servers;  ///< in list order
+  double cpu_idle_percent = 0;        ///< process CPU while holding idle sessions
   /// idle: the client's memory was measured after the runtime released the binding burst's
   /// free memory (false: no release was seen within the deadline, or too few sessions for one).
   bool measured_after_memory_release = false;

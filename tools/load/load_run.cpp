@@ -88,10 +88,10 @@ struct load_run::observer {
   caf::actor counter;
 };
 
-load_run::load_run(load_options options, std::string server_url,
+load_run::load_run(load_options options, std::vector<std::string> server_urls,
                    std::function<std::string(const std::string&)> token_for_user)
     : options_(std::move(options)),
-      server_url_(std::move(server_url)),
+      server_urls_(std::move(server_urls)),
       token_for_user_(std::move(token_for_user)) {
   if (options_.data_directory.empty()) {
     data_root_ = fresh_directory();
@@ -115,7 +115,7 @@ load_run::~load_run() {
 
 api::app& load_run::make_app(const std::string& name) {
   api::app_config config;
-  config.server_url = server_url_;
+  config.server_urls = server_urls_;
   config.tls_trust_file = options_.tls_trust_file;
   config.data_directory = data_root_ / name;
   config.durability =
@@ -158,6 +158,17 @@ void load_run::observe(api::app& owner, api::sync_session& session) {
     caf::anon_send(counter, caf::actor_cast<caf::actor>(handle));  // connection state
     return;
   }
+}
+
+std::vector<server_usage> load_run::server_usage_totals() {
+  std::vector<server_usage> out;
+  for (const auto& url : server_urls_) out.push_back({url, 0});
+  for (auto& app : apps_) {
+    const auto servers = app->connection_statistics().servers;
+    for (std::size_t i = 0; i < servers.size() && i < out.size(); ++i)
+      out[i].connects += servers[i].connects;
+  }
+  return out;
 }
 
 void load_run::record_latency(std::chrono::microseconds latency) {

@@ -39,7 +39,8 @@ class load_run {
  public:
   using clock = std::chrono::steady_clock;
 
-  load_run(load_options options, std::string server_url,
+  /// `server_urls`: the app's servers (app_config::server_urls), at least one.
+  load_run(load_options options, std::vector<std::string> server_urls,
            std::function<std::string(const std::string&)> token_for_user);
   ~load_run();
 
@@ -63,6 +64,9 @@ class load_run {
   /// indefinitely) and connection state: every session is observed by a subscriber actor.
   void observe(api::app& owner, api::sync_session& session);
 
+  /// Connection attempts per server of the list, summed over the run's apps.
+  std::vector<server_usage> server_usage_totals();
+
   void record_latency(std::chrono::microseconds latency);
   latency_histogram latency_snapshot();
   void record_error(const std::string& what);
@@ -84,7 +88,7 @@ class load_run {
   void sample_timeline();
 
   load_options options_;
-  std::string server_url_;
+  std::vector<std::string> server_urls_;
   std::function<std::string(const std::string&)> token_for_user_;
   std::filesystem::path data_root_;
   bool remove_data_root_ = false;

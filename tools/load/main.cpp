@@ -12,6 +12,7 @@
 #include <random>
 
 #include <actorsync/server/token.hpp>
+#include "actors/server_url.hpp"
 #include "server/command_line.hpp"
 #include "server/process_stats.hpp"
 #include "tools/load/load_run.hpp"
@@ -77,8 +78,12 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
                  "Share connections between sessions (true/false)");
   cli.add_option("--connections", o.connections, "With multiplexing: number of links (users)")
       ->check(CLI::Range(1, 100000));
-  cli.add_option("--server-url", o.server_url,
-                 "ws:// or wss:// URL of an external server (default: embedded)");
+  // Several servers accumulate (repeated or comma separated) rather than the later winning.
+  cli.add_option("--server-url", o.server_urls,
+                 "ws:// or wss:// URL of an external server (default: embedded); repeat it or "
+                 "separate URLs with commas for several nodes, tried in order with failover")
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cli.add_option("--token", o.token, "Token for an external server");
   cli.add_option("--token-secret-file", o.token_secret_file,
                  "Issue tokens with this secret (external server)");
@@ -148,9 +153,13 @@ int run(load_options options, const std::string& invocation) {
 
   std::optional<server::token_secret> secret;
   std::optional<tools::server_process> embedded;
-  std::string url = options.server_url;
+  std::vector<std::string> urls = options.server_urls;
+  for (const auto& url : urls) {
+    if (!runtime::parse_server_url(url))
+      throw std::runtime_error("--server-url '" + url + "' is not a ws:// or wss:// URL");
+  }
   std::filesystem::path server_data;
-  if (url.empty()) {
+  if (urls.empty()) {
     secret.emplace(random_secret());
     std::random_device random;
     auto so = tools::measured_server(
@@ -165,9 +174,9 @@ int run(load_options options, const std::string& invocation) {
     }
     server_data = so.data_directory;
     embedded.emplace(so);
-    url = options.tls ? "wss://127.0.0.1:" + std::to_string(embedded->wss_port())
-                      : "ws://127.0.0.1:" + std::to_string(embedded->ws_port());
-    std::cout << "embedded server pid " << embedded->pid() << " at " << url << " (data "
+    urls = {options.tls ? "wss://127.0.0.1:" + std::to_string(embedded->wss_port())
+                        : "ws://127.0.0.1:" + std::to_string(embedded->ws_port())};
+    std::cout << "embedded server pid " << embedded->pid() << " at " << urls.front() << " (data "
               << so.data_directory.string() << ")\n";
   } else if (!options.token_secret_file.empty()) {
     std::string why;
@@ -183,7 +192,7 @@ int run(load_options options, const std::string& invocation) {
   };
   int status = 1;
   {
-    load::load_run run(options, url, token_for);
+    load::load_run run(options, urls, token_for);
     auto& report = run.report();
     report.workload = options.workload;
     report.realms = options.realms;
@@ -200,6 +209,7 @@ int run(load_options options, const std::string& invocation) {
     if (options.workload == "fanout") load::run_fanout(run, server_pid);
     if (options.workload == "churn") load::run_churn(run, server_pid);
     report.latency = run.latency_snapshot();
+    report.servers = run.server_usage_totals();
     report.progress_events = run.counters().progress_events;
     report.connection_events = run.counters().connection_events;
     report.errors = run.counters().errors;
