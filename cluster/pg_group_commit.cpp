@@ -1,5 +1,6 @@
 // pg_history_store: the writer thread's group commit, one transaction for many realms, fenced
 // per realm. See pg_history_store.hpp for the rules.
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -141,6 +142,7 @@ void pg_history_store::impl::commit_group(std::deque<pg_pending_write>& group) {
   auto batches = batch_by_realm(group);
   if (!batches.empty()) {
     std::vector<const realm_batch*> kept, fenced;
+    const auto began = std::chrono::steady_clock::now();
     try {
       if (!writer_connection) writer_connection = connect(options.url);
       pqxx::work tx(*writer_connection);
@@ -148,6 +150,11 @@ void pg_history_store::impl::commit_group(std::deque<pg_pending_write>& group) {
       for (const auto& b : batches) (moved.count(b.path) ? kept : fenced).push_back(&b);
       write_rows(tx, kept);
       tx.commit();  // synchronous_commit is on: durable when this returns
+      commit_micros.fetch_add(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::steady_clock::now() - began)
+                                         .count()),
+          std::memory_order_relaxed);
     } catch (const std::exception& e) {
       // Nothing of the group is acknowledged. Each realm is reloaded by its next acquisition:
       // the commit may or may not have happened (in doubt), the database says which.

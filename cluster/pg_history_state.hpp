@@ -106,6 +106,7 @@ struct pg_history_store::impl {
   std::atomic<std::uint64_t> integrations{0};
   std::atomic<std::uint64_t> realm_heads_written{0};
   std::atomic<std::uint64_t> fenced_realms{0};
+  std::atomic<std::uint64_t> commit_micros{0};
 
   /// The realm's state when this node owns it and it is not lost; else null.
   std::shared_ptr<pg_realm_state> owned(const std::string& path) const;

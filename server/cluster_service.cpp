@@ -135,6 +135,62 @@ void cluster_service::publish_change(const std::string& realm_path,
                 cluster::encode(cluster::change_notice{realm_path, version}));
 }
 
+void cluster_service::render_metrics(std::string& out, const server_metrics& metrics) const {
+  const auto store = store_->stats();
+  const auto bus = bus_->stats();
+  const auto routed = router_->stats();
+  auto n = [](std::uint64_t v) { return std::to_string(v); };
+  auto seconds = [](std::uint64_t micros) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6f", static_cast<double>(micros) / 1e6);
+    return std::string(text);
+  };
+  const auto counter = "counter";
+  append_metric(out, "cluster_realms_owned", "gauge", "Realms this node owns now.",
+                n(store.owned_realms));
+  append_metric(out, "cluster_realm_acquisitions_total", counter,
+                "Realms this node took (asked by another node, or for its own sessions).",
+                n(metrics.realm_acquisitions.load(std::memory_order_relaxed)));
+  append_metric(out, "cluster_realm_handovers_total", counter,
+                "Realms this node handed to their preferred owner (rebalancing).",
+                n(metrics.realm_handovers.load(std::memory_order_relaxed)));
+  append_metric(out, "cluster_fenced_realms_total", counter,
+                "Realms a group commit found taken by another node (nothing of them kept).",
+                n(store.fenced_realms));
+  append_metric(out, "cluster_commits_total", counter,
+                "PostgreSQL transactions committed by the group-commit writer.",
+                n(store.group_writes));
+  append_metric(out, "cluster_commit_realm_heads_total", counter,
+                "Realm heads moved by those commits (divided by commits: realms per commit).",
+                n(store.realm_heads_written));
+  append_metric(out, "cluster_commit_seconds_total", counter,
+                "Time spent in committed group-commit transactions.", seconds(store.commit_micros));
+  append_metric(out, "cluster_bus_requests_total", counter, "Requests sent over NATS.",
+                n(bus.requests));
+  append_metric(out, "cluster_bus_replies_total", counter, "Replies received over NATS.",
+                n(bus.replies));
+  append_metric(out, "cluster_bus_round_trip_seconds_total", counter,
+                "Request-to-reply time of the replied requests (divided by replies: mean).",
+                seconds(bus.round_trip_us_sum));
+  append_metric(out, "cluster_bus_no_responders_total", counter,
+                "Requests nobody subscribed to (a realm without an owner).", n(bus.no_responders));
+  append_metric(out, "cluster_bus_timeouts_total", counter, "Requests not answered in time.",
+                n(bus.timeouts));
+  append_metric(out, "cluster_bus_reconnects_total", counter, "Reconnections to NATS.",
+                n(bus.reconnects));
+  append_metric(out, "cluster_bus_connected", "gauge", "1 while connected to NATS.",
+                n(bus.connected ? 1 : 0));
+  append_metric(out, "cluster_owner_requests_total", counter,
+                "Uploads and ident grants sent to a realm's owner.", n(routed.requests));
+  append_metric(out, "cluster_owner_retries_total", counter,
+                "Attempts repeated while looking for a realm's owner.", n(routed.retries));
+  append_metric(out, "cluster_take_requests_total", counter,
+                "Requests to a preferred node to take a realm.", n(routed.takes_requested));
+  append_metric(out, "cluster_owner_searches_failed_total", counter,
+                "Requests that found no owner in time (the session got a retryable error).",
+                n(routed.gave_up));
+}
+
 const std::string& cluster_service::node_id() const {
   return store_->node_id();
 }

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <actorsync/server/server_metrics.hpp>
 #include "cluster/bus_messages.hpp"
 #include "cluster/nats_bus.hpp"
 #include "cluster/realm_router.hpp"
@@ -47,6 +48,8 @@ class cluster_service : public std::enable_shared_from_this<cluster_service> {
   void publish_change(const std::string& realm_path, protocol::version_type version);
 
   const std::string& node_id() const;
+  /// This node's cluster figures in Prometheus text (actorsync_cluster_*), for /metrics.
+  void render_metrics(std::string& out, const server_metrics& metrics) const;
   cluster::pg_history_store& store() const { return *store_; }
   cluster::bus_stats bus_stats() const { return bus_->stats(); }
   cluster::router_stats router_stats() const { return router_->stats(); }

@@ -47,6 +47,13 @@ std::size_t error_slot(protocol::error_code code) {
 
 void line(std::string& out, const char* name, const char* type, const char* help,
           std::int64_t value) {
+  append_metric(out, name, type, help, std::to_string(value));
+}
+
+}  // namespace
+
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   const std::string& value) {
   out += "# HELP actorsync_";
   out += name;
   out += ' ';
@@ -58,9 +65,11 @@ void line(std::string& out, const char* name, const char* type, const char* help
   out += "\nactorsync_";
   out += name;
   out += ' ';
-  out += std::to_string(value);
+  out += value;
   out += '\n';
 }
+
+namespace {
 
 // Index of `reason` in bind_refusals, or the array size when it is not a BIND refusal.
 std::size_t refusal_slot(protocol::error_code reason) {
@@ -181,6 +190,7 @@ std::string server_metrics::render_prometheus() const {
     out += "actorsync_binds_refused_total{reason=\"" + std::string(protocol::to_string(reason)) +
            "\"} " + std::to_string(binds_refused(reason)) + "\n";
   }
+  if (extra_renderer_) extra_renderer_(out);
   render_process_metrics(out);
   return out;
 }

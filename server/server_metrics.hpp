@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -59,14 +60,24 @@ class server_metrics {
 
   /// The whole registry in Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;
+  /// More metrics appended by a part of the server that keeps its own figures (the cluster
+  /// node's). Set once before the metrics endpoint starts.
+  void set_extra_renderer(std::function<void(std::string&)> renderer) {
+    extra_renderer_ = std::move(renderer);
+  }
 
  private:
   static constexpr std::size_t error_slots = 256;
+  std::function<void(std::string&)> extra_renderer_;
   std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};
   std::atomic<std::uint64_t> latency_sum_micros_{0};
   std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100
   std::array<std::atomic<std::uint64_t>, bind_refusals.size()> binds_refused_{};
   std::array<std::atomic<std::uint64_t>, upgrade_refusals.size()> upgrades_refused_{};
 };
+
+/// Appends one metric (HELP, TYPE and its sample) named actorsync_<name> in Prometheus text.
+void append_metric(std::string& out, const char* name, const char* type, const char* help,
+                   const std::string& value);
 
 }  // namespace actorsync::server

@@ -185,6 +185,11 @@ bound_ports sync_server::start(const server_options& options) {
   auto store = open_history_store(options);
   impl_->context = std::make_shared<server_context>(server_context{
       options, std::move(tokens), store, impl_->metrics, join_cluster(options, store)});
+  if (auto cluster = impl_->context->cluster) {
+    auto* metrics = impl_->metrics.get();
+    impl_->metrics->set_extra_renderer(
+        [cluster, metrics](std::string& out) { cluster->render_metrics(out, *metrics); });
+  }
   try {
     impl_->start_actors(options);
     impl_->start_io(options);

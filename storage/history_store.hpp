@@ -39,6 +39,8 @@ struct history_store_stats {
   std::uint64_t integrations = 0;         ///< integrations written (refusals not counted)
   std::uint64_t realm_heads_written = 0;  ///< cluster store: realm heads moved (many per group)
   std::uint64_t fenced_realms = 0;        ///< cluster store: realms a group write found taken
+  std::uint64_t commit_micros = 0;        ///< cluster store: time in group-commit transactions
+  std::uint64_t owned_realms = 0;         ///< cluster store: realms this node holds now
 };
 
 /// Outcome of integrating one UPLOAD.

@@ -171,6 +171,35 @@ TEST(ClusterNodes, PostgresCrashedUnderTheClusterAcknowledgesNothingMeanwhileAnd
   expect_settled(cluster, workload, 2, root.path() / "fresh");
 }
 
+TEST(ClusterNodes, AJoiningNodeTakesItsShareAndTheMoveShowsInMetrics) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/join"));
+  workload.start_writing();
+  const auto id = test_cluster::node_id(2);
+  ASSERT_EQ(cluster.node(2).stop(), 0);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  ASSERT_EQ(cluster.owners().count(id), 0u);
+  // Node 2 comes back: the others see its lease and hand it the realms it is preferred for,
+  // while the client goes on writing through node 0.
+  cluster.restart(2);
+  ASSERT_TRUE(eventually([&] { return cluster.owners().count(id) != 0; }))
+      << "the joining node took no realm\n"
+      << cluster.outputs();
+  // The database shows the move first; the node counts it once it serves the realm.
+  EXPECT_TRUE(eventually([&] {
+    return cluster.metric(2, "cluster_realm_acquisitions_total") > 0 &&
+           cluster.metric(2, "cluster_realms_owned") > 0;
+  }));
+  EXPECT_GT(cluster.metric(0, "cluster_realm_handovers_total") +
+                cluster.metric(1, "cluster_realm_handovers_total"),
+            0);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  expect_settled(cluster, workload, 2, root.path() / "fresh");
+}
+
 TEST(ClusterNodes, DrainedNodeHandsItsRealmsOverBeforeItExits) {
   ACTORSYNC_REQUIRE_POSTGRES();
   ACTORSYNC_REQUIRE_NATS();

@@ -14,6 +14,7 @@
 #include "tests/cluster/nats_instance.hpp"
 #include "tests/cluster/pg_instance.hpp"
 #include "tests/support/fault_proxy.hpp"
+#include "tests/support/scripted_client.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
 
@@ -76,6 +77,15 @@ class test_cluster {
     return counts.value();
   }
 
+  /// A sample of node i's /metrics (actorsync_<name>), -1 when it is not there.
+  double metric(std::size_t i, const std::string& name) {
+    const auto [status, body] = http_get(nodes_.at(i)->metrics_port(), "/metrics");
+    if (status != 200) return -1;
+    const auto prefix = "\nactorsync_" + name + " ";
+    const auto at = body.find(prefix);
+    return at == std::string::npos ? -1 : std::stod(body.substr(at + prefix.size()));
+  }
+
   std::string outputs() {
     std::string out;
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -92,8 +102,7 @@ class test_cluster {
             "--postgres",  postgres_.url(),
             "--node-id",   node_id(i),
             "--nats",      nats_urls,
-            "--log-level", "info",
-            "--no-metrics"};
+            "--log-level", "info"};
   }
 
   cluster::pg_history_store& checker() const {
