@@ -208,7 +208,7 @@ int run(load_options options, const std::string& invocation) {
   if (options.cluster_nodes > 0) {
     secret.emplace(random_secret());
     std::cout << "starting an embedded cluster: PostgreSQL, NATS and " << options.cluster_nodes
-              << " nodes\n";
+              << (options.cluster_nodes == 1 ? " node\n" : " nodes\n");
     cluster.emplace(options.cluster_nodes, tools::find_server_binary(options.server_binary),
                     secret->bytes(), options.keep_data);
     urls = cluster->urls();
