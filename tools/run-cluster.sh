@@ -35,7 +35,9 @@ cleanup() {
   ./tools/pg-test-instance.sh stop "$work/pg" fast >/dev/null 2>&1 || true
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Ctrl-C or SIGTERM ends the script; the EXIT trap then stops everything.
+trap 'exit 130' INT TERM
 
 export ACTORSYNC_TOKEN_SECRET=${ACTORSYNC_TOKEN_SECRET:-actorsync-development-secret-0123456789}
 # The same secret for clients that issue their own tokens (actorsync-load --token-secret-file).
@@ -76,7 +78,7 @@ echo "load it:    ./build/tools/load/actorsync-load --server-url $(IFS=,; echo "
   "--token-secret-file $work/secret --workload upload --realms 1000 --writes 20"
 echo "Ctrl-C stops everything."
 # Stop when any node exits (a crash is shown, not hidden).
-# wait -n also returns on Ctrl-C (the trap then stops everything): only a dead node is reported.
+# Ctrl-C ends the script in its trap; wait -n returns otherwise only when a node is gone.
 wait -n "${pids[@]}" || true
 for pid in "${pids[@]}"; do
   if ! kill -0 "$pid" 2>/dev/null; then
