@@ -107,48 +107,62 @@ storage::result<storage::history_range> pg_history_store::read(
   }
 }
 
-protocol::version_type pg_history_store::latest_server_version(
+storage::result<protocol::version_type> pg_history_store::try_latest_server_version(
     const std::string& realm_path) const {
   if (auto realm = impl_->owned(realm_path)) {
     std::lock_guard lock(realm->mutex);
     return realm->durable_version;
   }
-  try {
-    auto connection = impl_->pool.borrow();
-    pqxx::nontransaction tx(*connection);
-    auto head = tx.exec_params("SELECT version FROM actorsync_heads WHERE realm = $1", realm_path);
-    return head.empty() ? 0 : head[0][0].as<std::uint64_t>();
-  } catch (const std::exception&) {
-    return 0;  // as for an unknown realm; the next read or write reports the failure
-  }
+  return impl_->read_one<protocol::version_type>(
+      "reading the head of " + realm_path, 0,
+      [&](pqxx::nontransaction& tx) {
+        return tx.exec_params("SELECT version FROM actorsync_heads WHERE realm = $1", realm_path);
+      },
+      [](const pqxx::row& row) { return row[0].as<std::uint64_t>(); });
+}
+
+storage::result<protocol::version_type> pg_history_store::try_last_integrated_client_version(
+    const std::string& realm_path, protocol::file_ident client) const {
+  return impl_->read_one<protocol::version_type>(
+      "reading a client record of " + realm_path, 0,
+      [&](pqxx::nontransaction& tx) {
+        return tx.exec_params(
+            "SELECT last_client_version FROM actorsync_clients WHERE realm = $1 AND ident = $2",
+            realm_path, client);
+      },
+      [](const pqxx::row& row) { return row[0].as<std::uint64_t>(); });
+}
+
+storage::result<bool> pg_history_store::try_is_valid_client_file_ident(
+    const std::string& realm_path, storage::file_ident_grant grant) const {
+  if (grant.ident == 0) return false;
+  return impl_->read_one<bool>(
+      "reading a client record of " + realm_path, false,
+      [&](pqxx::nontransaction& tx) {
+        return tx.exec_params("SELECT salt FROM actorsync_clients WHERE realm = $1 AND ident = $2",
+                              realm_path, grant.ident);
+      },
+      [&](const pqxx::row& row) { return row[0].as<std::uint64_t>() == grant.salt; });
+}
+
+// The plain reads answer as for an unknown realm or client when the database cannot be read;
+// realm actors use the try_ forms.
+protocol::version_type pg_history_store::latest_server_version(
+    const std::string& realm_path) const {
+  auto latest = try_latest_server_version(realm_path);
+  return latest ? latest.value() : 0;
 }
 
 protocol::version_type pg_history_store::last_integrated_client_version(
     const std::string& realm_path, protocol::file_ident client) const {
-  try {
-    auto connection = impl_->pool.borrow();
-    pqxx::nontransaction tx(*connection);
-    auto row = tx.exec_params(
-        "SELECT last_client_version FROM actorsync_clients WHERE realm = $1 AND ident = $2",
-        realm_path, client);
-    return row.empty() ? 0 : row[0][0].as<std::uint64_t>();
-  } catch (const std::exception&) {
-    return 0;
-  }
+  auto integrated = try_last_integrated_client_version(realm_path, client);
+  return integrated ? integrated.value() : 0;
 }
 
 bool pg_history_store::is_valid_client_file_ident(const std::string& realm_path,
                                                   storage::file_ident_grant grant) const {
-  if (grant.ident == 0) return false;
-  try {
-    auto connection = impl_->pool.borrow();
-    pqxx::nontransaction tx(*connection);
-    auto row = tx.exec_params("SELECT salt FROM actorsync_clients WHERE realm = $1 AND ident = $2",
-                              realm_path, grant.ident);
-    return !row.empty() && row[0][0].as<std::uint64_t>() == grant.salt;
-  } catch (const std::exception&) {
-    return false;
-  }
+  auto valid = try_is_valid_client_file_ident(realm_path, grant);
+  return valid && valid.value();
 }
 
 }  // namespace actorsync::cluster

@@ -28,6 +28,9 @@ struct client_entry {
   std::uint64_t own_bytes = 0;
 };
 
+/// A storage_error for an exception thrown by libpqxx (or anything else) while doing `what`.
+storage_error database_error(const std::string& what, const std::exception& e);
+
 /// One realm this node acquired. Replaced by a fresh object at every acquisition, so writes
 /// queued under an older epoch can never mix with the reloaded head.
 struct pg_realm_state {
@@ -116,6 +119,24 @@ struct pg_history_store::impl {
   void writer_loop();
   void commit_group(std::deque<pg_pending_write>& group);
   void lease_loop();
+  /// One row of one query on a pooled connection (a broken one is discarded): `absent` when
+  /// there is no row, `from_row` of the first otherwise, or the database's error.
+  template <class T, class Query, class FromRow>
+  storage::result<T> read_one(const std::string& what, T absent, Query query, FromRow from_row) {
+    try {
+      auto connection = pool.borrow();
+      try {
+        pqxx::nontransaction tx(*connection);
+        auto rows = query(tx);
+        return rows.empty() ? absent : from_row(rows[0]);
+      } catch (...) {
+        connection.discard();
+        throw;
+      }
+    } catch (const std::exception& e) {
+      return database_error(what, e);
+    }
+  }
   /// Whether the database still shows this node's epoch for the realm (marks it lost if not).
   storage::status confirm_owned(const std::string& path, pg_realm_state& realm);
   void stop_lease_thread();  ///< idempotent
@@ -123,8 +144,5 @@ struct pg_history_store::impl {
 
 /// Sets this node's lease to expire lease_time from now on the database clock.
 storage::status renew_node_lease(pg_connection_pool& pool, const pg_options& options);
-
-/// A storage_error for an exception thrown by libpqxx (or anything else) while doing `what`.
-storage_error database_error(const std::string& what, const std::exception& e);
 
 }  // namespace actorsync::cluster

@@ -62,6 +62,12 @@ class pg_history_store final : public storage::history_store {
   protocol::version_type last_integrated_client_version(const std::string& realm_path,
                                                         protocol::file_ident client) const override;
   storage::history_store_stats stats() const override;
+  storage::result<bool> try_is_valid_client_file_ident(
+      const std::string& realm_path, storage::file_ident_grant grant) const override;
+  storage::result<protocol::version_type> try_last_integrated_client_version(
+      const std::string& realm_path, protocol::file_ident client) const override;
+  storage::result<protocol::version_type> try_latest_server_version(
+      const std::string& realm_path) const override;
 
   /// Takes the realm when it is free, released, owned by this node id (an earlier incarnation)
   /// or owned by a node whose lease expired: raises its epoch by one and loads its head. At

@@ -85,7 +85,8 @@ error_code to_protocol_error(storage::storage_errc code) {
 
 void realm_actor_state::start() {
   if (clustered()) {
-    // A follower until this node is asked to take the realm: reads need no ownership.
+    // A follower until this node is asked to take the realm: reads need no ownership (a failed
+    // read leaves 0: the first check against it asks again).
     latest = context->store->latest_server_version(path);
   } else if (std::string why; !ensure_owned(why)) {
     spdlog::warn("realm[{}] not acquired at start: {}", path, why);
@@ -173,15 +174,27 @@ void realm_actor_state::fail_session(const realm_session_key& key, error_code co
   maybe_idle();
 }
 
-// Whether `version` is beyond the realm's history. A follower's figure may trail the owner's:
-// it asks the database before refusing.
-bool realm_actor_state::beyond_latest(version_type version) {
+// Fails the session (and returns false) when `version` is beyond the realm's history: for good
+// when it is, retryably when the database cannot tell now. A follower's figure may trail the
+// owner's, so it asks the database before refusing.
+bool realm_actor_state::known_version(const realm_session_key& key, version_type version,
+                                      std::string_view what) {
   if (version > latest && clustered()) {
     // An owner's figure is its memory, which a node stalled past its lease cannot trust.
     if (owned && !context->cluster->store().confirm_owned(path)) forget_ownership();
-    latest = std::max(latest, context->store->latest_server_version(path));
+    auto head = context->store->try_latest_server_version(path);
+    if (!head) {
+      fail_session(key, error_code::server_busy,
+                   "the realm's history cannot be read now: " + head.error().message);
+      return false;
+    }
+    latest = std::max(latest, head.value());
   }
-  return version > latest;
+  if (version <= latest) return true;
+  fail_session(key, error_code::bad_progress,
+               std::string(what) + " " + std::to_string(version) +
+                   " is beyond the latest server version " + std::to_string(latest));
+  return false;
 }
 
 realm_session_key realm_actor_state::sender_key(bind_id_type bind_id) const {
@@ -278,22 +291,25 @@ void realm_actor_state::ident(const session_ident_request& m) {
     return fail_session(key, error_code::bad_progress,
                         "IDENT requesting a file ident claims integrated client versions");
   }
-  if (beyond_latest(ident.server_version)) {
-    return fail_session(key, error_code::bad_progress,
-                        "IDENT download cursor " + std::to_string(ident.server_version) +
-                            " is beyond the latest server version " + std::to_string(latest));
-  }
+  if (!known_version(key, ident.server_version, "IDENT download cursor")) return;
   if (ident.client_file_ident == 0) {
     s.identifying = true;
     return allocate_then_ready(key, ident);
   }
   const storage::file_ident_grant grant{ident.client_file_ident, ident.file_ident_salt};
-  if (!context->store->is_valid_client_file_ident(path, grant)) {
+  auto valid = context->store->try_is_valid_client_file_ident(path, grant);
+  auto integrated_now = context->store->try_last_integrated_client_version(path, grant.ident);
+  if (!valid || !integrated_now) {
+    const auto& error = !valid ? valid.error() : integrated_now.error();
+    return fail_session(key, to_protocol_error(error.code),
+                        "the client's record cannot be read now: " + error.message);
+  }
+  if (!valid.value()) {
     return fail_session(key, error_code::bad_client_file_ident,
                         "client file ident " + std::to_string(grant.ident) +
                             " with this salt was never allocated in this realm");
   }
-  const auto integrated = context->store->last_integrated_client_version(path, grant.ident);
+  const auto integrated = integrated_now.value();
   if (ident.last_integrated_client_version > integrated) {
     return fail_session(key, error_code::bad_progress,
                         "IDENT claims client version " +
@@ -314,16 +330,12 @@ void realm_actor_state::upload(const session_upload& m) {
     return fail_session(key, error_code::session_message_order, "UPLOAD before IDENT");
   }
   auto& message = *m.upload;
-  if (beyond_latest(message.last_integrated_server_version)) {
-    return fail_session(key, error_code::bad_progress,
-                        "UPLOAD claims server version " +
-                            std::to_string(message.last_integrated_server_version) +
-                            " beyond the latest " + std::to_string(latest));
+  if (!known_version(key, message.last_integrated_server_version, "UPLOAD's server version")) {
+    return;
   }
   for (const auto& c : message.changesets) {
-    if (beyond_latest(c.last_integrated_server_version)) {
-      return fail_session(key, error_code::bad_progress,
-                          "changeset based on a server version that does not exist");
+    if (!known_version(key, c.last_integrated_server_version, "a changeset's server version")) {
+      return;
     }
   }
   if (message.changesets.empty()) return;
@@ -479,8 +491,11 @@ void realm_actor_state::pump(const realm_session_key& key) {
     auto range = context->store->read(path, s.download_cursor, context->options.max_download_bytes,
                                       s.grant.ident);
     if (!range) {
-      fail_session(key, error_code::other_session_error,
-                   "history read failed: " + range.error().message);
+      // Retryable when the database is unavailable (cluster), not when the store is broken.
+      const auto code = range.error().code == storage::storage_errc::unavailable
+                            ? error_code::server_busy
+                            : error_code::other_session_error;
+      fail_session(key, code, "history read failed: " + range.error().message);
       return;
     }
     auto& r = range.value();

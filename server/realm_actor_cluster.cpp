@@ -106,7 +106,14 @@ void realm_actor_state::remote(const remote_request& m) {
   maybe_idle();
 }
 
+// The store marks a realm lost on any failed or fenced write, including ident grants this
+// actor does not follow: its own flag is brought in line before it answers for the realm.
+void realm_actor_state::check_still_owned() {
+  if (owned && context->cluster->store().epoch(path) == 0) forget_ownership();
+}
+
 void realm_actor_state::take(const cluster::bus_responder& reply) {
+  check_still_owned();
   std::string why;
   if (!drain_waiters.empty()) {
     why = "node " + context->cluster->node_id() + " is draining";
@@ -132,6 +139,7 @@ void realm_actor_state::take(const cluster::bus_responder& reply) {
 }
 
 void realm_actor_state::remote_upload(const remote_request& m) {
+  check_still_owned();
   if (!serving || !writes_here()) {
     return respond(m.reply, refusal(storage::storage_errc::realm_owned_elsewhere,
                                     "node " + context->cluster->node_id() +
@@ -154,6 +162,7 @@ void realm_actor_state::remote_upload(const remote_request& m) {
 }
 
 void realm_actor_state::remote_allocate(const remote_request& m) {
+  check_still_owned();
   if (!serving || !writes_here()) {
     return respond(m.reply, refusal(storage::storage_errc::realm_owned_elsewhere,
                                     "node " + context->cluster->node_id() +
@@ -251,7 +260,7 @@ void realm_actor_state::poll(const follower_poll& m) {
   if (m.generation != poll_generation) return;
   poll_armed = false;
   if (owned || sessions.empty()) return;
-  changed(context->store->latest_server_version(path));
+  if (auto head = context->store->try_latest_server_version(path)) changed(head.value());
   arm_poll();
 }
 

@@ -131,6 +131,7 @@ struct realm_actor_state {
   void stop_serving();
   /// The store says the realm is not ours any more (fenced, lost): a follower from now on.
   void forget_ownership();
+  void check_still_owned();
   void rebalanced(const std::vector<std::string>& live_nodes);
   /// Owned and neither draining nor handing over: local writes may go to the store.
   bool writes_here() const { return owned && !handing_over && drain_waiters.empty(); }
@@ -140,7 +141,8 @@ struct realm_actor_state {
 
   // ---- sessions
   realm_session_key sender_key(bind_id_type bind_id) const;
-  bool beyond_latest(protocol::version_type version);
+  bool known_version(const realm_session_key& key, protocol::version_type version,
+                     std::string_view what);
   void allocate_then_ready(const realm_session_key& key, const protocol::client_ident_message& m);
   void become_ready(realm_session& s, storage::file_ident_grant grant,
                     protocol::version_type cursor, protocol::version_type integrated,

@@ -112,6 +112,22 @@ class history_store {
       const std::string& realm_path, protocol::file_ident client) const = 0;
   virtual history_store_stats stats() const = 0;
 
+  /// The three reads above for callers that must not act on a guess: a store that can fail to
+  /// read (the cluster's database) returns its error instead of "not allocated" or 0, which
+  /// would make a realm actor refuse a client for good. The embedded store cannot fail them.
+  virtual result<bool> try_is_valid_client_file_ident(const std::string& realm_path,
+                                                      file_ident_grant grant) const {
+    return is_valid_client_file_ident(realm_path, grant);
+  }
+  virtual result<protocol::version_type> try_last_integrated_client_version(
+      const std::string& realm_path, protocol::file_ident client) const {
+    return last_integrated_client_version(realm_path, client);
+  }
+  virtual result<protocol::version_type> try_latest_server_version(
+      const std::string& realm_path) const {
+    return latest_server_version(realm_path);
+  }
+
   /// Makes this process the only writer of the realm before its realm actor serves it. A
   /// single-node store owns every realm: it returns at once. A cluster store takes the realm
   /// (raising its fencing epoch) or refuses with realm_owned_elsewhere; after realm_lost or

@@ -8,7 +8,8 @@
 #   tools/nats-test-instance.sh stop DIR                   stops every server of DIR
 #   tools/nats-test-instance.sh stop-member DIR I [SIG]    kills member I (0-based; SIGKILL unless
 #                                                          SIG is given, e.g. TERM) and waits for it
-#   tools/nats-test-instance.sh start-member DIR I         starts member I again (same ports)
+#   tools/nats-test-instance.sh start-member DIR I         starts member I again (same ports),
+#                                                          routed to the members running now
 #
 # With PID, a watchdog stops the servers once PID is gone (a test killed by its timeout leaves
 # nothing behind). Member I keeps its files in DIR/I (server.log, ports). Waits poll the ports
@@ -65,6 +66,14 @@ wait_routes() {
 }
 
 member_count() { find "$dir" -mindepth 2 -maxdepth 2 -name args | wc -l; }
+# Members running now (a restarted member can route only to these).
+running_count() {
+  local n=0 i
+  for ((i = 0; i < $(member_count); i++)); do
+    if member_running "$i"; then n=$((n + 1)); fi
+  done
+  echo "$n"
+}
 
 # Running and not a zombie: an exited server stays a zombie until whoever inherited it (this
 # script's parent is gone) reaps it, which can take seconds.
@@ -200,7 +209,7 @@ case "$command" in
       tail -20 "$dir/$3/server.log" >&2
       exit 1
     fi
-    wait_routes "$3" "$(member_count)"
+    wait_routes "$3" "$(running_count)"
     ;;
   *) usage ;;
 esac

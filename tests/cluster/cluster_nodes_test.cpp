@@ -117,6 +117,60 @@ TEST(ClusterNodes, OwnerStoppedPastItsLeaseIsFencedAndTheHistoryDoesNotFork) {
   expect_settled(cluster, workload, 2, root.path() / "fresh");
 }
 
+TEST(ClusterNodes, ClientsOfAKilledEntryNodeMoveToAnotherNodeAndLoseNothing) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  auto options = through(cluster, 0, root.path() / "client", 20, "/entry");
+  options.more_server_urls = {cluster.url(1), cluster.url(2)};
+  sync_workload workload(options);
+  workload.start_writing();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // The node every link is on dies (it may own realms too): the links move to node 1.
+  const int status = cluster.kill(0, SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  cluster.restart(0);
+  expect_settled(cluster, workload, 0, root.path() / "fresh");
+}
+
+TEST(ClusterNodes, NatsServersKilledOneThenAllLoseNoAcknowledgedWrite) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster({.nats_members = 3});
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/nats"));
+  workload.start_writing();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // One NATS server down: the nodes connected to it reconnect to the others.
+  cluster.nats().kill_member(0);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // All of them: no upload to another node's realm can be acknowledged; when they are back,
+  // the bus reconnects and whatever the clients re-send is integrated once.
+  for (std::size_t member = 1; member < 3; ++member) cluster.nats().kill_member(member);
+  for (std::size_t member = 0; member < 3; ++member) cluster.nats().start_member(member);
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  expect_settled(cluster, workload, 1, root.path() / "fresh");
+}
+
+TEST(ClusterNodes, PostgresCrashedUnderTheClusterAcknowledgesNothingMeanwhileAndResumes) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  sync_workload workload(through(cluster, 0, root.path() / "client", 20, "/pg"));
+  workload.start_writing();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // Writes go on locally while PostgreSQL is down. Anything a node acknowledged without a
+  // COMMIT would be missing from PostgreSQL at the end, since the client never re-sends what
+  // was acknowledged: expect_settled's exactly-once check catches it.
+  cluster.stop_postgres("immediate");
+  cluster.start_postgres();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  expect_settled(cluster, workload, 2, root.path() / "fresh");
+}
+
 TEST(ClusterNodes, DrainedNodeHandsItsRealmsOverBeforeItExits) {
   ACTORSYNC_REQUIRE_POSTGRES();
   ACTORSYNC_REQUIRE_NATS();

@@ -62,6 +62,13 @@ class test_cluster {
     proxies_.at(i)->set_upstream_port(nodes_.at(i)->ws_port());
   }
 
+  /// "immediate" is a crash (recovery replays the WAL on start), "fast" a clean stop.
+  void stop_postgres(const std::string& mode) {
+    checker_.reset();
+    postgres_.stop(mode);
+  }
+  void start_postgres() { postgres_.start(); }
+
   /// Realms owned per node, from PostgreSQL.
   std::map<std::string, std::size_t> owners() const {
     auto counts = checker().owners();

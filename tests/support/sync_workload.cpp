@@ -33,6 +33,7 @@ api::app_config sync_workload::config_for(const std::filesystem::path& directory
                                           const std::string& server_url) const {
   api::app_config config;
   config.server_url = server_url.empty() ? options_.server_url : server_url;
+  if (server_url.empty()) config.server_urls = options_.more_server_urls;
   config.data_directory = directory;
   config.durability = storage::durability::process_crash;  // the client is not crashed here
   config.request_timeout = options_.request_timeout;

@@ -38,6 +38,8 @@ struct workload_options {
   /// Keepalive: short, so a link whose peer vanished without a reset is dropped within seconds.
   std::chrono::milliseconds ping_interval{1000};
   std::chrono::milliseconds pong_timeout{3000};
+  /// More servers (nodes of one cluster): the link moves to the next when one is lost.
+  std::vector<std::string> more_server_urls{};
 };
 
 /// Counts of how the waits issued during the run ended.
