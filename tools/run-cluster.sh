@@ -2,7 +2,8 @@
 # A local actorsync cluster on 127.0.0.1 (docs/cluster.md): a throwaway PostgreSQL, a NATS
 # cluster of 3 servers and 3 actorsync-server nodes, each in a temporary directory. Installs
 # what is missing, builds the server, prints every URL, and stops everything it started on
-# Ctrl-C (or when a node dies).
+# Ctrl-C (or when a node dies). The last lines print an actorsync-load command for the cluster
+# (its token secret in a file of the temporary directory; docs/load-testing.md).
 #
 #   tools/run-cluster.sh [NODES] [NATS_SERVERS]     defaults: 3 and 3
 #
@@ -19,7 +20,7 @@ lease_ms=${LEASE_TIME_MS:-10000}
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=20G
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
   -DACTORSYNC_WERROR=ON >/dev/null
-cmake --build build --target actorsync-server actorsync-token >/dev/null
+cmake --build build --target actorsync-server actorsync-token actorsync-load >/dev/null
 
 work=$(mktemp -d /tmp/actorsync-cluster.XXXXXX)
 chmod 755 "$work"
@@ -34,9 +35,13 @@ cleanup() {
   ./tools/pg-test-instance.sh stop "$work/pg" fast >/dev/null 2>&1 || true
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# Ctrl-C or SIGTERM ends the script; the EXIT trap then stops everything.
+trap 'exit 130' INT TERM
 
 export ACTORSYNC_TOKEN_SECRET=${ACTORSYNC_TOKEN_SECRET:-actorsync-development-secret-0123456789}
+# The same secret for clients that issue their own tokens (actorsync-load --token-secret-file).
+(umask 077 && printf '%s\n' "$ACTORSYNC_TOKEN_SECRET" >"$work/secret")
 pg_url=$(./tools/pg-test-instance.sh start "$work/pg" $$)
 if [ "$nats_servers" -gt 1 ]; then
   nats_urls=$(./tools/nats-test-instance.sh start-cluster "$work/nats" "$nats_servers" $$)
@@ -69,8 +74,15 @@ echo "PostgreSQL: $pg_url"
 echo "NATS:       $nats_urls"
 echo "secret:     ACTORSYNC_TOKEN_SECRET=$ACTORSYNC_TOKEN_SECRET"
 echo
-echo "load it:    ./build/tools/load/actorsync-load --url $(IFS=,; echo "${urls[*]}")"
+echo "load it:    ./build/tools/load/actorsync-load --server-url $(IFS=,; echo "${urls[*]}")" \
+  "--token-secret-file $work/secret --workload upload --realms 1000 --writes 20"
 echo "Ctrl-C stops everything."
 # Stop when any node exits (a crash is shown, not hidden).
+# Ctrl-C ends the script in its trap; wait -n returns otherwise only when a node is gone.
 wait -n "${pids[@]}" || true
-echo "a node exited; see the logs above"
+for pid in "${pids[@]}"; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "a node exited; see the logs above"
+    break
+  fi
+done

@@ -19,6 +19,9 @@ struct load_options {
   /// External servers (nodes of one service), tried in this order with failover
   /// (app_config::server_urls); empty: start the embedded server.
   std::vector<std::string> server_urls;
+  /// --cluster N: instead of the embedded server, an embedded cluster of N nodes on a throwaway
+  /// PostgreSQL and NATS (embedded_cluster.hpp); 0: no cluster.
+  std::uint64_t cluster_nodes = 0;
   std::string token;              ///< for an external server
   std::string token_secret_file;  ///< for an external server: issue tokens ourselves
   bool tls = false;

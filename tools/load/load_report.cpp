@@ -63,9 +63,24 @@ nlohmann::json timeline_json(const load_report& r) {
   return rows;
 }
 
+nlohmann::json processes_json(const std::vector<process_figures>& processes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : processes)
+    out.push_back({{"name", p.name}, {"pids", p.pids}, {"cpu_s", p.cpu_s}});
+  return out;
+}
+
 nlohmann::json servers_json(const std::vector<server_usage>& servers) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : servers) out.push_back({{"url", s.url}, {"connects", s.connects}});
+  for (const auto& s : servers) {
+    nlohmann::json entry = {{"url", s.url}, {"connects", s.connects}};
+    if (!s.node.empty()) {
+      entry["node"] = s.node;
+      entry["pid"] = s.pid;
+      entry["metrics_url"] = s.metrics_url;
+    }
+    out.push_back(entry);
+  }
   return out;
 }
 
@@ -118,6 +133,27 @@ std::string format_bytes(std::uint64_t bytes) {
     ++unit;
   }
   return format_number(value) + " " + units[unit];
+}
+
+// "node-0 ws://127.0.0.1:9090" for a server the tool started, the URL for an external one.
+std::string server_name(const server_usage& s) {
+  return s.node.empty() ? s.url : s.node + " " + s.url;
+}
+
+// "12 connection attempts, pid 123, http://127.0.0.1:9091/metrics".
+std::string server_figures(const server_usage& s) {
+  auto text = std::to_string(s.connects) + " connection attempts";
+  if (s.pid > 0) text += ", pid " + std::to_string(s.pid);
+  if (!s.metrics_url.empty()) text += ", " + s.metrics_url;
+  return text;
+}
+
+// "client 12.3 s, node-0 4.56 s, postgresql 1.2 s, nats 0.1 s".
+std::string cpu_text(const std::vector<process_figures>& processes) {
+  std::string text;
+  for (const auto& p : processes)
+    text += (text.empty() ? "" : ", ") + p.name + " " + format_number(p.cpu_s) + " s";
+  return text;
 }
 
 std::string latency_meaning(const std::string& workload) {
@@ -335,6 +371,8 @@ std::string to_json(const load_report& r) {
       {"client_rss_base_bytes", r.client_rss_base_bytes},
       {"sockets", r.sockets},
       {"servers", servers_json(r.servers)},
+      {"cluster_nodes", r.cluster_nodes},
+      {"processes", processes_json(r.processes)},
       {"cpu_idle_percent", r.cpu_idle_percent},
       {"measured_after_memory_release", r.measured_after_memory_release},
       {"memory_releases", r.memory_releases},
@@ -412,8 +450,8 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
                                 format_bytes(static_cast<std::uint64_t>(
                                     std::max<std::int64_t>(0, r.server_rss_bytes_per_session))));
   row("sockets", std::to_string(r.sockets));
-  for (const auto& s : r.servers)
-    row("server " + s.url, std::to_string(s.connects) + " connection attempts");
+  for (const auto& s : r.servers) row("server " + server_name(s), server_figures(s));
+  if (!r.processes.empty()) row("CPU during the workload", cpu_text(r.processes));
   row("errors", std::to_string(r.errors));
   row("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
   html << "</table>\n";
@@ -464,7 +502,9 @@ void print_table(std::ostream& out, const load_report& r) {
   if (r.workload == "idle")
     line("measured after memory release", r.measured_after_memory_release ? "yes" : "no");
   line("sockets", std::to_string(r.sockets));
-  for (const auto& s : r.servers) line("connects to " + s.url, std::to_string(s.connects));
+  if (r.cluster_nodes > 0) line("embedded cluster", std::to_string(r.cluster_nodes) + " nodes");
+  for (const auto& s : r.servers) line(server_name(s), server_figures(s));
+  if (!r.processes.empty()) line("CPU s during the workload", cpu_text(r.processes));
   line("progress / connection events",
        std::to_string(r.progress_events) + " / " + std::to_string(r.connection_events));
   line("errors", std::to_string(r.errors));

@@ -32,11 +32,24 @@ struct run_context {
   std::uint64_t memory_bytes = 0;
 };
 
-/// One server of the run's list (--server-url, or the embedded server) and the connection
-/// attempts the run's apps made to it.
+/// One server of the run's list (--server-url, the embedded server or the nodes of --cluster)
+/// and the connection attempts the run's apps made to it.
 struct server_usage {
   std::string url;
   std::uint64_t connects = 0;
+  /// Servers the tool started: "embedded" or the cluster node's id, its pid and its metrics
+  /// endpoint. Empty for external servers.
+  std::string node;
+  std::int64_t pid = 0;
+  std::string metrics_url;
+};
+
+/// CPU time one process (or a group: PostgreSQL's postmaster with its backends, every
+/// nats-server) used during the workload, measured from /proc.
+struct process_figures {
+  std::string name;  ///< client, embedded, node-0 ..., postgresql, nats
+  std::vector<std::int64_t> pids;
+  double cpu_s = 0;
 };
 
 /// One bar of the page's latency histogram: [lower_us, upper_us) in microseconds.
@@ -70,7 +83,12 @@ struct load_report {
   std::uint64_t client_rss_base_bytes = 0;
   std::uint64_t sockets = 0;
   std::vector<server_usage> servers;  ///< in list order
-  double cpu_idle_percent = 0;        ///< process CPU while holding idle sessions
+  std::uint64_t cluster_nodes = 0;    ///< --cluster N; 0: no embedded cluster
+  /// CPU per process from the workload's start (binding included) to its end: the client, and
+  /// the processes the tool started (the embedded server, or the cluster's nodes, PostgreSQL and
+  /// NATS).
+  std::vector<process_figures> processes;
+  double cpu_idle_percent = 0;  ///< process CPU while holding idle sessions
   /// idle: the client's memory was measured after the runtime released the binding burst's
   /// free memory (false: no release was seen within the deadline, or too few sessions for one).
   bool measured_after_memory_release = false;

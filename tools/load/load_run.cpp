@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <random>
@@ -115,7 +116,14 @@ load_run::~load_run() {
 
 api::app& load_run::make_app(const std::string& name) {
   api::app_config config;
+  // App k starts its links at server k of the list (mod its size), so that with several
+  // servers not every app's connections start at the first (the list stays in its order after
+  // it: failover goes round robin from there).
   config.server_urls = server_urls_;
+  std::rotate(
+      config.server_urls.begin(),
+      config.server_urls.begin() + static_cast<std::ptrdiff_t>(apps_.size() % server_urls_.size()),
+      config.server_urls.end());
   config.tls_trust_file = options_.tls_trust_file;
   config.data_directory = data_root_ / name;
   config.durability =
@@ -162,11 +170,16 @@ void load_run::observe(api::app& owner, api::sync_session& session) {
 
 std::vector<server_usage> load_run::server_usage_totals() {
   std::vector<server_usage> out;
-  for (const auto& url : server_urls_) out.push_back({url, 0});
-  for (auto& app : apps_) {
-    const auto servers = app->connection_statistics().servers;
+  for (const auto& url : server_urls_) {
+    server_usage s;
+    s.url = url;
+    out.push_back(s);
+  }
+  for (std::size_t k = 0; k < apps_.size(); ++k) {
+    const auto servers = apps_[k]->connection_statistics().servers;
+    // App k's list is the run's list rotated by k (make_app).
     for (std::size_t i = 0; i < servers.size() && i < out.size(); ++i)
-      out[i].connects += servers[i].connects;
+      out[(i + k) % out.size()].connects += servers[i].connects;
   }
   return out;
 }

@@ -53,7 +53,8 @@ class load_run {
   live_counters& counters() { return counters_; }
   load_report& report() { return report_; }
 
-  /// A new client runtime with its own data directory (one per replica group).
+  /// A new client runtime with its own data directory (one per replica group). With several
+  /// servers, the k-th app made gets the list rotated by k: its links start at server k mod N.
   api::app& make_app(const std::string& name);
   /// The user a realm's session belongs to: spreads realms over `connections` users.
   std::string user_for(std::uint64_t realm_index) const;
@@ -64,7 +65,7 @@ class load_run {
   /// indefinitely) and connection state: every session is observed by a subscriber actor.
   void observe(api::app& owner, api::sync_session& session);
 
-  /// Connection attempts per server of the list, summed over the run's apps.
+  /// Connection attempts per server of the run's list (in its order), summed over the apps.
   std::vector<server_usage> server_usage_totals();
 
   void record_latency(std::chrono::microseconds latency);

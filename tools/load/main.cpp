@@ -2,6 +2,7 @@
 // bounded workload, a live progress line and a final report. Exit status 0 only on success,
 // 130 when interrupted (partial report), 1 when failed, 2 when it could not start.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <CLI/CLI.hpp>
@@ -15,7 +16,9 @@
 #include "actors/server_url.hpp"
 #include "server/command_line.hpp"
 #include "server/process_stats.hpp"
+#include "tools/load/embedded_cluster.hpp"
 #include "tools/load/load_run.hpp"
+#include "tools/load/process_cpu.hpp"
 #include "tools/load/workloads.hpp"
 #include "tools/server_process/server_process.hpp"
 
@@ -84,6 +87,10 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
                  "separate URLs with commas for several nodes, tried in order with failover")
       ->delimiter(',')
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cli.add_option("--cluster", o.cluster_nodes,
+                 "Instead of the embedded server: an embedded cluster of N nodes on a throwaway "
+                 "PostgreSQL and NATS (needs postgresql and nats-server installed)")
+      ->check(CLI::Range(1, 64));
   cli.add_option("--token", o.token, "Token for an external server");
   cli.add_option("--token-secret-file", o.token_secret_file,
                  "Issue tokens with this secret (external server)");
@@ -132,6 +139,36 @@ void write_file(const std::string& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+// The processes whose CPU the report shows: the tool itself, and the servers it started (for a
+// cluster also PostgreSQL, its postmaster with the backends, and every nats-server).
+std::vector<load::process_figures> measured_processes(const tools::server_process* embedded,
+                                                      const load::embedded_cluster* cluster) {
+  std::vector<load::process_figures> out{{"client", {getpid()}, 0}};
+  if (embedded) out.push_back({"embedded", {embedded->pid()}, 0});
+  if (cluster) {
+    for (const auto& n : cluster->nodes()) out.push_back({n.id, {n.pid}, 0});
+    out.push_back({"postgresql", {cluster->postgres_pid()}, 0});
+    load::process_figures nats{"nats", {}, 0};
+    for (const auto pid : cluster->nats_pids()) nats.pids.push_back(pid);
+    out.push_back(nats);
+  }
+  return out;
+}
+
+std::vector<double> cpu_seconds(const std::vector<load::process_figures>& processes) {
+  std::vector<double> out;
+  for (const auto& p : processes) {
+    double seconds = 0;
+    for (const auto pid : p.pids) {
+      seconds += pid == getpid()
+                     ? process::cpu_seconds()
+                     : load::process_cpu_seconds(static_cast<pid_t>(pid), p.name == "postgresql");
+    }
+    out.push_back(seconds);
+  }
+  return out;
+}
+
 int run(load_options options, const std::string& invocation) {
   load::run_context context;
   context.command_line = invocation;
@@ -158,8 +195,28 @@ int run(load_options options, const std::string& invocation) {
     if (!runtime::parse_server_url(url))
       throw std::runtime_error("--server-url '" + url + "' is not a ws:// or wss:// URL");
   }
+  if (options.cluster_nodes > 0) {
+    if (!urls.empty()) throw std::runtime_error("--cluster and --server-url exclude each other");
+    if (options.tls) throw std::runtime_error("--cluster runs its nodes without TLS (no --tls)");
+    if (!options.server_fsync) {
+      throw std::runtime_error(
+          "--no-server-fsync is for the embedded RocksDB server; a cluster commits to PostgreSQL");
+    }
+  }
   std::filesystem::path server_data;
-  if (urls.empty()) {
+  std::optional<load::embedded_cluster> cluster;
+  if (options.cluster_nodes > 0) {
+    secret.emplace(random_secret());
+    std::cout << "starting an embedded cluster: PostgreSQL, NATS and " << options.cluster_nodes
+              << (options.cluster_nodes == 1 ? " node\n" : " nodes\n");
+    cluster.emplace(options.cluster_nodes, tools::find_server_binary(options.server_binary),
+                    secret->bytes(), options.keep_data);
+    urls = cluster->urls();
+    for (const auto& n : cluster->nodes())
+      std::cout << n.id << " pid " << n.pid << " at " << n.url << " (" << n.metrics_url << ")\n";
+    std::cout << "PostgreSQL " << cluster->postgres_url() << ", NATS " << cluster->nats_urls()
+              << " (files in " << cluster->directory().string() << ")\n";
+  } else if (urls.empty()) {
     secret.emplace(random_secret());
     std::random_device random;
     auto so = tools::measured_server(
@@ -203,13 +260,37 @@ int run(load_options options, const std::string& invocation) {
     report.seed = options.seed;
     report.context = context;
     report.server_fsync = embedded ? options.server_fsync : true;
-    const pid_t server_pid = embedded ? embedded->pid() : 0;
+    report.cluster_nodes = options.cluster_nodes;
+    // Memory per session is measured on the embedded server or, in a cluster, on node-0.
+    const pid_t server_pid = embedded  ? embedded->pid()
+                             : cluster ? cluster->nodes().front().pid
+                                       : 0;
+    auto processes =
+        measured_processes(embedded ? &*embedded : nullptr, cluster ? &*cluster : nullptr);
+    const auto cpu_before = cpu_seconds(processes);
     if (options.workload == "upload") load::run_upload(run, server_pid);
     if (options.workload == "idle") load::run_idle(run, server_pid);
     if (options.workload == "fanout") load::run_fanout(run, server_pid);
     if (options.workload == "churn") load::run_churn(run, server_pid);
+    const auto cpu_after = cpu_seconds(processes);
+    for (std::size_t i = 0; i < processes.size(); ++i)
+      processes[i].cpu_s = cpu_after[i] - cpu_before[i];
+    report.processes = processes;
     report.latency = run.latency_snapshot();
     report.servers = run.server_usage_totals();
+    for (std::size_t i = 0; i < report.servers.size(); ++i) {
+      auto& s = report.servers[i];
+      if (embedded) {
+        s.node = "embedded";
+        s.pid = embedded->pid();
+        s.metrics_url = "http://127.0.0.1:" + std::to_string(embedded->metrics_port()) + "/metrics";
+      } else if (cluster) {
+        const auto& n = cluster->nodes().at(i);
+        s.node = n.id;
+        s.pid = n.pid;
+        s.metrics_url = n.metrics_url;
+      }
+    }
     report.progress_events = run.counters().progress_events;
     report.connection_events = run.counters().connection_events;
     report.errors = run.counters().errors;
@@ -223,6 +304,7 @@ int run(load_options options, const std::string& invocation) {
     std::cerr << "embedded server did not shut down cleanly\n";
     status = 1;
   }
+  if (cluster && !cluster->stop()) status = 1;
   if (!server_data.empty() && !options.keep_data) {
     std::error_code ignored;
     std::filesystem::remove_all(server_data, ignored);
