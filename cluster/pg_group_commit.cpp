@@ -128,6 +128,20 @@ void write_rows(pqxx::work& tx, const std::vector<const realm_batch*>& kept) {
       client_realms.str(), idents.str(), salts.str(), last_versions.str(), own_bytes.str());
 }
 
+// Keeps the realm's newest committed rows (see pg_realm_state::recent). Under its mutex.
+void remember_committed(pg_realm_state& realm, std::vector<history_row>& rows,
+                        const pg_options& options) {
+  for (auto& row : rows) {
+    realm.recent_bytes += row.encoded.size();
+    realm.recent.push_back(std::move(row));
+  }
+  while (!realm.recent.empty() && (realm.recent.size() > options.recent_history_rows ||
+                                   realm.recent_bytes > options.recent_history_bytes)) {
+    realm.recent_bytes -= realm.recent.front().encoded.size();
+    realm.recent.pop_front();
+  }
+}
+
 void refuse_batch(const realm_batch& b, const storage_error& error) {
   {
     std::lock_guard lock(b.realm->mutex);
@@ -179,9 +193,10 @@ void pg_history_store::impl::commit_group(std::deque<pg_pending_write>& group) {
       std::lock_guard lock(b->realm->mutex);
       b->realm->head_version = b->last->head_version;
       b->realm->durable_version = std::max(b->realm->durable_version, b->last->head_version);
-      for (const auto* item : b->items) {
+      for (auto* item : b->items) {
         idents += item->allocated ? 1 : 0;
         integrated += item->integrated ? 1 : 0;
+        remember_committed(*b->realm, item->rows, options);
       }
     }
     if (!kept.empty()) {

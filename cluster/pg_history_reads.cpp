@@ -1,4 +1,6 @@
 // pg_history_store: the read side. Reads need no ownership and see committed history only.
+#include <optional>
+
 #include <actorsync/protocol/limits.hpp>
 #include "cluster/pg_history_state.hpp"
 #include "protocol/codec.hpp"
@@ -85,11 +87,54 @@ storage::result<storage::history_range> read_range(read_transaction& tx, const s
   return range;
 }
 
+// The owner's read of its newest history, from memory (pg_realm_state::recent): nullopt when
+// `after` is older than what it keeps. The same range as the database would give: the rows are
+// the committed ones, and what remains after the range lies wholly in memory too.
+std::optional<storage::history_range> read_recent(pg_realm_state& realm, version_type after,
+                                                  std::size_t max_bytes, file_ident skip_origin) {
+  std::lock_guard lock(realm.mutex);
+  if (realm.lost || after > realm.durable_version) return std::nullopt;
+  const auto first =
+      realm.recent.empty() ? realm.durable_version + 1 : realm.recent.front().version;
+  if (after + 1 < first) return std::nullopt;
+  storage::history_range range;
+  range.server_version = after;
+  std::size_t sent_bytes = 0;
+  bool full = false;
+  for (const auto& row : realm.recent) {
+    if (row.version <= after) continue;
+    const bool skipped = skip_origin != 0 && row.origin == skip_origin;
+    if (!full && !skipped && !range.changesets.empty() &&
+        (sent_bytes + row.encoded.size() > max_bytes ||
+         range.changesets.size() >= protocol::limits::max_changesets_per_message)) {
+      full = true;
+    }
+    if (full) {
+      if (!skipped) range.remaining_bytes += row.encoded.size();
+      continue;
+    }
+    range.server_version = row.version;
+    if (skipped) continue;
+    auto decoded = protocol::decode_changeset(
+        {reinterpret_cast<const std::uint8_t*>(row.encoded.data()), row.encoded.size()});
+    if (!decoded) return std::nullopt;  // the database path reports it
+    sent_bytes += row.encoded.size();
+    range.changesets.push_back(std::move(decoded.message()));
+  }
+  return range;
+}
+
 }  // namespace
 
 storage::result<storage::history_range> pg_history_store::read(
     const std::string& realm_path, protocol::version_type after, std::size_t max_bytes,
     protocol::file_ident skip_origin) const {
+  if (auto realm = impl_->owned(realm_path)) {
+    if (auto recent = read_recent(*realm, after, max_bytes, skip_origin)) {
+      impl_->reads_from_memory.fetch_add(1, std::memory_order_relaxed);
+      return *recent;
+    }
+  }
   try {
     auto connection = impl_->pool.borrow();
     try {

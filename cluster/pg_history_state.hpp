@@ -31,6 +31,14 @@ struct client_entry {
 /// A storage_error for an exception thrown by libpqxx (or anything else) while doing `what`.
 storage_error database_error(const std::string& what, const std::exception& e);
 
+struct history_row {
+  version_type version = 0;
+  file_ident origin = 0;
+  std::uint64_t cumulative = 0;      ///< realm's history bytes through this version
+  std::uint64_t own_cumulative = 0;  ///< origin's own bytes through this version
+  std::string encoded;               ///< protocol::encode_changeset bytes
+};
+
 /// One realm this node acquired. Replaced by a fresh object at every acquisition, so writes
 /// queued under an older epoch can never mix with the reloaded head.
 struct pg_realm_state {
@@ -45,14 +53,11 @@ struct pg_realm_state {
   version_type durable_version = 0;  ///< committed and acknowledged
   version_type head_version = 0;     ///< the head row's version (writer thread: the CAS's old)
   std::unordered_map<file_ident, client_entry> clients;
-};
-
-struct history_row {
-  version_type version = 0;
-  file_ident origin = 0;
-  std::uint64_t cumulative = 0;      ///< realm's history bytes through this version
-  std::uint64_t own_cumulative = 0;  ///< origin's own bytes through this version
-  std::string encoded;               ///< protocol::encode_changeset bytes
+  /// The owner's latest committed rows, contiguous and ending at durable_version (bounded by
+  /// pg_options::recent_history_rows / _bytes): a read after their start is answered from memory,
+  /// so the owner's acknowledgements and its own sessions' downloads cost no query.
+  std::deque<history_row> recent;
+  std::uint64_t recent_bytes = 0;
 };
 
 struct client_row {
@@ -107,6 +112,7 @@ struct pg_history_store::impl {
   std::atomic<std::uint64_t> realm_heads_written{0};
   std::atomic<std::uint64_t> fenced_realms{0};
   std::atomic<std::uint64_t> commit_micros{0};
+  std::atomic<std::uint64_t> reads_from_memory{0};
 
   /// The realm's state when this node owns it and it is not lost; else null.
   std::shared_ptr<pg_realm_state> owned(const std::string& path) const;

@@ -408,6 +408,7 @@ storage::history_store_stats pg_history_store::stats() const {
   out.realm_heads_written = impl_->realm_heads_written.load(std::memory_order_relaxed);
   out.fenced_realms = impl_->fenced_realms.load(std::memory_order_relaxed);
   out.commit_micros = impl_->commit_micros.load(std::memory_order_relaxed);
+  out.reads_from_memory = impl_->reads_from_memory.load(std::memory_order_relaxed);
   std::lock_guard lock(impl_->realms_mutex);
   for (const auto& [path, realm] : impl_->realms) {
     std::lock_guard realm_lock(realm->mutex);

@@ -31,6 +31,11 @@ struct pg_options {
   /// False for a reader that never writes (tests, tools): it takes no lease, so no node ever
   /// counts it as live or picks it as a realm's preferred owner.
   bool take_lease = true;
+  /// An owner keeps each realm's newest committed rows in memory, up to these bounds, and
+  /// answers reads that start among them without a query (its acknowledgements, its own
+  /// sessions' downloads).
+  std::size_t recent_history_rows = 512;
+  std::uint64_t recent_history_bytes = 1 << 20;
   /// As history_options: how long the writer gathers a busy group, and a group's size cap.
   std::chrono::microseconds group_commit_window{200};
   std::size_t full_group = 4096;

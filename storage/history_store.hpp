@@ -41,6 +41,7 @@ struct history_store_stats {
   std::uint64_t fenced_realms = 0;        ///< cluster store: realms a group write found taken
   std::uint64_t commit_micros = 0;        ///< cluster store: time in group-commit transactions
   std::uint64_t owned_realms = 0;         ///< cluster store: realms this node holds now
+  std::uint64_t reads_from_memory = 0;    ///< cluster store: reads answered without a query
 };
 
 /// Outcome of integrating one UPLOAD.

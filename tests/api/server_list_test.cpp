@@ -54,17 +54,11 @@ class state_log {
     std::lock_guard lock(mutex_);
     seen_.emplace_back(from, to);
   }
-  /// True when the session became connected, later disconnected, and after that connected again.
-  bool reconnected() const {
+  /// True once the session reported leaving the connected state.
+  bool lost() const {
     std::lock_guard lock(mutex_);
-    int step = 0;
     for (const auto& [from, to] : seen_) {
-      if (step == 0 && to == connection_state::connected)
-        step = 1;
-      else if (step == 1 && to == connection_state::disconnected)
-        step = 2;
-      else if (step == 2 && to == connection_state::connected)
-        return true;
+      if (from == connection_state::connected && to != connection_state::connected) return true;
     }
     return false;
   }
@@ -132,7 +126,7 @@ TEST(ServerList, SessionsPassOverADeadFirstServerAndSyncThroughTheLiveOne) {
   }
 }
 
-TEST(ServerList, WhenItsServerIsKilledTheLinkMovesToTheNextAndItsSessionConnectsAgain) {
+TEST(ServerList, WhenItsServerIsKilledTheLinkMovesToTheNextAndCarriesSessionsThere) {
   temp_dir root{"server-list-kill"};
   std::ofstream(root.path() / "secret") << test_secret() << "\n";
   const std::vector<std::string> args = {"--log-level", "warning", "--no-metrics", "--no-fsync"};
@@ -155,8 +149,7 @@ TEST(ServerList, WhenItsServerIsKilledTheLinkMovesToTheNextAndItsSessionConnects
 
   const int status = first.kill(SIGKILL);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  ASSERT_TRUE(eventually([&] { return states.reconnected(); }))
-      << "the session was not connected again after its server was killed";
+  ASSERT_TRUE(eventually([&] { return states.lost(); })) << "the session did not see its server go";
   ASSERT_TRUE(eventually([&] { return stats().servers[1].links_connected == 1; }));
   const auto after = stats();
   EXPECT_EQ(after.servers[0].links_connected, 0u);
@@ -166,9 +159,12 @@ TEST(ServerList, WhenItsServerIsKilledTheLinkMovesToTheNextAndItsSessionConnects
   // realm's replica got its file ident from the first server, whose history the second does not
   // share: the second refuses it with client_reset_required, as it should. Nodes of one service
   // share one history.)
+  // (Whether /moving itself shows connected again before that refusal stops it is a race:
+  // its notifications may be coalesced; a session of the moved link is observed instead.)
   auto other = app.open_realm("/moving/other", user("alice"));
   write_object(*other, "through-the-second-server");
   ASSERT_TRUE(bool(get(other->session().upload_all_local_changes())));
+  EXPECT_TRUE(eventually([&] { return other->session().is_connected(); }));
   EXPECT_EQ(stats().servers[1].links_connected, 1u);
 }
 

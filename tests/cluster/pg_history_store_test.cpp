@@ -120,6 +120,47 @@ TEST_F(PgStoreTest, RangeReadsHonourMaxBytesSkipOriginAndRemainingBytes) {
   EXPECT_EQ(other->latest_server_version("/r"), 6u);
 }
 
+// The owner answers reads of its newest history from memory: every range must be the one the
+// database gives another node (changesets, cursor, remaining bytes), whether the read starts
+// inside what the owner keeps in memory or before it.
+TEST_F(PgStoreTest, TheOwnersReadsFromMemoryEqualTheDatabasesEverywhere) {
+  auto options = options_for("n1");
+  options.recent_history_rows = 100;
+  auto owner = open_store(options);
+  auto other = open_store("n2");
+  ASSERT_TRUE(owner->acquire("/m").ok());
+  const auto a = allocate(*owner, "/m");
+  const auto b = allocate(*owner, "/m");
+  const std::size_t writes = 140;  // the oldest 40 fall out of memory
+  for (protocol::version_type v = 1; v <= writes; ++v) {
+    const auto& who = v % 3 == 0 ? b : a;
+    ASSERT_TRUE(owner->integrate("/m", who, {upload(v, std::string(10 + v % 7, 'x'))}).ok());
+  }
+  const auto latest = owner->latest_server_version("/m");
+  ASSERT_EQ(latest, writes);
+  for (protocol::version_type after : {std::size_t{0}, std::size_t{30}, writes - 120, writes - 60,
+                                       writes - 2, writes - 1, writes}) {
+    for (std::size_t max_bytes : {std::size_t{1}, std::size_t{100}, std::size_t{1} << 20}) {
+      for (protocol::file_ident skip : {protocol::file_ident{0}, a.ident, b.ident}) {
+        const auto from_memory = owner->stats().reads_from_memory;
+        auto mine = owner->read("/m", after, max_bytes, skip);
+        auto theirs = other->read("/m", after, max_bytes, skip);
+        // Reads from the newest 100 rows come from memory, older ones from the database.
+        EXPECT_EQ(owner->stats().reads_from_memory - from_memory,
+                  after + 1 >= writes - 99 ? 1u : 0u)
+            << after;
+        ASSERT_TRUE(mine.ok() && theirs.ok());
+        EXPECT_EQ(mine.value().server_version, theirs.value().server_version)
+            << after << " " << max_bytes << " " << skip;
+        EXPECT_EQ(mine.value().remaining_bytes, theirs.value().remaining_bytes)
+            << after << " " << max_bytes << " " << skip;
+        EXPECT_EQ(mine.value().changesets, theirs.value().changesets)
+            << after << " " << max_bytes << " " << skip;
+      }
+    }
+  }
+}
+
 TEST_F(PgStoreTest, IdentsAreUniqueAcrossReopenAndCheckedWithTheirSalt) {
   std::set<protocol::file_ident> seen;
   std::vector<storage::file_ident_grant> grants;
