@@ -13,28 +13,15 @@
 #include <mutex>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include <actorsync/api/realm.hpp>
 #include "tests/api/live_server.hpp"
+#include "tests/support/local_ports.hpp"
 #include "tools/server_process/server_process.hpp"
 
 namespace actorsync::testing {
 namespace {
 
 using runtime::connection_state;
-
-/// A port on 127.0.0.1 that nobody listens on (the acceptor closes when it goes).
-std::uint16_t refused_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
-
-std::string ws_url(std::uint16_t port) {
-  return "ws://127.0.0.1:" + std::to_string(port);
-}
 
 /// An app configuration with test-friendly timings and no server yet.
 api::app_config fast_config(const temp_dir& dir) {

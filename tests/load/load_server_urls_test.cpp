@@ -10,28 +10,17 @@
 #include <iterator>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
+#include "tests/support/local_ports.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tools/server_process/server_process.hpp"
 
 namespace {
 
+using actorsync::testing::refused_port;
 using actorsync::testing::temp_dir;
+using actorsync::testing::ws_url;
 
 const std::string secret = "load-server-urls-secret-0123456789abcdef";
-
-/// A port on 127.0.0.1 that nobody listens on (the acceptor closes when it goes).
-std::uint16_t refused_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
-
-std::string ws_url(std::uint16_t port) {
-  return "ws://127.0.0.1:" + std::to_string(port);
-}
 
 struct load_result {
   int exit_status = -1;
