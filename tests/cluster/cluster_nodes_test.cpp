@@ -164,6 +164,34 @@ TEST(ClusterNodes, ClientsOfAKilledEntryNodeMoveToAnotherNodeAndLoseNothing) {
   expect_settled(cluster, workload, 0, root.path() / "fresh");
 }
 
+// The entry node dies after the owner committed an upload and before the client heard of it:
+// the client re-sends it through another node, and it is stored once.
+TEST(ClusterNodes, EntryNodeKilledBetweenTheOwnersCommitAndTheAcknowledgementDeduplicates) {
+  ACTORSYNC_REQUIRE_POSTGRES();
+  ACTORSYNC_REQUIRE_NATS();
+  test_cluster cluster;
+  temp_dir root;
+  auto options = through(cluster, 0, root.path() / "client", 20, "/between");
+  options.more_server_urls = {cluster.url(1), cluster.url(2)};
+  sync_workload workload(options);
+  workload.start_writing();
+  ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
+  // Hold everything between the client and its entry node: acknowledgements of what was
+  // already on its way are held too.
+  cluster.proxy(0).set_stalled(true);
+  ASSERT_TRUE(eventually([&] {
+    return cluster.integrated_in_postgres(workload.records()) > workload.acknowledged_total();
+  })) << "no committed upload was left unacknowledged";
+  const auto committed_unacknowledged =
+      cluster.integrated_in_postgres(workload.records()) - workload.acknowledged_total();
+  const int status = cluster.kill(0, SIGKILL);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  ASSERT_TRUE(acknowledged_more(workload, committed_unacknowledged + 40)) << cluster.outputs();
+  cluster.proxy(0).set_stalled(false);
+  cluster.restart(0);
+  expect_settled(cluster, workload, 1, root.path() / "fresh");
+}
+
 TEST(ClusterNodes, NatsServersKilledOneThenAllLoseNoAcknowledgedWrite) {
   ACTORSYNC_REQUIRE_POSTGRES();
   ACTORSYNC_REQUIRE_NATS();

@@ -50,6 +50,7 @@ class test_cluster {
     return "ws://127.0.0.1:" + std::to_string(proxies_.at(i)->port());
   }
   tools::server_process& node(std::size_t i) { return *nodes_.at(i); }
+  fault_proxy& proxy(std::size_t i) { return *proxies_.at(i); }
   const std::string& postgres_url() const { return postgres_.url(); }
   nats_instance& nats() { return nats_; }
 
@@ -75,6 +76,16 @@ class test_cluster {
     auto counts = checker().owners();
     if (!counts) throw std::runtime_error(counts.error().message);
     return counts.value();
+  }
+
+  /// Sum over the replicas of the last client version PostgreSQL holds for each (committed,
+  /// whether or not the client has been told).
+  std::uint64_t integrated_in_postgres(const std::vector<replica_record>& replicas) const {
+    std::uint64_t total = 0;
+    for (const auto& r : replicas) {
+      total += checker().last_integrated_client_version(r.realm, r.ident);
+    }
+    return total;
   }
 
   /// A sample of node i's /metrics (actorsync_<name>), -1 when it is not there.
