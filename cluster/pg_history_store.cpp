@@ -347,6 +347,20 @@ storage::status pg_history_store::leave() {
   }
 }
 
+storage::result<std::map<std::string, std::uint64_t>> pg_history_store::epochs() const {
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& row : tx.exec("SELECT realm, epoch FROM actorsync_heads")) {
+      out[row[0].as<std::string>()] = row[1].as<std::uint64_t>();
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return database_error("reading realm epochs", e);
+  }
+}
+
 storage::result<std::map<std::string, std::size_t>> pg_history_store::owners() const {
   try {
     auto connection = impl_->pool.borrow();

@@ -95,6 +95,8 @@ class pg_history_store final : public storage::history_store {
   /// Whether this node still owns the realm by the database (not by its memory, which a node
   /// stalled past its lease cannot trust); when not, the realm is marked lost. Blocking.
   storage::status confirm_owned(const std::string& realm_path);
+  /// Every realm's fencing epoch, by realm (tests, tools).
+  storage::result<std::map<std::string, std::uint64_t>> epochs() const;
   /// How many realms each node owns now (released realms are not counted), by node name.
   storage::result<std::map<std::string, std::size_t>> owners() const;
   /// The epoch this store holds for the realm; 0 when it does not own it.

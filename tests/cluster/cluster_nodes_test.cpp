@@ -100,6 +100,7 @@ TEST(ClusterNodes, KilledOwnersRealmsMoveAndNothingAcknowledgedIsLost) {
   workload.start_writing();
   ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
   std::mt19937 pick(16);  // fixed: a failure replays the same victims
+  auto epochs = cluster.epochs();
   for (std::size_t round = 0; round < rounds; ++round) {
     const std::size_t victim = pick() % cluster.size();  // the entry node too: clients move
     const auto id = test_cluster::node_id(victim);
@@ -120,6 +121,15 @@ TEST(ClusterNodes, KilledOwnersRealmsMoveAndNothingAcknowledgedIsLost) {
               << " ms" << std::endl;
     ASSERT_TRUE(acknowledged_more(workload, 40)) << cluster.outputs();
     cluster.restart(victim);
+    // A realm's epoch only rises (every move raises it): a lower one would let a fenced node
+    // commit again.
+    const auto now = cluster.epochs();
+    for (const auto& [realm, epoch] : epochs) {
+      ASSERT_TRUE(now.count(realm) != 0) << realm << " lost its head";
+      EXPECT_GE(now.at(realm), epoch) << realm << " epoch went back";
+    }
+    EXPECT_NE(now, epochs) << "no realm changed hands in round " << round;
+    epochs = now;
   }
   expect_settled(cluster, workload, 1, root.path() / "fresh");
 }

@@ -78,6 +78,13 @@ class test_cluster {
     return counts.value();
   }
 
+  /// Every realm's fencing epoch, from PostgreSQL.
+  std::map<std::string, std::uint64_t> epochs() const {
+    auto all = checker().epochs();
+    if (!all) throw std::runtime_error(all.error().message);
+    return all.value();
+  }
+
   /// Sum over the replicas of the last client version PostgreSQL holds for each (committed,
   /// whether or not the client has been told).
   std::uint64_t integrated_in_postgres(const std::vector<replica_record>& replicas) const {
