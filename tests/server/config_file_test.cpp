@@ -90,6 +90,18 @@ TEST(ConfigFile, ValidationNamesTheKey) {
   EXPECT_EQ(validate(o), "");
   o.node_id.clear();
   EXPECT_EQ(validate(o).rfind("cluster.node_id:", 0), 0u);
+  // The bus needs the shared history, and its URLs must be NATS URLs.
+  o = {};
+  o.token_secret = testing::test_secret();
+  o.nats_urls = {"nats://127.0.0.1:4222"};
+  EXPECT_EQ(validate(o).rfind("cluster.nats_urls:", 0), 0u);
+  o.postgres_url = "postgresql://127.0.0.1/actorsync";
+  o.node_id = "n1";
+  EXPECT_EQ(validate(o), "");
+  o.nats_urls.push_back("http://127.0.0.1:4222");
+  const auto refused = validate(o);
+  EXPECT_EQ(refused.rfind("cluster.nats_urls:", 0), 0u);
+  EXPECT_NE(refused.find("http://127.0.0.1:4222"), std::string::npos) << refused;
 }
 
 TEST(ConfigFile, TheBinaryRefusesAnInvalidConfigNamingTheKey) {
