@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -41,6 +42,9 @@ struct session_settings {
   std::chrono::milliseconds default_wait_timeout = tuning::request_timeout;
   /// Session idents are unique per process, so they are unique per connection too.
   std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
+  /// The connection manager's servers in its order (link_event::server indexes them), to name
+  /// the server in error events; may be null.
+  std::shared_ptr<const std::vector<std::string>> server_urls;
   /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
   std::size_t upload_batch_bytes = tuning::upload_batch_bytes;
   /// The store keeps acknowledgements in memory (written with the realm's next commit); the

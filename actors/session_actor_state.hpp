@@ -78,6 +78,8 @@ struct session_actor_state {
   connection_state connection = connection_state::disconnected;
   bool closing = false;  ///< close requested; waiting for the last acknowledgement
   sync_errc stop_reason = sync_errc::session_stopped;  ///< told to waits issued once inactive
+  bool link_seen = false;         ///< a link event arrived: link_server names a server
+  std::uint16_t link_server = 0;  ///< link_event::server of the latest one (fits the padding)
 
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
   /// The token fetched at attach, kept for the BIND that follows it so the token provider is
@@ -182,6 +184,7 @@ struct session_actor_state {
   void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
   void complete_all_waits(wait_outcome outcome);
   void on_error(sync_errc code, const std::string& message);
+  std::string link_server_url() const;  ///< for error events; empty before the first link
   progress_token subscribe_progress(const runtime::subscribe_progress& request);
   bool unsubscribe_progress(progress_token token);
   void report_progress();

@@ -81,10 +81,14 @@ struct link_event {
   /// Set for one session of the link when its token expired: that session gives the link a
   /// fresh token for the retry (the others fetch theirs at BIND).
   bool give_fresh_token = false;
+  /// The link's server: an index into connection_manager_config::urls.
+  std::uint32_t server = 0;
 
-  static link_event of(connection_state state) { return {state, false, {}, {}, false}; }
-  static link_event failure(sync_errc error, std::string message) {
-    return {connection_state::disconnected, true, error, std::move(message), false};
+  static link_event of(connection_state state, std::uint32_t server) {
+    return {state, false, {}, {}, false, server};
+  }
+  static link_event failure(sync_errc error, std::string message, std::uint32_t server) {
+    return {connection_state::disconnected, true, error, std::move(message), false, server};
   }
 };
 
@@ -205,7 +209,8 @@ typename Inspector::result_type inspect(Inspector& f, connection_state_changed& 
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_error_event& x) {
-  return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message);
+  return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message,
+           x.server_url);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
@@ -247,7 +252,7 @@ typename Inspector::result_type inspect(Inspector& f, wait_done& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message,
-           x.give_fresh_token);
+           x.give_fresh_token, x.server);
 }
 
 }  // namespace actorsync::runtime

@@ -133,9 +133,15 @@ void session_actor_state::complete_all_waits(wait_outcome outcome) {
   if (waits) complete_waits(waits->registry.take_all(), outcome);
 }
 
+std::string session_actor_state::link_server_url() const {
+  const auto& urls = config.settings->server_urls;
+  if (!link_seen || !urls || link_server >= urls->size()) return {};
+  return (*urls)[link_server];
+}
+
 void session_actor_state::on_error(sync_errc code, const std::string& message) {
   bool fatal = is_fatal(code);
-  const session_error_event event{config.realm_path, code, fatal, message};
+  const session_error_event event{config.realm_path, code, fatal, message, link_server_url()};
   if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
   for (auto& [token, entry] : subscribers)
     if (entry.kind == subscription_kind::errors) caf::anon_send(entry.who, event);

@@ -53,6 +53,8 @@ void session_actor_state::binding_lost() {
 
 void session_actor_state::on_link_event(const link_event& event) {
   if (phase == session_phase::detached || phase == session_phase::stopped) return;  // stale
+  link_server = static_cast<std::uint16_t>(event.server);
+  link_seen = true;
   switch (event.state) {
     case connection_state::connecting:
       if (phase != session_phase::awaiting_link) {

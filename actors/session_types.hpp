@@ -118,6 +118,9 @@ struct session_error_event {
   sync_errc code = sync_errc::connection_lost;
   bool fatal = false;
   std::string message;
+  /// The server of the session's link when the error happened, as configured (one of the app's
+  /// URLs); empty before the session's first connection attempt.
+  std::string server_url;
   friend bool operator==(const session_error_event&, const session_error_event&) = default;
 };
 

@@ -74,6 +74,7 @@ TEST_F(LoadServerUrls, CommaSeparatedUrlsReachTheRunsAppsInOrder) {
   EXPECT_GE(servers[0]["connects"].get<int>(), 2);  // each user's link starts at the first
   EXPECT_EQ(servers[1]["url"], ws_url(second.ws_port()));
   EXPECT_EQ(servers[1]["connects"], 0);
+  EXPECT_EQ(servers[0]["errors"], 0);
 }
 
 // The run's writes all go through the live second server; the refused attempts at the dead first
@@ -90,6 +91,10 @@ TEST_F(LoadServerUrls, RepeatedUrlsPassOverADeadFirstServer) {
   ASSERT_EQ(servers.size(), 2u);
   EXPECT_GE(servers[0]["connects"].get<int>(), 1);
   EXPECT_GE(servers[1]["connects"].get<int>(), 1);
+  // Every error happened at the dead server, and the report says so per server.
+  EXPECT_EQ(servers[0]["errors"], r.report["errors"]);
+  EXPECT_GE(servers[0]["errors"].get<int>(), 1);
+  EXPECT_EQ(servers[1]["errors"], 0);
   ASSERT_FALSE(r.report["error_samples"].empty());
   for (const auto& e : r.report["error_samples"])
     EXPECT_NE(e.get<std::string>().find("connect_failed"), std::string::npos) << e;

@@ -79,7 +79,7 @@ class SessionActor : public ::testing::Test {
   }
 
   void link(connection_state state) {
-    caf::anon_send(impl_, link_event::of(state));
+    caf::anon_send(impl_, link_event::of(state, 0));
     sched_.run();
   }
 
@@ -343,7 +343,7 @@ TEST_F(SessionActor, NonFatalErrorCancelsWaitsOnlyWhenConfigured) {
   start(/*cancel_on_nonfatal=*/true);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
   sched_.run();
   ASSERT_TRUE(down->has_value());
   EXPECT_EQ(down->value().status, wait_status::error);
@@ -354,7 +354,7 @@ TEST_F(SessionActor, WithoutCancelWaitsSurviveANonFatalError) {
   start(/*cancel_on_nonfatal=*/false);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
   sched_.run();
   EXPECT_FALSE(down->has_value());
   link(connection_state::connected);
@@ -694,7 +694,7 @@ TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArri
 TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesToo) {
   start();
   EXPECT_EQ(*token_calls_, 1);
-  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired");
+  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired", 0);
   caf::anon_send(impl_, expired);  // another session of the link was asked for the token
   sched_.run();
   EXPECT_EQ(script_->attaches, 1);

@@ -73,7 +73,7 @@ nlohmann::json processes_json(const std::vector<process_figures>& processes) {
 nlohmann::json servers_json(const std::vector<server_usage>& servers) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : servers) {
-    nlohmann::json entry = {{"url", s.url}, {"connects", s.connects}};
+    nlohmann::json entry = {{"url", s.url}, {"connects", s.connects}, {"errors", s.errors}};
     if (!s.node.empty()) {
       entry["node"] = s.node;
       entry["pid"] = s.pid;
@@ -140,9 +140,10 @@ std::string server_name(const server_usage& s) {
   return s.node.empty() ? s.url : s.node + " " + s.url;
 }
 
-// "12 connection attempts, pid 123, http://127.0.0.1:9091/metrics".
+// "12 connection attempts, 3 errors, pid 123, http://127.0.0.1:9091/metrics".
 std::string server_figures(const server_usage& s) {
-  auto text = std::to_string(s.connects) + " connection attempts";
+  auto text =
+      std::to_string(s.connects) + " connection attempts, " + std::to_string(s.errors) + " errors";
   if (s.pid > 0) text += ", pid " + std::to_string(s.pid);
   if (!s.metrics_url.empty()) text += ", " + s.metrics_url;
   return text;

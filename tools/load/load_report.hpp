@@ -33,10 +33,11 @@ struct run_context {
 };
 
 /// One server of the run's list (--server-url, the embedded server or the nodes of --cluster)
-/// and the connection attempts the run's apps made to it.
+/// and the connection attempts the run's apps made to it and the session errors seen there.
 struct server_usage {
   std::string url;
   std::uint64_t connects = 0;
+  std::uint64_t errors = 0;  ///< session error events naming this server (a lost link: one each)
   /// Servers the tool started: "embedded" or the cluster node's id, its pid and its metrics
   /// endpoint. Empty for external servers.
   std::string node;
