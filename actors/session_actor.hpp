@@ -56,6 +56,18 @@ struct session_settings {
 };
 
 /// What is a session's own; the rest is shared through `settings` (never null).
+/// A realm's client reset policy (docs/sessions.md, "Client reset").
+struct client_reset_config {
+  client_reset_mode mode = client_reset_mode::recover_unsynced;
+  /// Called on the session's thread before the local state is replaced (the realm still reads
+  /// as before: the place to copy what the app wants to keep) and after (it reads as the new
+  /// state). In manual mode only `before` is called. May be empty; must not block for long.
+  std::function<void(const client_reset_event&)> before;
+  std::function<void(const client_reset_event&)> after;
+  /// Also receives both events as messages; may be null.
+  client_reset_observer observer;
+};
+
 struct session_config {
   std::string realm_path;
   std::shared_ptr<storage::realm_store> store;
@@ -69,6 +81,7 @@ struct session_config {
   /// non-fatal errors (a lost connection, a retryable session error) complete pending waits.
   /// False: waits keep waiting through them, until done, a fatal error, pause or close.
   bool cancel_waits_on_nonfatal_error = false;
+  client_reset_config client_reset;
 };
 
 /// Spawns a session. It sets the store's commit listener (the listener only sends a message).

@@ -32,6 +32,8 @@ namespace actorsync::runtime {
 using progress_subscriber = caf::typed_actor<caf::reacts_to<transfer_progress>>;
 using connection_observer = caf::typed_actor<caf::reacts_to<connection_state_changed>>;
 using error_observer = caf::typed_actor<caf::reacts_to<session_error_event>>;
+/// Receives a realm's client_reset_events (before and after each reset).
+using client_reset_observer = caf::typed_actor<caf::reacts_to<client_reset_event>>;
 
 // ---- requests from app actors (public) ---------------------------------------------------------
 
@@ -250,6 +252,11 @@ typename Inspector::result_type inspect(Inspector& f, wait_done& x) {
   return f(caf::meta::type_name("wait_done"), x.ticket, x.outcome);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_reset_event& x) {
+  return f(caf::meta::type_name("client_reset_event"), x.realm, x.after, x.mode, x.reason,
+           x.message, x.unsynced_changesets, x.recovered, x.discarded, x.recovery_failed);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message,
            x.give_fresh_token, x.server);
@@ -317,6 +324,9 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, release_atom, "release")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, recorded_atom, "recorded")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::issue_wait))
+
+// -- public, added later
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::client_reset_event))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on

@@ -342,6 +342,9 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
                                " paused: " + recorded.error().message);
   }
   sc.cancel_waits_on_nonfatal_error = config.cancel_waits_on_nonfatal_error;
+  sc.client_reset.mode = config.client_reset_mode;
+  sc.client_reset.before = config.before_client_reset;
+  sc.client_reset.after = config.after_client_reset;
   auto settings = sc.settings;
   auto status = sc.status;
   // Published before the session starts, so state() is right from the first call.

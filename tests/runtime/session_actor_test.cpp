@@ -725,3 +725,45 @@ TEST_F(SessionActor, AnswersToAnEarlierBindingAreIgnored) {
   EXPECT_EQ(store_->metadata().client_file_ident, 8u);
   EXPECT_EQ(status_->state(), session_state::active);
 }
+
+// Client reset (recover_unsynced, the default): a pending wait ends with client_reset, the
+// session binds a fresh replica at once, asks for a MARK after its IDENT, answers new waits with
+// client_reset meanwhile, and once the MARK comes back the realm has the new file ident and
+// uploads the recovered changeset on the same binding.
+TEST_F(SessionActor, AResetEndsWaitsBindsAFreshReplicaAndUploadsTheRecoveredChangeset) {
+  start();
+  bind_fresh();
+  commit("unsynced");
+  auto pending = ask<wait_outcome>(wait_for_upload{});
+  const auto binds_before = script_->all<protocol::bind_message>().size();
+  server(protocol::error_message{
+      static_cast<std::uint16_t>(protocol::error_code::bad_server_version), "restored", false,
+      last_ident()});
+  ASSERT_TRUE(pending->has_value());
+  EXPECT_EQ(pending->value(), (wait_outcome{wait_status::error, sync_errc::client_reset}));
+  ASSERT_EQ(script_->all<protocol::bind_message>().size(), binds_before + 1);
+  const auto idents = script_->all<protocol::client_ident_message>();
+  EXPECT_EQ(idents.back().client_file_ident, 0u);  // the staging replica asks for one
+  EXPECT_EQ(idents.back().server_version, 0u);
+
+  const auto uploads_before = script_->all<protocol::upload_message>().size();
+  server(protocol::server_ident_message{last_ident(), 8, 88});
+  auto during = ask<wait_outcome>(wait_for_download{});
+  ASSERT_TRUE(during->has_value());
+  EXPECT_EQ(during->value().error, sync_errc::client_reset);
+  EXPECT_TRUE(store_->reset_pending());
+  EXPECT_EQ(store_->metadata().client_file_ident, 7u);  // not replaced before the copy is whole
+
+  const auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_FALSE(marks.empty());
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  EXPECT_FALSE(store_->reset_pending());
+  const auto meta = store_->metadata();
+  EXPECT_EQ(meta.client_file_ident, 8u);
+  EXPECT_EQ(meta.latest_client_version, 1u);
+  EXPECT_TRUE(store_->object_exists("items", "unsynced"));
+  const auto uploads = script_->all<protocol::upload_message>();
+  ASSERT_EQ(uploads.size(), uploads_before + 1);
+  EXPECT_EQ(uploads.back().session, last_ident());
+  ASSERT_EQ(uploads.back().changesets.size(), 1u);
+}
