@@ -164,6 +164,18 @@ TEST(ClientReset, ManualStopsTheSessionAndLeavesTheLocalStateAlone) {
   EXPECT_TRUE(story.has("a"));
   EXPECT_TRUE(story.has("b"));
   EXPECT_TRUE(story.has("c"));
+
+  // The application decides: it reopens the realm with a mode that resets.
+  story.realm->close(true);
+  story.realm.reset();
+  reset_log later;
+  auto reopened = story.app.app->open_realm("/reset/story", user("alice"),
+                                            resetting(client_reset_mode::recover_unsynced, later));
+  ASSERT_TRUE(eventually([&] { return later.has_after(); })) << "no reset after reopening";
+  ASSERT_TRUE(upload_and_download(*reopened));
+  EXPECT_TRUE(reopened->read().object_exists("items", "c"));
+  EXPECT_FALSE(reopened->read().object_exists("items", "b"));
+  expect_converges(story.server, *reopened);
 }
 
 TEST(ClientReset, AWipedServerGetsTheUnsyncedWriteBackFromTheRecoveringReplica) {
