@@ -97,8 +97,13 @@ struct load_report {
 
   std::uint64_t progress_events = 0;
   std::uint64_t connection_events = 0;
-  std::uint64_t errors = 0;
+  std::uint64_t errors = 0;  ///< fatal session errors, failed waits and commits, lost data
   std::vector<std::string> error_samples;  ///< first few, for humans
+  /// Retryable session errors (the runtime reconnected or rebound by itself): shown, not failing.
+  std::uint64_t transient_errors = 0;
+  std::vector<std::string> transient_error_samples;  ///< first few
+  std::uint64_t client_resets = 0;  ///< reset workload: realms whose client reset finished
+  double reset_s = 0;               ///< reset workload: from the server's restore to the last
   bool converged = false;
   bool convergence_checked = false;
   bool interrupted = false;

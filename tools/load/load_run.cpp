@@ -208,10 +208,15 @@ void load_run::record_session_error(const runtime::session_error_event& event) {
   auto what =
       event.realm + ": " + std::string(runtime::to_string(event.code)) + " " + event.message;
   if (!event.server_url.empty()) what += " (at " + event.server_url + ")";
-  record_error(what);
-  if (event.server_url.empty()) return;
+  if (event.fatal) {
+    record_error(what);
+  } else {
+    ++counters_.transient_errors;
+  }
   std::lock_guard lock(errors_mutex_);
-  ++errors_by_server_[event.server_url];
+  if (!event.fatal && report_.transient_error_samples.size() < 10)
+    report_.transient_error_samples.push_back(what);
+  if (!event.server_url.empty()) ++errors_by_server_[event.server_url];
 }
 
 bool load_run::interrupted() const {

@@ -35,6 +35,9 @@ struct live_counters {
   std::atomic<std::uint64_t> progress_events{0};
   std::atomic<std::uint64_t> connection_events{0};
   std::atomic<std::uint64_t> errors{0};
+  /// Retryable session errors (a lost connection, a refused attempt): the runtime recovers from
+  /// them by itself, so they do not fail a run; lost or divergent data and fatal errors do.
+  std::atomic<std::uint64_t> transient_errors{0};
 };
 
 class load_run {
@@ -74,7 +77,8 @@ class load_run {
   void record_latency(std::chrono::microseconds latency);
   latency_histogram latency_snapshot();
   void record_error(const std::string& what);
-  /// A session's error event: counted as an error, and for the server it names.
+  /// A session's error event: a fatal one counts as an error, a retryable one as transient;
+  /// both count for the server it names.
   void record_session_error(const runtime::session_error_event& event);
 
   /// True once Ctrl-C was pressed or the duration cap passed.
