@@ -42,7 +42,7 @@ enum class error_code : std::uint16_t {
   /// IDENT's download cursor or integrated client version is beyond this realm's history: the
   /// server's data is older than what the client saw (a restore, a lagging standby). Fatal for
   /// the history: the client resets (docs/sessions.md, "Client reset").
-  bad_server_version = 213,
+  bad_server_version = 215,
 };
 
 /// True for codes below 200: the whole connection is affected.
