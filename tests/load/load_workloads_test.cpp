@@ -164,3 +164,19 @@ TEST(LoadWorkloads, ResetNeedsTheEmbeddedServer) {
   auto r = run_load("--workload reset --server-url ws://127.0.0.1:1 --token t");
   EXPECT_EQ(r.exit_status, 2);
 }
+
+// --max-duration bounds a run without failing it: the writers stop at the cap, the run settles
+// and is judged like any other (exit 0 when everything written converged).
+TEST(LoadWorkloads, MaxDurationStopsTheWritersAndTheRunStillPasses) {
+  for (const auto* workload :
+       {"--workload churn --realms 50 --writes 1000000 --seed 3",
+        "--workload fanout --realms 2 --readers 2 --writes 1000000 --rate 500"}) {
+    SCOPED_TRACE(workload);
+    auto r = run_load(std::string(workload) + " --max-duration 2");
+    EXPECT_EQ(r.exit_status, 0) << r.report.dump(2);
+    EXPECT_EQ(r.report["stopped_at_max_duration"], true);
+    EXPECT_EQ(r.report["interrupted"], false);
+    EXPECT_EQ(r.report["errors"], 0);
+    EXPECT_EQ(r.report["writes_acked"], r.report["writes_committed"]);
+  }
+}

@@ -139,7 +139,7 @@ void run_churn(load_run& run, pid_t server_pid) {
     }
   }
   report.convergence_checked = true;
-  report.converged = diverged == 0 && !run.should_stop();
+  report.converged = diverged == 0 && !run.interrupted();
   measure_footprint(run, report.sessions, base_client, base_server, server_pid);
   run.stop_progress();
 }

@@ -13,7 +13,7 @@ namespace {
 // What one reader replica has seen of one realm; touched only from that session's callbacks.
 struct reader_cursor {
   std::shared_ptr<api::realm> realm;
-  std::int64_t seen = 0;
+  std::atomic<std::int64_t> seen{0};  ///< written by its download callback, read when settling
 };
 
 struct fanout_state {
@@ -21,7 +21,9 @@ struct fanout_state {
   std::uint64_t writes = 0;
   // commit_ns[realm][seq]: steady-clock time the write started, published before the commit.
   std::vector<std::unique_ptr<std::atomic<std::int64_t>[]>> commit_ns;
-  std::atomic<std::uint64_t> cursors_done{0};
+  /// Per realm, the newest seq committed: less than `writes` when --max-duration stopped the
+  /// writers, and then what the readers must reach.
+  std::unique_ptr<std::atomic<std::int64_t>[]> last_committed;
   std::atomic<std::uint64_t> visible{0};
 };
 
@@ -37,15 +39,26 @@ void on_download(load_run& run, fanout_state& state, std::size_t realm_index,
   const auto value = cursor.realm->read().get_field("feed", "writer", "seq");
   if (!value) return;
   const auto* seq = std::get_if<std::int64_t>(&*value);
-  if (seq == nullptr || *seq <= cursor.seen) return;
+  const auto seen = cursor.seen.load();
+  if (seq == nullptr || *seq <= seen) return;
   const auto now = now_ns();
-  for (auto s = cursor.seen + 1; s <= *seq; ++s) {
+  for (auto s = seen + 1; s <= *seq; ++s) {
     const auto started = state.commit_ns[realm_index][static_cast<std::size_t>(s)].load();
     run.record_latency(std::chrono::microseconds((now - started) / 1000));
     ++state.visible;
   }
   cursor.seen = *seq;
-  if (static_cast<std::uint64_t>(cursor.seen) == state.writes) ++state.cursors_done;
+}
+
+// Reader replicas that saw the newest committed write of their realm.
+std::uint64_t caught_up(const fanout_state& state,
+                        const std::vector<std::vector<std::unique_ptr<reader_cursor>>>& readers) {
+  std::uint64_t count = 0;
+  for (const auto& replica : readers) {
+    for (std::size_t r = 0; r < replica.size(); ++r)
+      if (replica[r]->seen.load() >= state.last_committed[r].load()) ++count;
+  }
+  return count;
 }
 
 }  // namespace
@@ -60,6 +73,8 @@ void run_fanout(load_run& run, pid_t server_pid) {
   for (std::uint64_t r = 0; r < state.realms; ++r) {
     state.commit_ns.emplace_back(new std::atomic<std::int64_t>[state.writes + 1]);
   }
+  state.last_committed.reset(new std::atomic<std::int64_t>[state.realms]);
+  for (std::uint64_t r = 0; r < state.realms; ++r) state.last_committed[r] = 0;
   const auto base_client = process::resident_bytes();
   const auto base_server = server_pid > 0 ? process::resident_bytes(server_pid) : 0;
   run.start_progress(state.realms * (options.readers + 1), state.realms * state.writes);
@@ -70,7 +85,8 @@ void run_fanout(load_run& run, pid_t server_pid) {
   for (std::uint64_t i = 0; i < options.readers; ++i) {
     auto& reader_app = run.make_app("reader-" + std::to_string(i));
     for (auto& realm : open_realms(run, reader_app, state.realms)) {
-      readers[i].push_back(std::make_unique<reader_cursor>(reader_cursor{realm, 0}));
+      readers[i].push_back(std::make_unique<reader_cursor>());
+      readers[i].back()->realm = realm;
     }
   }
   // Register the visibility probes, then bind everything before the clock starts.
@@ -116,6 +132,7 @@ void run_fanout(load_run& run, pid_t server_pid) {
         continue;
       }
       ++counters.writes_committed;
+      state.last_committed[r] = static_cast<std::int64_t>(seq);
       writers[r]->session().upload_all_local_changes(run.wait_timeout(),
                                                      [&counters](runtime::wait_outcome o) {
                                                        if (o) ++counters.writes_acked;
@@ -123,8 +140,8 @@ void run_fanout(load_run& run, pid_t server_pid) {
     }
   }
   const auto cursors = state.realms * options.readers;
-  while (!run.should_stop() &&
-         (state.cursors_done < cursors || counters.writes_acked < counters.writes_committed)) {
+  while (!run.settling_over() && (caught_up(state, readers) < cursors ||
+                                  counters.writes_acked < counters.writes_committed)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   report.duration_s = std::chrono::duration<double>(load_run::clock::now() - t0).count();
@@ -132,9 +149,8 @@ void run_fanout(load_run& run, pid_t server_pid) {
   report.writes_acked = counters.writes_acked;
   report.writes_per_s =
       report.duration_s > 0 ? static_cast<double>(report.writes_acked) / report.duration_s : 0;
-  if (state.cursors_done < cursors) {
-    run.record_error(std::to_string(cursors - state.cursors_done) +
-                     " reader replicas did not see every write");
+  if (const auto done = caught_up(state, readers); done < cursors) {
+    run.record_error(std::to_string(cursors - done) + " reader replicas did not see every write");
   }
   run.stop_progress();
 }

@@ -388,6 +388,7 @@ std::string to_json(const load_report& r) {
       {"converged", r.converged},
       {"convergence_checked", r.convergence_checked},
       {"interrupted", r.interrupted},
+      {"stopped_at_max_duration", r.stopped_at_max_duration},
       {"passed", r.passed()},
       {"run", context_json(r.context)},
       {"timeline", timeline_json(r)},
@@ -524,6 +525,7 @@ void print_table(std::ostream& out, const load_report& r) {
     line("client resets",
          std::to_string(r.client_resets) + " in " + format_number(r.reset_s) + " s");
   line("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
+  if (r.stopped_at_max_duration) line("stopped at --max-duration", "yes (then settled)");
   line("result", r.passed() ? "PASSED" : "FAILED");
 }
 

@@ -107,6 +107,9 @@ struct load_report {
   bool converged = false;
   bool convergence_checked = false;
   bool interrupted = false;
+  /// The run reached --max-duration: its writers stopped there, then it settled and was judged
+  /// as usual (not an interruption).
+  bool stopped_at_max_duration = false;
 
   std::vector<timeline_point> timeline;
   run_context context;

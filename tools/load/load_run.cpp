@@ -224,7 +224,15 @@ bool load_run::interrupted() const {
 }
 
 bool load_run::should_stop() const {
-  return interrupted() || clock::now() - started_ > options_.max_duration;
+  return interrupted() || reached_max_duration();
+}
+
+bool load_run::reached_max_duration() const {
+  return clock::now() - started_ > options_.max_duration;
+}
+
+bool load_run::settling_over() const {
+  return interrupted() || clock::now() - started_ > options_.max_duration + settle_time();
 }
 
 double load_run::elapsed_s() const {

@@ -2,6 +2,7 @@
 // histogram, error bookkeeping, the live progress line and Ctrl-C handling.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -52,9 +53,14 @@ class load_run {
   const load_options& options() const { return options_; }
   /// Every wait of the run ends by the run's deadline at the latest: waits are given it
   /// explicitly (the realms keep waiting through errors, so nothing else would end them).
+  /// (At least a minute, so a short --max-duration still lets the run settle.)
   std::chrono::milliseconds wait_timeout() const {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration);
+    return std::max<std::chrono::milliseconds>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(options_.max_duration),
+        std::chrono::minutes(1));
   }
+  /// How long settling may take after the writers stopped at the cap.
+  std::chrono::milliseconds settle_time() const { return wait_timeout(); }
   live_counters& counters() { return counters_; }
   load_report& report() { return report_; }
 
@@ -81,9 +87,14 @@ class load_run {
   /// both count for the server it names.
   void record_session_error(const runtime::session_error_event& event);
 
-  /// True once Ctrl-C was pressed or the duration cap passed.
+  /// True once Ctrl-C was pressed or --max-duration passed: writers stop.
   bool should_stop() const;
+  /// True once Ctrl-C was pressed, or the settling after the writers (the last acknowledgements,
+  /// downloads, convergence) ran past its own bound: --max-duration again after the cap. Reaching
+  /// the cap alone is not an interruption: the run settles and is judged like any other.
+  bool settling_over() const;
   bool interrupted() const;
+  bool reached_max_duration() const;
   clock::time_point started() const { return started_; }
   double elapsed_s() const;
 

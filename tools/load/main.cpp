@@ -305,6 +305,7 @@ int run(load_options options, const std::string& invocation) {
     report.errors = run.counters().errors;
     report.transient_errors = run.counters().transient_errors;
     report.interrupted = run.interrupted();
+    report.stopped_at_max_duration = run.reached_max_duration();
     load::print_table(std::cout, report);
     write_file(options.json_path, load::to_json(report));
     write_file(options.html_path, load::to_html(report, chart_js));

@@ -108,7 +108,7 @@ void run_reset(load_run& run, tools::server_process& server,
   const auto restored = load_run::clock::now();
   for (const auto& realm : writer) realm->session().resume();
   const auto expected = writer.size() + reader.size();
-  while (resets.load() < expected && !run.should_stop())
+  while (resets.load() < expected && !run.settling_over())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   report.client_resets = resets.load();
   report.reset_s = std::chrono::duration<double>(load_run::clock::now() - restored).count();

@@ -147,14 +147,14 @@ void run_upload(load_run& run, pid_t server_pid) {
   }
   for (auto& t : writers) t.join();
   // Every committed write must be acknowledged or reported as an error.
-  while (!run.should_stop() &&
+  while (!run.settling_over() &&
          counters.writes_acked + counters.errors < counters.writes_committed) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   // The last completions may still be running their callbacks: the realms stay until they
   // are done (see take_pending).
   for (const auto& a : acks) {
-    while (!run.should_stop() && in_flight(*a))
+    while (!run.settling_over() && in_flight(*a))
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   report.duration_s = std::chrono::duration<double>(load_run::clock::now() - t0).count();
