@@ -180,3 +180,13 @@ TEST(LoadWorkloads, MaxDurationStopsTheWritersAndTheRunStillPasses) {
     EXPECT_EQ(r.report["writes_acked"], r.report["writes_committed"]);
   }
 }
+
+// --verify: a fresh replica finds every acknowledged write and nothing else.
+TEST(LoadWorkloads, VerifyFindsEveryAcknowledgedWriteInAFreshReplica) {
+  auto r = run_load("--workload upload --realms 30 --writes 7 --verify");
+  ASSERT_EQ(r.exit_status, 0) << r.report.dump(2);
+  EXPECT_EQ(r.report["verified"], true);
+  EXPECT_EQ(r.report["verify_missing"], 0);
+  EXPECT_EQ(r.report["verify_unexpected"], 0);
+  EXPECT_EQ(r.report["writes_acked"], 210);
+}

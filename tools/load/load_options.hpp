@@ -9,7 +9,7 @@
 namespace actorsync::load {
 
 struct load_options {
-  std::string workload = "upload";  ///< upload | fanout | idle | churn
+  std::string workload = "upload";  ///< upload | fanout | idle | churn | reset
   std::uint64_t realms = 10000;
   std::uint64_t writes = 100;  ///< per realm (upload, churn) or per writer (fanout)
   double rate = 0;             ///< writes/s over the whole run; 0: as fast as allowed
@@ -39,6 +39,9 @@ struct load_options {
   std::string server_binary;
   bool client_fsync = false;  ///< fsync every local commit (Realm's default) or only WAL
   bool server_fsync = true;   ///< embedded server: fsync before acknowledging and sending on
+  /// upload: afterwards a fresh replica downloads every realm and checks that each acknowledged
+  /// write is there and nothing else is (judges a run during which servers were killed).
+  bool verify = false;
 };
 
 }  // namespace actorsync::load

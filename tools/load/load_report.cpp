@@ -383,6 +383,9 @@ std::string to_json(const load_report& r) {
       {"error_samples", r.error_samples},
       {"transient_errors", r.transient_errors},
       {"transient_error_samples", r.transient_error_samples},
+      {"verified", r.verified},
+      {"verify_missing", r.verify_missing},
+      {"verify_unexpected", r.verify_unexpected},
       {"client_resets", r.client_resets},
       {"reset_s", r.reset_s},
       {"converged", r.converged},
@@ -526,6 +529,11 @@ void print_table(std::ostream& out, const load_report& r) {
          std::to_string(r.client_resets) + " in " + format_number(r.reset_s) + " s");
   line("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
   if (r.stopped_at_max_duration) line("stopped at --max-duration", "yes (then settled)");
+  if (r.verified) {
+    line("verified by a fresh replica", std::to_string(r.verify_missing) +
+                                            " acknowledged missing, " +
+                                            std::to_string(r.verify_unexpected) + " unexpected");
+  }
   line("result", r.passed() ? "PASSED" : "FAILED");
 }
 

@@ -102,8 +102,11 @@ struct load_report {
   /// Retryable session errors (the runtime reconnected or rebound by itself): shown, not failing.
   std::uint64_t transient_errors = 0;
   std::vector<std::string> transient_error_samples;  ///< first few
-  std::uint64_t client_resets = 0;  ///< reset workload: realms whose client reset finished
-  double reset_s = 0;               ///< reset workload: from the server's restore to the last
+  bool verified = false;                             ///< --verify ran (upload)
+  std::uint64_t verify_missing = 0;     ///< acknowledged writes a fresh replica did not find
+  std::uint64_t verify_unexpected = 0;  ///< objects a fresh replica found that were never written
+  std::uint64_t client_resets = 0;      ///< reset workload: realms whose client reset finished
+  double reset_s = 0;                   ///< reset workload: from the server's restore to the last
   bool converged = false;
   bool convergence_checked = false;
   bool interrupted = false;

@@ -112,6 +112,8 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
                      load::default_chart_js_path + ")");
   cli.add_option("--data-dir", o.data_directory, "Client (and embedded server) data directory");
   cli.add_flag("--keep-data", o.keep_data, "Keep the data directory afterwards");
+  cli.add_flag("--verify", o.verify,
+               "upload: a fresh replica checks every acknowledged write is stored, and no other");
   cli.add_option("--server-binary", o.server_binary,
                  "actorsync-server executable for the embedded server");
   cli.add_flag("--client-fsync", o.client_fsync, "fsync every local commit (default: WAL only)");

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -33,6 +34,8 @@ std::uint64_t changeset_bytes() {
 struct realm_acks {
   std::mutex mutex;
   bool waiting = false;
+  std::uint64_t committed = 0;     ///< writes item-0 .. item-(committed-1)
+  std::uint64_t acknowledged = 0;  ///< a prefix of them: waits complete in commit order
   std::vector<load_run::clock::time_point> pending;  ///< committed, not covered by a wait yet
 };
 
@@ -61,6 +64,10 @@ void issue_wait(load_run& run, const std::weak_ptr<api::realm>& weak_realm,
       run.wait_timeout(), [&run, weak_realm, acks, bytes, covered = std::move(covered),
                            path = realm->path()](runtime::wait_outcome outcome) {
         const auto now = load_run::clock::now();
+        if (outcome) {
+          std::lock_guard lock(acks->mutex);
+          acks->acknowledged += covered.size();
+        }
         for (const auto start : covered) {
           if (outcome) {
             run.record_latency(std::chrono::duration_cast<std::chrono::microseconds>(now - start));
@@ -91,6 +98,7 @@ void write_once(load_run& run, const std::shared_ptr<api::realm>& shared_realm,
   {
     std::lock_guard lock(acks->mutex);
     acks->pending.push_back(start);
+    ++acks->committed;
   }
   issue_wait(run, shared_realm, acks, bytes, false);
 }
@@ -117,6 +125,40 @@ void writer(load_run& run, std::vector<std::shared_ptr<api::realm>>& realms,
       write_once(run, realms[r], acks[r], w, start, bytes);
     }
   }
+}
+
+// --verify: a fresh replica downloads every realm; each acknowledged write must be there, and
+// nothing that was never committed.
+void verify(load_run& run, const std::vector<std::shared_ptr<realm_acks>>& acks) {
+  auto& report = run.report();
+  auto& verifier = run.make_app("verifier");
+  auto copies = open_realms(run, verifier, acks.size());
+  wait_all_downloaded(run, copies);
+  for (std::size_t r = 0; r < copies.size(); ++r) {
+    std::uint64_t committed = 0, acknowledged = 0;
+    {
+      std::lock_guard lock(acks[r]->mutex);
+      committed = acks[r]->committed;
+      acknowledged = acks[r]->acknowledged;
+    }
+    std::vector<bool> found(committed, false);
+    copies[r]->read().for_each_object("items", [&](const std::string& id, const auto&) {
+      const auto index = id.starts_with("item-") ? std::strtoull(id.c_str() + 5, nullptr, 10) : 0;
+      if (!id.starts_with("item-") || index >= committed || found[index]) {
+        ++report.verify_unexpected;
+        run.record_error(copies[r]->path() + ": unexpected object " + id);
+      } else {
+        found[index] = true;
+      }
+    });
+    for (std::uint64_t i = 0; i < acknowledged; ++i) {
+      if (found[i]) continue;
+      ++report.verify_missing;
+      run.record_error(copies[r]->path() + ": acknowledged write item-" + std::to_string(i) +
+                       " is missing");
+    }
+  }
+  report.verified = true;
 }
 
 }  // namespace
@@ -165,6 +207,7 @@ void run_upload(load_run& run, pid_t server_pid) {
   report.mb_per_s = report.duration_s > 0
                         ? static_cast<double>(counters.bytes_acked) / 1e6 / report.duration_s
                         : 0;
+  if (run.options().verify && !run.interrupted()) verify(run, acks);
   run.stop_progress();
 }
 
