@@ -30,6 +30,7 @@ struct flag_overrides {
   int ws_port = -1, wss_port = -1, metrics_port = -1;
   bool no_ws = false, no_metrics = false, not_durable = false;
   std::size_t max_sessions_per_connection = 0, io_threads = 0, actor_threads = 0;
+  long long min_free_disk_mb = -1;
 };
 
 void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
@@ -54,6 +55,10 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
   app.add_option("--io-threads", f.io_threads, "Asio threads");
   app.add_option("--actor-threads", f.actor_threads, "CAF scheduler threads");
   app.add_flag("--no-fsync", f.not_durable, "Acknowledge before fsync (benchmarks only)");
+  app.add_option("--min-free-disk-mb", f.min_free_disk_mb,
+                 "Free space kept on the data directory's disk; below it uploads are refused")
+      ->check(CLI::Range(0LL,
+                         static_cast<long long>(actorsync::server::tuning::max_min_free_disk_mib)));
   app.add_option("--postgres", f.postgres_url,
                  "Keep the history in PostgreSQL at this URL instead of RocksDB (docs/cluster.md)");
   app.add_option("--node-id", f.node_id, "This node's name in a cluster (with --postgres)");
@@ -93,6 +98,7 @@ void apply(const flag_overrides& f, file_config& c) {
   if (f.io_threads != 0) o.io_threads = f.io_threads;
   if (f.actor_threads != 0) o.actor_threads = f.actor_threads;
   if (f.not_durable) o.durable = false;
+  if (f.min_free_disk_mb >= 0) o.min_free_disk_mib = static_cast<std::uint64_t>(f.min_free_disk_mb);
   if (!f.log_level.empty()) o.log_level = f.log_level;
   if (!f.log_format.empty()) c.log_format = f.log_format;
   if (!f.postgres_url.empty()) o.postgres_url = f.postgres_url;
@@ -161,6 +167,11 @@ int main(int argc, char** argv) {
                 ports.metrics);
     std::fflush(stdout);
     notify_systemd("READY=1");
+  } catch (const actorsync::server::data_directory_error& e) {
+    std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
+    return e.why() == actorsync::server::data_directory_error::cause::disk_full
+               ? actorsync::command_line::exit_disk_full
+               : actorsync::command_line::exit_data_damaged;
   } catch (const std::exception& e) {
     std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
     return actorsync::command_line::exit_failed;

@@ -65,6 +65,8 @@ bool loses_realm(storage::storage_errc code) {
 
 error_code to_protocol_error(storage::storage_errc code) {
   switch (code) {
+    case storage::storage_errc::storage_full:
+      return error_code::storage_full;
     case storage::storage_errc::bad_changeset:
       return error_code::bad_changeset;
     case storage::storage_errc::bad_client_file_ident:
@@ -80,6 +82,23 @@ error_code to_protocol_error(storage::storage_errc code) {
       return error_code::server_busy;
     default:
       return error_code::other_session_error;
+  }
+}
+
+// The disk-full state is the server's, not one realm's: the first refusal says so once, the
+// first write after space returned says that once too.
+static void note_write_outcome(server_metrics& metrics, const std::string& path,
+                               const storage::storage_error* refused) {
+  if (refused != nullptr && refused->code == storage::storage_errc::storage_full) {
+    metrics.writes_refused_disk_full.fetch_add(1, std::memory_order_relaxed);
+    if (metrics.disk_full.exchange(1) == 0) {
+      spdlog::error(
+          "disk full: uploads and new file idents are refused (retryable ERROR storage_full), "
+          "downloads go on; first refused at realm[{}]: {}",
+          path, refused->message);
+    }
+  } else if (refused == nullptr && metrics.disk_full.exchange(0) == 1) {
+    spdlog::warn("disk space returned: uploads are accepted again (realm[{}] wrote first)", path);
   }
 }
 
@@ -240,12 +259,15 @@ void realm_actor_state::allocate_then_ready(const realm_session_key& key,
     auto it = sessions.find(key);
     if (it == sessions.end()) return;
     if (!a.ok) {
+      const storage::storage_error refused{a.code, a.error};
+      note_write_outcome(*context->metrics, path, &refused);
       // A cluster node whose realm was taken learns it here if not by a write: it serves the
       // realm as a follower from now on, and the client, told to retry, binds again.
       if (loses_realm(a.code) && clustered()) forget_ownership();
       fail_session(key, to_protocol_error(a.code), "file ident allocation failed: " + a.error);
       return;
     }
+    note_write_outcome(*context->metrics, path, nullptr);
     become_ready(it->second, a.grant, ident.server_version, 0, 0);
     send_frame(it->second,
                protocol::server_ident_message{it->second.session, a.grant.ident, a.grant.salt},
@@ -399,6 +421,7 @@ void realm_actor_state::integrated(integration_done& done) {
     auto node = integrations.extract(integrations.begin());
     auto& pending = node.mapped();
     auto& outcome = *pending.outcome;
+    note_write_outcome(*context->metrics, path, outcome ? nullptr : &outcome.error());
     if (!outcome) {
       if (loses_realm(outcome.error().code)) lost = outcome.error();
       fail_session(pending.key, to_protocol_error(outcome.error().code), outcome.error().message);

@@ -14,6 +14,7 @@
 #include <actorsync/protocol/limits.hpp>
 #include "protocol/codec.hpp"
 #include "storage/client_layout.hpp"
+#include "storage/disk_space.hpp"
 #include "storage/merge.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/rocks_util.hpp"
@@ -155,6 +156,7 @@ struct rocks_history_store::impl {
   std::unique_ptr<rocksdb::DB> db;
   history_options options;
   rocksdb::WriteOptions write_options;
+  std::unique_ptr<disk_space_guard> space;  ///< admits writes while the disk keeps its reserve
 
   std::mutex realms_mutex;  ///< guards realms, next_realm_id and catalog writes
   std::unordered_map<std::string, std::shared_ptr<realm_state>> realms;
@@ -177,6 +179,9 @@ struct rocks_history_store::impl {
   void enqueue(pending_write item);
   /// After a failed group write: queues `item` refused with that failure and returns true.
   bool refuse_if_failed(pending_write& item);
+  /// On a disk below its reserve: queues `item` refused with storage_full and returns true.
+  /// Checked before anything is assigned, so a refusal leaves nothing to undo.
+  bool refuse_if_full(pending_write& item, std::uint64_t bytes);
   /// Validates, assigns server versions and queues; refusals are queued too, so that every
   /// callback runs on the writer thread in submission order.
   void submit(const std::string& path, file_ident_grant client,
@@ -343,6 +348,7 @@ void rocks_history_store::impl::allocate(const std::string& path,
   pending_write item;
   item.allocated = std::move(done);
   if (refuse_if_failed(item)) return;
+  if (refuse_if_full(item, path.size() + 64)) return;
   if (auto why = protocol::validate_realm_path(path); !why.empty()) {
     item.refused = storage_error{storage_errc::invalid_argument, why};
     return enqueue(std::move(item));
@@ -380,6 +386,14 @@ bool rocks_history_store::impl::refuse_if_failed(pending_write& item) {
   item.queued_at = std::chrono::steady_clock::now();
   queue.push_back(std::move(item));
   queue_changed.notify_one();
+  return true;
+}
+
+bool rocks_history_store::impl::refuse_if_full(pending_write& item, std::uint64_t bytes) {
+  auto full = space->admit(bytes);
+  if (!full) return false;
+  item.refused = std::move(full);
+  enqueue(std::move(item));
   return true;
 }
 
@@ -486,6 +500,8 @@ rocks_history_store::~rocks_history_store() {
 
 result<std::shared_ptr<history_store>> history_store::open(const std::filesystem::path& directory,
                                                            history_options options) {
+  // Opening writes (a new MANIFEST, WAL and OPTIONS file): not on a full disk.
+  if (auto full = refuse_when_full(directory, options.min_free_bytes)) return *full;
   auto opened = rocks::open_catalog_db(
       directory, {512, options.block_cache_bytes, "opening the history database"});
   if (!opened) return opened.error();
@@ -495,6 +511,7 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   state->written_next_realm_id = opened->next_realm_id;
   state->options = options;
   state->write_options.sync = options.durable;
+  state->space = std::make_unique<disk_space_guard>(directory, options.min_free_bytes);
   auto* raw_state = state.get();
   state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
   return std::shared_ptr<history_store>(new rocks_history_store(std::move(state)));
@@ -531,6 +548,9 @@ void rocks_history_store::integrate_async(const std::string& realm_path, file_id
   pending_write refused;
   refused.integrated = std::move(done);
   if (impl_->refuse_if_failed(refused)) return;
+  std::uint64_t bytes = 0;
+  for (const auto& cs : changesets) bytes += protocol::encoded_size(cs);
+  if (impl_->refuse_if_full(refused, bytes)) return;
   impl_->submit(realm_path, client, changesets, std::move(refused.integrated));
 }
 

@@ -25,6 +25,10 @@ struct history_options {
   /// A queue this long is written at once, without waiting out the window.
   std::size_t full_group = 4096;
   std::size_t block_cache_bytes = 64 * 1024 * 1024;
+  /// Writes (integrations, ident grants) are refused with storage_full while the data
+  /// directory's filesystem has less than this available, and open() refuses to start below
+  /// it: RocksDB must never meet a full disk (storage/disk_space.hpp says why). 0: no check.
+  std::uint64_t min_free_bytes = default_min_free_bytes;
 };
 
 struct file_ident_grant {
