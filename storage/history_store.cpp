@@ -15,6 +15,7 @@
 #include "protocol/codec.hpp"
 #include "storage/client_layout.hpp"
 #include "storage/disk_space.hpp"
+#include "storage/log_watermark.hpp"
 #include "storage/merge.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/rocks_util.hpp"
@@ -157,6 +158,7 @@ struct rocks_history_store::impl {
   history_options options;
   rocksdb::WriteOptions write_options;
   std::unique_ptr<disk_space_guard> space;  ///< admits writes while the disk keeps its reserve
+  std::unique_ptr<acknowledged_watermark> watermark;  ///< durable sequence; writer thread only
 
   std::mutex realms_mutex;  ///< guards realms, next_realm_id and catalog writes
   std::unordered_map<std::string, std::shared_ptr<realm_state>> realms;
@@ -464,6 +466,8 @@ void rocks_history_store::impl::commit_group(std::deque<pending_write>& group) {
       failure = failed;  // assigned versions are now lost; refuse everything after this
     } else {
       if (next_realm_grows) written_next_realm_id = newest_realm + 1;
+      // Durable now (fsynced), and acknowledged right after: what the next start must find.
+      if (options.durable) watermark->record(db->GetLatestSequenceNumber());
       group_writes.fetch_add(1, std::memory_order_relaxed);
       idents_allocated.fetch_add(idents, std::memory_order_relaxed);
       integrations.fetch_add(integrated, std::memory_order_relaxed);
@@ -502,6 +506,10 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
                                                            history_options options) {
   // Opening writes (a new MANIFEST, WAL and OPTIONS file): not on a full disk.
   if (auto full = refuse_when_full(directory, options.min_free_bytes)) return *full;
+  // Read-only first: a log that lost acknowledged writes stops the start, changing nothing.
+  auto log = check_log_before_open(directory);
+  if (!log) return log.error();
+  if (!log->tolerated.empty() && options.warn) options.warn(log->tolerated);
   auto opened = rocks::open_catalog_db(
       directory, {512, options.block_cache_bytes, "opening the history database"});
   if (!opened) return opened.error();
@@ -512,6 +520,7 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   state->options = options;
   state->write_options.sync = options.durable;
   state->space = std::make_unique<disk_space_guard>(directory, options.min_free_bytes);
+  state->watermark = std::make_unique<acknowledged_watermark>(directory);
   auto* raw_state = state.get();
   state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
   return std::shared_ptr<history_store>(new rocks_history_store(std::move(state)));
