@@ -67,6 +67,8 @@ error_code to_protocol_error(storage::storage_errc code) {
   switch (code) {
     case storage::storage_errc::storage_full:
       return error_code::storage_full;
+    case storage::storage_errc::corruption:
+      return error_code::storage_corruption;
     case storage::storage_errc::bad_changeset:
       return error_code::bad_changeset;
     case storage::storage_errc::bad_client_file_ident:
@@ -232,6 +234,7 @@ void realm_actor_state::bind(const session_bind& bind) {
   if (monitored.insert(key.first).second) self->monitor(bind.connection);
   spdlog::debug("realm[{}] session {} bound by user {}", path, bind.session, bind.user_id);
   self->send(bind.connection, session_bound{bind.bind_id, caf::actor_cast<realm_actor>(self)});
+  if (damaged) return fail_session(key, error_code::storage_corruption, *damaged);
   if (clustered()) return arm_poll();
   if (std::string why; !ensure_owned(why)) {
     spdlog::warn("realm[{}] cannot be served here: {}", path, why);
@@ -261,6 +264,7 @@ void realm_actor_state::allocate_then_ready(const realm_session_key& key,
     if (!a.ok) {
       const storage::storage_error refused{a.code, a.error};
       note_write_outcome(*context->metrics, path, &refused);
+      if (check_damage(refused)) return;
       // A cluster node whose realm was taken learns it here if not by a write: it serves the
       // realm as a follower from now on, and the client, told to retry, binds again.
       if (loses_realm(a.code) && clustered()) forget_ownership();
@@ -323,6 +327,7 @@ void realm_actor_state::ident(const session_ident_request& m) {
   auto integrated_now = context->store->try_last_integrated_client_version(path, grant.ident);
   if (!valid || !integrated_now) {
     const auto& error = !valid ? valid.error() : integrated_now.error();
+    if (check_damage(error)) return;
     return fail_session(key, to_protocol_error(error.code),
                         "the client's record cannot be read now: " + error.message);
   }
@@ -410,13 +415,38 @@ void realm_actor_state::lose_realm(const storage::storage_error& why) {
   maybe_idle();
 }
 
+// Retrying cannot help a damaged realm (the same read fails again), so its clients are told
+// it is fatal instead of trying again forever; the realm's other state and every other realm
+// go on. The operator learns it from the log line and actorsync_realm_storage_corruptions_total.
+void realm_actor_state::realm_damaged(const storage::storage_error& why) {
+  if (!damaged) {
+    damaged = "the server's stored copy of realm " + path + " is damaged: " + why.message;
+    context->metrics->realm_storage_corruptions.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error(
+        "realm[{}] storage corruption: {}; its sessions get ERROR storage_corruption (fatal); "
+        "stop the server, run actorsync-server --verify and restore the data directory",
+        path, why.message);
+  }
+  std::vector<realm_session_key> keys;
+  for (const auto& entry : sessions) keys.push_back(entry.first);
+  for (const auto& key : keys) fail_session(key, error_code::storage_corruption, *damaged);
+  maybe_drained();
+  maybe_idle();
+}
+
+bool realm_actor_state::check_damage(const storage::storage_error& error) {
+  if (error.code != storage::storage_errc::corruption) return false;
+  realm_damaged(error);
+  return true;
+}
+
 void realm_actor_state::integrated(integration_done& done) {
   auto it = integrations.find(done.sequence);
   if (it == integrations.end()) return;
   it->second.outcome = std::move(done.outcome);
   // Complete strictly in upload order, whatever order the store's callbacks came in.
   bool integrated_any = false;
-  std::optional<storage::storage_error> lost;
+  std::optional<storage::storage_error> lost, corrupt;
   while (!integrations.empty() && integrations.begin()->second.outcome) {
     auto node = integrations.extract(integrations.begin());
     auto& pending = node.mapped();
@@ -424,6 +454,7 @@ void realm_actor_state::integrated(integration_done& done) {
     note_write_outcome(*context->metrics, path, outcome ? nullptr : &outcome.error());
     if (!outcome) {
       if (loses_realm(outcome.error().code)) lost = outcome.error();
+      if (outcome.error().code == storage::storage_errc::corruption) corrupt = outcome.error();
       fail_session(pending.key, to_protocol_error(outcome.error().code), outcome.error().message);
       continue;
     }
@@ -440,6 +471,7 @@ void realm_actor_state::integrated(integration_done& done) {
     integrated_any = true;
   }
   if (lost) return lose_realm(*lost);
+  if (corrupt) return realm_damaged(*corrupt);
   if (integrated_any) {
     pump_all();
     if (clustered()) context->cluster->publish_change(path, latest);
@@ -514,6 +546,7 @@ void realm_actor_state::pump(const realm_session_key& key) {
     auto range = context->store->read(path, s.download_cursor, context->options.max_download_bytes,
                                       s.grant.ident);
     if (!range) {
+      if (check_damage(range.error())) return;
       // Retryable when the database is unavailable (cluster), not when the store is broken.
       const auto code = range.error().code == storage::storage_errc::unavailable
                             ? error_code::server_busy

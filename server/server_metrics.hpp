@@ -35,6 +35,8 @@ class server_metrics {
   std::atomic<std::int64_t> disk_full{0};
   /// Uploads and ident grants refused because the data directory's disk was full.
   std::atomic<std::uint64_t> writes_refused_disk_full{0};
+  /// Times a realm's stored data was found damaged (once per realm actor that found it).
+  std::atomic<std::uint64_t> realm_storage_corruptions{0};
 
   /// Why a BIND can be refused before a realm sees it: the `reason` label values of
   /// actorsync_binds_refused_total, each rendered even at zero.

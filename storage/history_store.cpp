@@ -146,6 +146,11 @@ class rocks_history_store final : public history_store {
   protocol::version_type last_integrated_client_version(const std::string& realm_path,
                                                         protocol::file_ident client) const override;
   history_store_stats stats() const override;
+  // A damaged record is reported (corruption), not read as "never allocated" or 0.
+  result<bool> try_is_valid_client_file_ident(const std::string& realm_path,
+                                              file_ident_grant grant) const override;
+  result<protocol::version_type> try_last_integrated_client_version(
+      const std::string& realm_path, protocol::file_ident client) const override;
 
  private:
   std::unique_ptr<impl> impl_;
@@ -690,6 +695,34 @@ protocol::version_type rocks_history_store::last_integrated_client_version(
   }
   auto progress = decode_client(bytes);
   return progress ? progress->last_client_version : 0;
+}
+
+result<bool> rocks_history_store::try_is_valid_client_file_ident(const std::string& realm_path,
+                                                                 file_ident_grant grant) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found) return found.error();
+  if (!found.value() || grant.ident == 0) return false;
+  std::string bytes;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(),
+                          realm_key(found.value()->prefix, grant_tag, grant.ident), &bytes);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return rocks::to_error(s, "reading a file ident grant");
+  return bytes.size() == 8 && codec::get_fixed64_be(bytes) == grant.salt;
+}
+
+result<protocol::version_type> rocks_history_store::try_last_integrated_client_version(
+    const std::string& realm_path, protocol::file_ident client) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found) return found.error();
+  if (!found.value()) return version_type{0};
+  std::string bytes;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(),
+                          realm_key(found.value()->prefix, client_tag, client), &bytes);
+  if (s.IsNotFound()) return version_type{0};
+  if (!s.ok()) return rocks::to_error(s, "reading a client record");
+  auto progress = decode_client(bytes);
+  if (!progress) return storage_error{storage_errc::corruption, "client record does not decode"};
+  return progress->last_client_version;
 }
 
 }  // namespace actorsync::storage
