@@ -17,6 +17,10 @@ namespace {
 
 using self_pointer = caf::stateful_actor<connection_manager_state, connection_manager_impl::base>*;
 
+std::uint32_t server_of(const link_entry& link) {
+  return static_cast<std::uint32_t>(link.server);
+}
+
 connection_manager_impl::behavior_type manager_behavior(self_pointer self,
                                                         connection_manager_config config) {
   self->state.config = std::move(config);
@@ -95,18 +99,19 @@ void connection_manager_state::attach(const std::string& key, const std::string&
   session_churn();
   ++link.linger_generation;  // a pending linger no longer applies
   link.close_when_flushed = false;
+  const auto server = server_of(link);
   switch (link.status) {
     case link_status::connected:
       // A session joining a live shared link sees connecting, then connected.
-      caf::anon_send(session, link_event::of(connection_state::connecting));
-      caf::anon_send(session, link_event::of(connection_state::connected));
+      caf::anon_send(session, link_event::of(connection_state::connecting, server));
+      caf::anon_send(session, link_event::of(connection_state::connected, server));
       break;
     case link_status::connecting:
-      caf::anon_send(session, link_event::of(connection_state::connecting));
+      caf::anon_send(session, link_event::of(connection_state::connecting, server));
       break;
     case link_status::waiting:
       if (link.io || !fresh) {
-        caf::anon_send(session, link_event::of(connection_state::disconnected));
+        caf::anon_send(session, link_event::of(connection_state::disconnected, server));
         break;
       }
       [[fallthrough]];
@@ -190,7 +195,7 @@ void connection_manager_state::connect(link_entry& link) {
   link.io = config.socket_factory ? config.socket_factory(std::move(target))
                                   : make_client_websocket(*config.io, std::move(target));
   link.io->start();
-  tell_sessions(link, link_event::of(connection_state::connecting));
+  tell_sessions(link, link_event::of(connection_state::connecting, server_of(link)));
   self->delayed_send(self, config.connect_timeout, connect_timeout_atom_v, link.id,
                      link.generation);
 }
@@ -203,7 +208,7 @@ void connection_manager_state::opened(const socket_opened& event) {
   link->backoff.connected(link->last_activity);
   log().debug("link[{}] key={} connected to {} ({} sessions)", link->id, link->key,
               config.urls[link->server].text(), link->sessions.size());
-  tell_sessions(*link, link_event::of(connection_state::connected));
+  tell_sessions(*link, link_event::of(connection_state::connected, server_of(*link)));
   self->delayed_send(self, config.ping_interval, keepalive_atom_v, link->id, link->generation);
 }
 
@@ -233,6 +238,7 @@ void connection_manager_state::received(const socket_frame& event) {
 
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
+  auto event = link_event::failure(code, message, server_of(link));
   const auto next = next_server(link.server, config.urls.size());
   if (next == link.server) {
     log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
@@ -250,7 +256,6 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
   link.in_flight.reset();
   link.routes.clear();  // sessions bind again with fresh idents
   ++link.generation;    // stale events of the old socket are dropped
-  auto event = link_event::failure(code, message);
   for (auto& [id, session] : link.sessions) {
     // One fresh token is enough for the link's retry: one session is asked for it.
     event.give_fresh_token = code == sync_errc::token_expired && id == link.sessions.begin()->first;

@@ -114,6 +114,7 @@ void session_actor_state::init(self_pointer owner) {
         if (auto session = caf::actor_cast<caf::actor>(weak))
           caf::anon_send(session, local_commit_atom_v);
       });
+  if (config.store->reset_pending()) resume_pending_reset();
   if (config.start_paused) record_pause(true);
   if (config.start_paused || config.store->metadata().sync_paused) {
     set_lifecycle(session_state::paused);

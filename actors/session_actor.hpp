@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
@@ -41,6 +42,9 @@ struct session_settings {
   std::chrono::milliseconds default_wait_timeout = tuning::request_timeout;
   /// Session idents are unique per process, so they are unique per connection too.
   std::shared_ptr<std::atomic<std::uint64_t>> ident_source;
+  /// The connection manager's servers in its order (link_event::server indexes them), to name
+  /// the server in error events; may be null.
+  std::shared_ptr<const std::vector<std::string>> server_urls;
   /// Largest UPLOAD the session builds at once; one upload frame is in the outbox at a time.
   std::size_t upload_batch_bytes = tuning::upload_batch_bytes;
   /// The store keeps acknowledgements in memory (written with the realm's next commit); the
@@ -52,6 +56,18 @@ struct session_settings {
 };
 
 /// What is a session's own; the rest is shared through `settings` (never null).
+/// A realm's client reset policy (docs/sessions.md, "Client reset").
+struct client_reset_config {
+  client_reset_mode mode = client_reset_mode::recover_unsynced;
+  /// Called on the session's thread before the local state is replaced (the realm still reads
+  /// as before: the place to copy what the app wants to keep) and after (it reads as the new
+  /// state). In manual mode only `before` is called. May be empty; must not block for long.
+  std::function<void(const client_reset_event&)> before;
+  std::function<void(const client_reset_event&)> after;
+  /// Also receives both events as messages; may be null.
+  client_reset_observer observer;
+};
+
 struct session_config {
   std::string realm_path;
   std::shared_ptr<storage::realm_store> store;
@@ -65,6 +81,7 @@ struct session_config {
   /// non-fatal errors (a lost connection, a retryable session error) complete pending waits.
   /// False: waits keep waiting through them, until done, a fatal error, pause or close.
   bool cancel_waits_on_nonfatal_error = false;
+  client_reset_config client_reset;
 };
 
 /// Spawns a session. It sets the store's commit listener (the listener only sends a message).

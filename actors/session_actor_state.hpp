@@ -67,6 +67,15 @@ struct subscriber_entry {
 
 enum class session_phase : std::uint8_t { detached, awaiting_link, binding, bound, stopped };
 
+/// A client reset under way (session_client_reset.cpp): the session syncs the staging realm,
+/// which receives the server's copy, until the MARK sent after its IDENT is answered.
+struct client_reset_progress {
+  std::shared_ptr<storage::realm_store> staging;
+  client_reset_reason reason = client_reset_reason::history_mismatch;
+  std::string message;
+  protocol::request_ident mark = 0;  ///< 0 until the staging realm has its file ident
+};
+
 struct session_actor_state {
   using self_pointer = session_actor_impl::pointer;
 
@@ -78,6 +87,8 @@ struct session_actor_state {
   connection_state connection = connection_state::disconnected;
   bool closing = false;  ///< close requested; waiting for the last acknowledgement
   sync_errc stop_reason = sync_errc::session_stopped;  ///< told to waits issued once inactive
+  bool link_seen = false;         ///< a link event arrived: link_server names a server
+  std::uint16_t link_server = 0;  ///< link_event::server of the latest one (fits the padding)
 
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
   /// The token fetched at attach, kept for the BIND that follows it so the token provider is
@@ -109,6 +120,11 @@ struct session_actor_state {
   /// Every subscription by token (progress and subscription tokens come from next_token, so
   /// they never collide): one map for all kinds costs 48 B less per session than one per kind.
   flat_map<subscription_token, subscriber_entry> subscribers;
+  /// Set only while a client reset runs (one pointer per idle session).
+  std::unique_ptr<client_reset_progress> reset;
+
+  /// The store the sync protocol reads and writes: the staging realm during a client reset.
+  storage::realm_store& sync_store() const { return reset ? *reset->staging : *config.store; }
 
   static inline const char* name = "actorsync.session";
 
@@ -182,6 +198,7 @@ struct session_actor_state {
   void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
   void complete_all_waits(wait_outcome outcome);
   void on_error(sync_errc code, const std::string& message);
+  std::string link_server_url() const;  ///< for error events; empty before the first link
   progress_token subscribe_progress(const runtime::subscribe_progress& request);
   bool unsubscribe_progress(progress_token token);
   void report_progress();
@@ -193,6 +210,18 @@ struct session_actor_state {
   void watch(const caf::actor& subscriber);  ///< monitors it unless it already subscribes
   void forget_subscriber(const caf::actor_addr& who);
   session_snapshot snapshot() const;
+
+  // ---- client reset (session_client_reset.cpp) ----
+  /// Handles a client_reset_required ERROR by the realm's mode; false: stop as for any fatal
+  /// error (manual mode, or a reset that is already running failed).
+  bool reset_instead_of_stopping(const protocol::error_message& error);
+  void begin_client_reset(client_reset_reason reason, std::string message);
+  void resume_pending_reset();  ///< at start, after a restart in the middle of a reset
+  void staging_identified();    ///< the staging realm has its file ident: ask for a MARK
+  /// True when `request` is the reset's MARK: the server's copy is complete and replaces the
+  /// local state.
+  bool finish_client_reset_at(protocol::request_ident request);
+  void tell_client_reset(const client_reset_event& event);
 };
 
 }  // namespace actorsync::runtime

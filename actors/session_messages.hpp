@@ -32,6 +32,8 @@ namespace actorsync::runtime {
 using progress_subscriber = caf::typed_actor<caf::reacts_to<transfer_progress>>;
 using connection_observer = caf::typed_actor<caf::reacts_to<connection_state_changed>>;
 using error_observer = caf::typed_actor<caf::reacts_to<session_error_event>>;
+/// Receives a realm's client_reset_events (before and after each reset).
+using client_reset_observer = caf::typed_actor<caf::reacts_to<client_reset_event>>;
 
 // ---- requests from app actors (public) ---------------------------------------------------------
 
@@ -81,10 +83,14 @@ struct link_event {
   /// Set for one session of the link when its token expired: that session gives the link a
   /// fresh token for the retry (the others fetch theirs at BIND).
   bool give_fresh_token = false;
+  /// The link's server: an index into connection_manager_config::urls.
+  std::uint32_t server = 0;
 
-  static link_event of(connection_state state) { return {state, false, {}, {}, false}; }
-  static link_event failure(sync_errc error, std::string message) {
-    return {connection_state::disconnected, true, error, std::move(message), false};
+  static link_event of(connection_state state, std::uint32_t server) {
+    return {state, false, {}, {}, false, server};
+  }
+  static link_event failure(sync_errc error, std::string message, std::uint32_t server) {
+    return {connection_state::disconnected, true, error, std::move(message), false, server};
   }
 };
 
@@ -205,7 +211,8 @@ typename Inspector::result_type inspect(Inspector& f, connection_state_changed& 
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_error_event& x) {
-  return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message);
+  return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message,
+           x.server_url);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
@@ -245,9 +252,14 @@ typename Inspector::result_type inspect(Inspector& f, wait_done& x) {
   return f(caf::meta::type_name("wait_done"), x.ticket, x.outcome);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, client_reset_event& x) {
+  return f(caf::meta::type_name("client_reset_event"), x.realm, x.after, x.mode, x.reason,
+           x.message, x.unsynced_changesets, x.recovered, x.discarded, x.recovery_failed);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message,
-           x.give_fresh_token);
+           x.give_fresh_token, x.server);
 }
 
 }  // namespace actorsync::runtime
@@ -312,6 +324,9 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::wait_done))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, release_atom, "release")
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, recorded_atom, "recorded")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::issue_wait))
+
+// -- public, added later
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::client_reset_event))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on

@@ -32,6 +32,10 @@ void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
     responder.deliver(wait_outcome{wait_status::error, stop_reason});
     return;
   }
+  if (reset) {  // its target would be renumbered by the reset (docs/sessions.md)
+    responder.deliver(wait_outcome{wait_status::error, sync_errc::client_reset});
+    return;
+  }
   const auto meta = config.store->metadata();
   if (target == newest_at_handling) target = meta.latest_client_version;
   auto id = next_wait++;
@@ -49,6 +53,10 @@ void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
                                             wait_responder responder) {
   if (lifecycle == session_state::inactive) {
     responder.deliver(wait_outcome{wait_status::error, stop_reason});
+    return;
+  }
+  if (reset) {  // the realm's state is about to be replaced; ask again after the reset
+    responder.deliver(wait_outcome{wait_status::error, sync_errc::client_reset});
     return;
   }
   auto id = next_wait++;
@@ -133,9 +141,15 @@ void session_actor_state::complete_all_waits(wait_outcome outcome) {
   if (waits) complete_waits(waits->registry.take_all(), outcome);
 }
 
+std::string session_actor_state::link_server_url() const {
+  const auto& urls = config.settings->server_urls;
+  if (!link_seen || !urls || link_server >= urls->size()) return {};
+  return (*urls)[link_server];
+}
+
 void session_actor_state::on_error(sync_errc code, const std::string& message) {
   bool fatal = is_fatal(code);
-  const session_error_event event{config.realm_path, code, fatal, message};
+  const session_error_event event{config.realm_path, code, fatal, message, link_server_url()};
   if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
   for (auto& [token, entry] : subscribers)
     if (entry.kind == subscription_kind::errors) caf::anon_send(entry.who, event);
@@ -148,7 +162,7 @@ void session_actor_state::on_error(sync_errc code, const std::string& message) {
 
 progress_token session_actor_state::subscribe_progress(const runtime::subscribe_progress& request) {
   auto token = next_token++;
-  const auto meta = config.store->metadata();
+  const auto meta = sync_store().metadata();
   const bool upload = request.direction == progress_direction::upload;
   auto delivery = progress.add(token, request.direction, request.mode,
                                upload ? upload_figures(meta) : download_figures(meta),
@@ -175,7 +189,7 @@ bool session_actor_state::unsubscribe_progress(progress_token token) {
 
 void session_actor_state::report_progress() {
   if (progress.size() == 0) return;
-  const auto meta = config.store->metadata();
+  const auto meta = sync_store().metadata();
   for (auto& d : progress.update(progress_direction::upload, upload_figures(meta)))
     deliver_progress(d);
   for (auto& d : progress.update(progress_direction::download, download_figures(meta),
@@ -236,7 +250,7 @@ void session_actor_state::forget_subscriber(const caf::actor_addr& who) {
 }
 
 session_snapshot session_actor_state::snapshot() const {
-  const auto meta = config.store->metadata();
+  const auto meta = sync_store().metadata();
   session_snapshot s;
   s.realm = config.realm_path;
   s.state = lifecycle;

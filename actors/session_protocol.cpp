@@ -53,6 +53,8 @@ void session_actor_state::binding_lost() {
 
 void session_actor_state::on_link_event(const link_event& event) {
   if (phase == session_phase::detached || phase == session_phase::stopped) return;  // stale
+  link_server = static_cast<std::uint16_t>(event.server);
+  link_seen = true;
   switch (event.state) {
     case connection_state::connecting:
       if (phase != session_phase::awaiting_link) {
@@ -76,8 +78,9 @@ void session_actor_state::on_link_event(const link_event& event) {
 }
 
 void session_actor_state::send_bind() {
-  const auto meta = config.store->metadata();
-  if (meta.sync_paused) return;  // the facade's pause is on its way (see upload_more)
+  const auto meta = sync_store().metadata();
+  if (config.store->metadata().sync_paused)
+    return;  // the facade's pause is on its way (see upload_more)
   ident = config.settings->ident_source->fetch_add(1) + 1;
   std::string token = attach_token ? std::move(*attach_token) : fresh_token();
   attach_token.reset();
@@ -123,13 +126,13 @@ void session_actor_state::send_marks() {
 
 void session_actor_state::upload_more() {
   if (phase != session_phase::bound || upload_in_outbox) return;
-  const auto meta = config.store->metadata();
+  auto& store = sync_store();
+  const auto meta = store.metadata();
   // The facade's pause() records the pause before it returns and before the session handles
   // it: nothing committed after pause() returned may leave meanwhile.
-  if (meta.sync_paused) return;
+  if (meta.sync_paused || (reset && config.store->metadata().sync_paused)) return;
   if (upload_cursor >= meta.latest_client_version) return;
-  auto batch =
-      config.store->local_changesets_after(upload_cursor, config.settings->upload_batch_bytes);
+  auto batch = store.local_changesets_after(upload_cursor, config.settings->upload_batch_bytes);
   if (!batch) {
     stop(from_storage(batch.error().code), batch.error().message);
     return;
@@ -167,7 +170,7 @@ void session_actor_state::on_local_commit() {
 
 void session_actor_state::schedule_persist() {
   if (persist_armed) return;
-  const auto meta = config.store->metadata();
+  const auto meta = sync_store().metadata();
   if (meta.persisted_acknowledged_client_version == meta.acknowledged_client_version) return;
   persist_armed = true;
   self->delayed_send(self, config.settings->persist_acknowledgements_after, persist_atom_v);
@@ -176,7 +179,7 @@ void session_actor_state::schedule_persist() {
 void session_actor_state::persist_acknowledgements() {
   persist_armed = false;
   // Often a local commit has written them meanwhile; then this writes nothing.
-  if (auto status = config.store->persist_metadata(); !status) {
+  if (auto status = sync_store().persist_metadata(); !status) {
     stop(from_storage(status.error().code), status.error().message);
   }
 }
@@ -197,52 +200,58 @@ void session_actor_state::on_message(const protocol::server_message& message) {
   // An answer to an earlier binding (its route outlived a fast pause/resume or rebind) is
   // stale too: only the current binding's ident speaks for this session now.
   if (protocol::session_of(message) != ident) return;
-  std::visit(
-      overloaded{
-          [this](const protocol::server_ident_message& m) {
-            if (phase != session_phase::binding) {
-              stop(sync_errc::protocol_violation, "IDENT from the server while identified");
-              return;
-            }
-            auto status =
-                config.store->set_client_file_ident(m.client_file_ident, m.file_ident_salt);
-            if (!status) {
-              stop(from_storage(status.error().code), status.error().message);
-              return;
-            }
-            phase = session_phase::bound;
-            upload_more();
-            send_marks();
-          },
-          [this](const protocol::download_message& m) {
-            auto status = config.store->integrate_download(m);
-            if (!status) {
-              stop(from_storage(status.error().code), status.error().message);
-              return;
-            }
-            if (rebind_backoff) rebind_backoff->reset();
-            download_figures_current = true;
-            schedule_persist();
-            const auto acknowledged = config.store->metadata().acknowledged_client_version;
-            if (upload_cursor < acknowledged) upload_cursor = acknowledged;
-            if (waits)
-              complete_waits(waits->registry.upload_acknowledged(acknowledged), wait_outcome{});
-            report_progress();
-            if (!finish_close_if_done()) upload_more();
-          },
-          [this](const protocol::server_mark_message& m) {
-            if (waits) complete_waits(waits->registry.mark_received(m.request), wait_outcome{});
-          },
-          [this](const protocol::unbound_message&) {
-            // Unsolicited: the server ended the session; bind again after a delay.
-            session_ended(sync_errc::session_closed, "UNBOUND from the server");
-          },
-          [this](const protocol::error_message& m) {
-            session_ended(from_protocol(static_cast<protocol::error_code>(m.code)), m.message);
-          },
-          [](const protocol::pong_message&) {},  // connection level, handled by the manager
-      },
-      message);
+  std::visit(overloaded{
+                 [this](const protocol::server_ident_message& m) {
+                   if (phase != session_phase::binding) {
+                     stop(sync_errc::protocol_violation, "IDENT from the server while identified");
+                     return;
+                   }
+                   auto status =
+                       sync_store().set_client_file_ident(m.client_file_ident, m.file_ident_salt);
+                   if (!status) {
+                     stop(from_storage(status.error().code), status.error().message);
+                     return;
+                   }
+                   phase = session_phase::bound;
+                   staging_identified();  // during a client reset: when is the copy complete?
+                   upload_more();
+                   send_marks();
+                 },
+                 [this](const protocol::download_message& m) {
+                   auto status = sync_store().integrate_download(m);
+                   if (!status) {
+                     stop(from_storage(status.error().code), status.error().message);
+                     return;
+                   }
+                   if (rebind_backoff) rebind_backoff->reset();
+                   download_figures_current = true;
+                   schedule_persist();
+                   const auto acknowledged = sync_store().metadata().acknowledged_client_version;
+                   if (upload_cursor < acknowledged) upload_cursor = acknowledged;
+                   if (waits)
+                     complete_waits(waits->registry.upload_acknowledged(acknowledged),
+                                    wait_outcome{});
+                   report_progress();
+                   if (!finish_close_if_done()) upload_more();
+                 },
+                 [this](const protocol::server_mark_message& m) {
+                   if (finish_client_reset_at(m.request)) return;
+                   if (waits)
+                     complete_waits(waits->registry.mark_received(m.request), wait_outcome{});
+                 },
+                 [this](const protocol::unbound_message&) {
+                   // Unsolicited: the server ended the session; bind again after a delay.
+                   session_ended(sync_errc::session_closed, "UNBOUND from the server");
+                 },
+                 [this](const protocol::error_message& m) {
+                   const auto code = from_protocol(static_cast<protocol::error_code>(m.code));
+                   if (code == sync_errc::client_reset_required && reset_instead_of_stopping(m))
+                     return;
+                   session_ended(code, m.message);
+                 },
+                 [](const protocol::pong_message&) {},  // connection level, handled by the manager
+             },
+             message);
 }
 
 }  // namespace actorsync::runtime

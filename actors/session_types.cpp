@@ -27,7 +27,7 @@ std::string_view to_string(session_state state) {
 }
 
 bool is_fatal(sync_errc code) {
-  return code >= sync_errc::protocol_violation;
+  return code >= sync_errc::protocol_violation && code != sync_errc::client_reset;
 }
 
 std::string_view to_string(sync_errc code) {
@@ -68,6 +68,36 @@ std::string_view to_string(sync_errc code) {
       return "storage_failure";
     case sync_errc::session_stopped:
       return "session_stopped";
+    case sync_errc::client_reset:
+      return "client_reset";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(client_reset_mode mode) {
+  switch (mode) {
+    case client_reset_mode::manual:
+      return "manual";
+    case client_reset_mode::discard_unsynced:
+      return "discard_unsynced";
+    case client_reset_mode::recover_unsynced:
+      return "recover_unsynced";
+    case client_reset_mode::recover_or_discard:
+      return "recover_or_discard";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(client_reset_reason reason) {
+  switch (reason) {
+    case client_reset_reason::client_file_ident_unknown:
+      return "client_file_ident_unknown";
+    case client_reset_reason::client_ahead_of_server:
+      return "client_ahead_of_server";
+    case client_reset_reason::history_mismatch:
+      return "history_mismatch";
+    case client_reset_reason::resumed:
+      return "resumed";
   }
   return "unknown";
 }

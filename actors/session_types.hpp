@@ -37,6 +37,10 @@ enum class sync_errc : std::uint8_t {
   storage_failure,         ///< a store failed: the local one (I/O error, corruption, full disk)
                            ///< or the server's copy of the realm (storage_corruption)
   session_stopped,         ///< the realm was closed with "stop now" or the runtime shut down
+  // ---- retryable (added later, hence here) ----
+  /// The realm was reset to the server's copy (client reset): waits pending then complete with
+  /// it, since what they waited for belongs to the replaced history. The session goes on.
+  client_reset,
 };
 
 /// True when retrying cannot help: waits always complete with such an error.
@@ -119,7 +123,47 @@ struct session_error_event {
   sync_errc code = sync_errc::connection_lost;
   bool fatal = false;
   std::string message;
+  /// The server of the session's link when the error happened, as configured (one of the app's
+  /// URLs); empty before the session's first connection attempt.
+  std::string server_url;
   friend bool operator==(const session_error_event&, const session_error_event&) = default;
+};
+
+/// What a realm does when the server cannot continue its history (docs/sessions.md, "Client
+/// reset"). The session always stops the uploads of the old history first.
+enum class client_reset_mode : std::uint8_t {
+  manual,              ///< stop with client_reset_required; the local state stays as it is
+  discard_unsynced,    ///< replace the local state with the server's copy; drop unsynced writes
+  recover_unsynced,    ///< replace it, then replay the unsynced writes on top and upload them
+  recover_or_discard,  ///< recover; discard when the unsynced writes cannot be replayed
+};
+std::string_view to_string(client_reset_mode mode);
+
+/// Why the server refused the realm's history (the ERROR code it sent).
+enum class client_reset_reason : std::uint8_t {
+  client_file_ident_unknown,  ///< the server's realm never allocated this replica's file ident
+  client_ahead_of_server,     ///< the replica saw versions the server no longer has (a restore)
+  history_mismatch,           ///< the server rejected the replica's cursors otherwise
+  resumed,                    ///< a reset begun before a restart, carried on
+};
+std::string_view to_string(client_reset_reason reason);
+
+/// Told before a reset replaces the local state (the realm still reads as before) and after
+/// (it reads as the server's copy, with recovered writes on top).
+struct client_reset_event {
+  std::string realm;
+  bool after = false;  ///< false: before the reset
+  client_reset_mode mode = client_reset_mode::recover_unsynced;
+  client_reset_reason reason = client_reset_reason::history_mismatch;
+  std::string message;  ///< the server's words (or why the reset failed)
+  /// Before: local changesets the server never acknowledged. After: as the mode treated them.
+  std::uint64_t unsynced_changesets = 0;
+  std::uint64_t recovered = 0;  ///< after: replayed onto the server's copy, being uploaded
+  std::uint64_t discarded = 0;  ///< after: dropped
+  /// After: recover_or_discard could not replay them and discarded them instead; with
+  /// recover_unsynced the session stopped with client_reset_required instead of an after event.
+  bool recovery_failed = false;
+  friend bool operator==(const client_reset_event&, const client_reset_event&) = default;
 };
 
 /// A snapshot answered to get_state.

@@ -43,6 +43,7 @@ sync_errc from_protocol(protocol::error_code code) {
     case error_code::permission_denied:
       return sync_errc::permission_denied;
     case error_code::bad_client_file_ident:
+    case error_code::bad_server_version:
     case error_code::bad_progress:
     case error_code::bad_client_version:
       return sync_errc::client_reset_required;

@@ -70,7 +70,7 @@ std::vector<runtime::server_url> parse_or_throw(const app_config& config) {
 app::impl::impl(app_config cfg, caf::actor_system* host)
     : config(std::move(cfg)),
       log(runtime::make_runtime_logger(config.log_handler, config.log_level)),
-      url_texts(configured_urls(config)),
+      url_texts(std::make_shared<const std::vector<std::string>>(configured_urls(config))),
       urls(parse_or_throw(config)),
       own_config(host ? nullptr
                       : std::make_unique<runtime_system_config>(config.scheduler_threads)),
@@ -287,6 +287,7 @@ std::shared_ptr<const runtime::session_settings> make_session_settings(
   settings->error_handler = caf::actor_cast<runtime::error_observer>(st.error_forwarder);
   settings->default_wait_timeout = st.config.request_timeout;
   settings->ident_source = st.idents;
+  settings->server_urls = st.url_texts;
   settings->log = st.log;
   return settings;
 }
@@ -341,6 +342,9 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
                                " paused: " + recorded.error().message);
   }
   sc.cancel_waits_on_nonfatal_error = config.cancel_waits_on_nonfatal_error;
+  sc.client_reset.mode = config.client_reset_mode;
+  sc.client_reset.before = config.before_client_reset;
+  sc.client_reset.after = config.after_client_reset;
   auto settings = sc.settings;
   auto status = sc.status;
   // Published before the session starts, so state() is right from the first call.
@@ -375,9 +379,9 @@ runtime_statistics app::connection_statistics() {
   out.bytes_pending = links.bytes_pending;
   out.connects = links.connects;
   out.memory_releases = links.memory_releases;
-  out.servers.resize(st.url_texts.size());
+  out.servers.resize(st.url_texts->size());
   for (std::size_t i = 0; i < out.servers.size(); ++i) {
-    out.servers[i].url = st.url_texts[i];
+    out.servers[i].url = (*st.url_texts)[i];
     if (i < links.links_connected_per_server.size())
       out.servers[i].links_connected = links.links_connected_per_server[i];
     if (i < links.connects_per_server.size())

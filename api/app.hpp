@@ -84,6 +84,14 @@ struct realm_config {
   /// This session's own token source, called once per BIND; empty: the app's token_provider,
   /// else the token given with the user.
   std::function<std::string()> token_provider;
+  /// What the realm does when the server cannot continue its history (a restored or wiped
+  /// server, an unknown file ident): docs/sessions.md, "Client reset". The default, as in
+  /// current Realm SDKs, replays the writes the server never acknowledged onto its copy.
+  runtime::client_reset_mode client_reset_mode = runtime::client_reset_mode::recover_unsynced;
+  /// Called on a runtime thread before the reset replaces the local state (the realm still
+  /// reads as before) and after (it reads as the new state); manual mode calls only the first.
+  std::function<void(const runtime::client_reset_event&)> before_client_reset;
+  std::function<void(const runtime::client_reset_event&)> after_client_reset;
 };
 
 /// Thrown for API misuse (e.g. changing multiplexing after a session opened, a bad URL).

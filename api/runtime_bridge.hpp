@@ -59,7 +59,7 @@ struct app::impl {
   app_config config;
   runtime::logger_ptr log;  ///< the app's "actorsync" logger (app_config::log_handler)
   /// app_config::server_url (when set), then server_urls, as given and as parsed.
-  std::vector<std::string> url_texts;
+  std::shared_ptr<const std::vector<std::string>> url_texts;  ///< shared with session settings
   std::vector<runtime::server_url> urls;
   // Declaration order is destruction order in reverse: io before the actor system.
   /// The app's own actor system; both null when it runs in the application's (make_app).

@@ -361,6 +361,21 @@ storage::result<std::map<std::string, std::uint64_t>> pg_history_store::epochs()
   }
 }
 
+storage::result<std::map<std::string, std::string>> pg_history_store::realm_owners() const {
+  try {
+    auto connection = impl_->pool.borrow();
+    pqxx::nontransaction tx(*connection);
+    std::map<std::string, std::string> out;
+    for (const auto& row :
+         tx.exec("SELECT realm, owner FROM actorsync_heads WHERE owner IS NOT NULL")) {
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return database_error("reading realm owners", e);
+  }
+}
+
 storage::result<std::map<std::string, std::size_t>> pg_history_store::owners() const {
   try {
     auto connection = impl_->pool.borrow();

@@ -99,6 +99,8 @@ class pg_history_store final : public storage::history_store {
   storage::result<std::map<std::string, std::uint64_t>> epochs() const;
   /// How many realms each node owns now (released realms are not counted), by node name.
   storage::result<std::map<std::string, std::size_t>> owners() const;
+  /// Each owned realm's owner now, by realm (released realms are left out; tests, tools).
+  storage::result<std::map<std::string, std::string>> realm_owners() const;
   /// The epoch this store holds for the realm; 0 when it does not own it.
   std::uint64_t epoch(const std::string& realm_path) const;
   const std::string& node_id() const;

@@ -102,22 +102,25 @@ void cluster_service::detach() {
 }
 
 // A joining node gets its share as soon as the others see its lease; a realm left on a
-// non-preferred node by a failover moves back within a few checks.
+// non-preferred node by a failover moves back once the dead node's lease is gone or it returns.
+// Nothing is sent while the live nodes stay the same (a realm taken on an older view checks
+// itself: placement_settle).
 void cluster_service::watch_placement() {
-  std::vector<std::string> last;
-  std::size_t ticks = 0;
   std::unique_lock lock(watcher_mutex_);
   while (!watcher_wake_.wait_for(lock, tuning::placement_check_interval,
                                  [this] { return watcher_stopping_; })) {
     lock.unlock();
     auto nodes = store_->live_nodes();
-    if (nodes && !nodes.value().empty() &&
-        (nodes.value() != last || ++ticks % tuning::placement_recheck_every == 0)) {
-      last = nodes.value();
-      caf::anon_send(directory_, rebalance{std::move(nodes.value())});
-    }
     lock.lock();
+    if (!nodes || nodes.value().empty() || nodes.value() == live_nodes_) continue;
+    live_nodes_ = nodes.value();
+    caf::anon_send(directory_, rebalance{std::move(nodes.value())});
   }
+}
+
+std::vector<std::string> cluster_service::latest_live_nodes() const {
+  std::lock_guard lock(watcher_mutex_);
+  return live_nodes_;
 }
 
 storage::result<cluster::bus_subscription> cluster_service::serve(const std::string& realm_path) {

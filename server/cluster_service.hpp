@@ -32,9 +32,9 @@ class cluster_service : public std::enable_shared_from_this<cluster_service> {
   ~cluster_service();
 
   /// Subscribes this node's subject (take requests) and every change notice, both delivered to
-  /// the directory, and starts watching the live nodes: when they change (and every few
-  /// seconds), the directory's realms are told to hand over those with another preferred
-  /// owner. Once, after the directory exists.
+  /// the directory, and starts watching the live nodes: when they change, the directory's
+  /// realms with another preferred owner are told to hand over. Once, after the directory
+  /// exists.
   storage::status attach(realm_directory_actor directory);
   /// Unsubscribes from everything (a stopping node answers nothing more) and stops watching the
   /// live nodes.
@@ -48,6 +48,8 @@ class cluster_service : public std::enable_shared_from_this<cluster_service> {
   void publish_change(const std::string& realm_path, protocol::version_type version);
 
   const std::string& node_id() const;
+  /// The live nodes as last read by the placement watcher (empty before its first read).
+  std::vector<std::string> latest_live_nodes() const;
   /// This node's cluster figures in Prometheus text (actorsync_cluster_*), for /metrics.
   void render_metrics(std::string& out, const server_metrics& metrics) const;
   cluster::pg_history_store& store() const { return *store_; }
@@ -65,7 +67,8 @@ class cluster_service : public std::enable_shared_from_this<cluster_service> {
   std::unique_ptr<cluster::realm_router> router_;
   realm_directory_actor directory_;
   std::vector<cluster::bus_subscription> node_subscriptions_;
-  std::mutex watcher_mutex_;
+  mutable std::mutex watcher_mutex_;
+  std::vector<std::string> live_nodes_;  ///< under watcher_mutex_
   std::condition_variable watcher_wake_;
   bool watcher_stopping_ = false;
   std::thread watcher_;

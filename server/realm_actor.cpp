@@ -199,7 +199,7 @@ void realm_actor_state::fail_session(const realm_session_key& key, error_code co
 // when it is, retryably when the database cannot tell now. A follower's figure may trail the
 // owner's, so it asks the database before refusing.
 bool realm_actor_state::known_version(const realm_session_key& key, version_type version,
-                                      std::string_view what) {
+                                      std::string_view what, error_code beyond) {
   if (version > latest && clustered()) {
     // An owner's figure is its memory, which a node stalled past its lease cannot trust.
     if (owned && !context->cluster->store().confirm_owned(path)) forget_ownership();
@@ -212,7 +212,7 @@ bool realm_actor_state::known_version(const realm_session_key& key, version_type
     latest = std::max(latest, head.value());
   }
   if (version <= latest) return true;
-  fail_session(key, error_code::bad_progress,
+  fail_session(key, beyond,
                std::string(what) + " " + std::to_string(version) +
                    " is beyond the latest server version " + std::to_string(latest));
   return false;
@@ -317,7 +317,10 @@ void realm_actor_state::ident(const session_ident_request& m) {
     return fail_session(key, error_code::bad_progress,
                         "IDENT requesting a file ident claims integrated client versions");
   }
-  if (!known_version(key, ident.server_version, "IDENT download cursor")) return;
+  // A replica ahead of the history (the server's data is older than what it saw) must reset.
+  if (!known_version(key, ident.server_version, "IDENT download cursor",
+                     error_code::bad_server_version))
+    return;
   if (ident.client_file_ident == 0) {
     s.identifying = true;
     return allocate_then_ready(key, ident);
@@ -338,7 +341,7 @@ void realm_actor_state::ident(const session_ident_request& m) {
   }
   const auto integrated = integrated_now.value();
   if (ident.last_integrated_client_version > integrated) {
-    return fail_session(key, error_code::bad_progress,
+    return fail_session(key, error_code::bad_server_version,
                         "IDENT claims client version " +
                             std::to_string(ident.last_integrated_client_version) +
                             " was integrated; the server has " + std::to_string(integrated));

@@ -81,7 +81,8 @@ void realm_actor_state::stop_serving() {
 
 void realm_actor_state::rebalanced(const std::vector<std::string>& live_nodes) {
   if (!serving || !writes_here()) return;
-  const auto preferred = cluster::preferred_owner(path, live_nodes);
+  const auto preferred = cluster::preferred_owner(
+      path, live_nodes.empty() ? context->cluster->latest_live_nodes() : live_nodes);
   if (preferred.empty() || preferred == context->cluster->node_id()) return;
   spdlog::info("realm[{}] handed over to node {}, its preferred owner now", path, preferred);
   handing_over = true;
@@ -130,6 +131,7 @@ void realm_actor_state::take(const cluster::bus_responder& reply) {
         context->metrics->realm_acquisitions.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("realm[{}] taken by node {} at version {}", path, context->cluster->node_id(),
                      latest);
+        self->delayed_send(self, tuning::placement_settle, rebalance{});
         pump_all();  // local followers' figures may trail what the store loaded
       }
     }

@@ -145,8 +145,10 @@ struct realm_actor_state {
 
   // ---- sessions
   realm_session_key sender_key(bind_id_type bind_id) const;
+  /// False (and the session failed with `beyond`) when `version` is past the realm's history.
   bool known_version(const realm_session_key& key, protocol::version_type version,
-                     std::string_view what);
+                     std::string_view what,
+                     protocol::error_code beyond = protocol::error_code::bad_progress);
   void allocate_then_ready(const realm_session_key& key, const protocol::client_ident_message& m);
   void become_ready(realm_session& s, storage::file_ident_grant grant,
                     protocol::version_type cursor, protocol::version_type integrated,

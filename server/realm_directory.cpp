@@ -7,6 +7,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "cluster/rendezvous.hpp"
+#include "server/cluster_service.hpp"
 #include "server/ident_allocator.hpp"
 #include "server/realm_actor.hpp"
 
@@ -36,6 +38,7 @@ struct realm_directory_state {
   void change(const change_seen& m);
   realm_entry& realm_for(const std::string& path);
   void realm_is_idle(const realm_idle& idle);
+  void rebalance_realms(const rebalance& m);
   void add_connection(const register_connection& m);
   void down(const caf::down_msg& down);
   void exited(const caf::exit_msg& exit);
@@ -62,11 +65,7 @@ realm_directory_actor::behavior_type directory_behavior(realm_directory_state::s
       [st](const session_bind& m) { st->bind(m); },
       [st](const remote_request& m) { st->remote(m); },
       [st](const change_seen& m) { st->change(m); },
-      [st](const rebalance& m) {
-        for (const auto& [path, entry] : st->realms) {
-          caf::anon_send(caf::actor_cast<realm_actor_impl>(entry.realm), m);
-        }
-      },
+      [st](const rebalance& m) { st->rebalance_realms(m); },
       [st](const realm_idle& m) { st->realm_is_idle(m); },
       [st](const register_connection& m) { st->add_connection(m); },
       [st](stop_reading m) { return st->stop_reading_everywhere(m); },
@@ -136,6 +135,16 @@ void realm_directory_state::change(const change_seen& m) {
   if (it == realms.end()) return;  // no session of that realm here
   caf::anon_send(caf::actor_cast<realm_actor_impl>(it->second.realm),
                  realm_changed{m.notice.version});
+}
+
+// Only realms whose preferred owner is now another node are told: on a settled cluster a change
+// of the live nodes moves about 1/N of them, and the others need no message.
+void realm_directory_state::rebalance_realms(const rebalance& m) {
+  const auto& here = context->cluster->node_id();
+  for (const auto& [path, entry] : realms) {
+    if (cluster::preferred_owner(path, m.live_nodes) != here)
+      caf::anon_send(caf::actor_cast<realm_actor_impl>(entry.realm), m);
+  }
 }
 
 void realm_directory_state::realm_is_idle(const realm_idle& idle) {

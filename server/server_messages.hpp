@@ -183,8 +183,9 @@ struct owner_replied {
   bind_id_type bind_id = 0;
   std::shared_ptr<storage::result<cluster::bus_reply>> reply;
 };
-/// The live nodes changed (or a periodic check): every owned realm whose preferred owner is now
-/// another node hands it over (cluster_service to directory to realms).
+/// The live nodes changed: every owned realm whose preferred owner is now another node hands it
+/// over (cluster_service to directory to realms). Empty: check against the node's latest view
+/// (a realm's own check a while after it was taken: cluster_service::latest_live_nodes).
 struct rebalance {
   std::vector<std::string> live_nodes;
 };

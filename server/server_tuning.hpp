@@ -123,10 +123,13 @@ inline constexpr std::chrono::milliseconds min_lease_time = 2s;
 inline constexpr std::chrono::milliseconds follower_poll_interval = 1s;
 /// One attempt of a request to a realm's owner over NATS (a group commit answers in ms).
 inline constexpr std::chrono::milliseconds owner_request_timeout = 5s;
-/// How often a node reads the live nodes (rendezvous input) to hand realms to their preferred
-/// owner, and every how many reads it asks its realms even when nothing changed.
+/// How often a node reads the live nodes (rendezvous input); when they changed, its realms with
+/// another preferred owner hand over.
 inline constexpr std::chrono::milliseconds placement_check_interval = 1s;
-inline constexpr std::size_t placement_recheck_every = 10;
+/// A realm checks its placement this long after it was taken: a take decided on an older view
+/// of the live nodes (or at the next node in rank while the preferred one could not take it)
+/// moves to its preferred owner without a periodic message to every realm.
+inline constexpr std::chrono::milliseconds placement_settle = 3 * placement_check_interval;
 /// A follower forwards a session's queued changesets in requests of about this size: NATS
 /// refuses payloads over its max_payload (1 MiB unless configured).
 inline constexpr std::size_t max_forward_bytes = 512 * 1024;

@@ -70,6 +70,10 @@ std::string origin_key(const std::string& realm_prefix, file_ident origin) {
   return key;
 }
 
+std::string reset_key(const std::string& realm_prefix) {
+  return realm_prefix + reset_tag;
+}
+
 std::optional<content_key> parse_content_key(std::string_view rest) {
   content_key out;
   auto collection = codec::get_escaped(rest);

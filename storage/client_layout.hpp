@@ -19,6 +19,8 @@ inline constexpr char meta_tag = 'm';        ///< R id 'm' -> realm_meta
 inline constexpr char history_tag = 'h';     ///< R id 'h' cv(8 BE) -> cumulative(8 BE) changeset
 inline constexpr char content_tag = 'o';     ///< R id 'o' E(coll) E(oid) [E(field)] -> state
 inline constexpr char origin_tag = 'i';      ///< R id 'i' origin(8 BE) -> last integrated cv
+/// R id 'x' -> staging realm id (4 bytes BE): a client reset begun and not finished
+inline constexpr char reset_tag = 'x';
 
 std::string catalog_key(std::string_view realm_path);
 std::string next_realm_key();
@@ -33,6 +35,7 @@ std::string object_key(const std::string& realm_prefix, std::string_view collect
 std::string field_key(const std::string& realm_prefix, std::string_view collection,
                       std::string_view object_id, std::string_view field);
 std::string origin_key(const std::string& realm_prefix, file_ident origin);
+std::string reset_key(const std::string& realm_prefix);
 
 /// A content key split into its names; `field` is empty for object records.
 struct content_key {

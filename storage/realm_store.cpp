@@ -49,6 +49,10 @@ struct realm_store::impl {
   /// instead of reading the history record. Empty when everything is acknowledged.
   std::vector<std::pair<version_type, std::uint64_t>> unacknowledged_bytes;
   std::function<void(const commit_event&)> listener;
+  /// The staging realm's id while a client reset is pending (client_layout::reset_key); 0: none.
+  std::uint32_t reset_staging_id = 0;
+  /// A staging realm after its reset finished: its records are gone and nothing is written.
+  bool retired = false;
 
   impl(std::shared_ptr<database::impl> owner_, std::string path_, std::string prefix_,
        layout::realm_meta meta_)
@@ -61,6 +65,7 @@ struct realm_store::impl {
   /// Writes `batch` with `next` as the realm's metadata record and makes it the current
   /// metadata (cursors kept in memory are written with it).
   status write(rocksdb::WriteBatch& batch, layout::realm_meta next, const char* doing) {
+    if (retired) return storage_error{storage_errc::closed, "the client reset finished"};
     batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
     // Refused before RocksDB sees it: the realm keeps its metadata, nothing is half-written.
     if (auto full = owner->space->admit(batch.GetDataSize())) return *full;
@@ -78,6 +83,7 @@ struct realm_store::impl {
   status persist_metadata();
   status set_sync_paused(bool paused);
   result<std::uint64_t> cumulative_bytes_at(version_type client_version);
+  status replay(const std::vector<changeset>& unsynced);  ///< caller holds mutex
 };
 
 namespace {
@@ -239,7 +245,7 @@ status realm_store::impl::integrate(const protocol::download_message& download) 
 
 status realm_store::impl::persist_metadata() {
   std::lock_guard lock(mutex);
-  if (!meta_dirty) return done{};
+  if (!meta_dirty || retired) return done{};
   rocksdb::WriteBatch batch;
   return write(batch, meta, "storing acknowledged cursors");
 }
@@ -475,6 +481,141 @@ status realm_store::set_sync_paused(bool paused) {
   return impl_->set_sync_paused(paused);
 }
 
+// ---- client reset -----------------------------------------------------------------------------
+
+bool realm_store::reset_pending() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->reset_staging_id != 0;
+}
+
+result<std::shared_ptr<realm_store>> realm_store::begin_reset() {
+  auto& owner = *impl_->owner;
+  // Lock order: the catalog (realm ids), then the realm.
+  std::lock_guard catalog(owner.catalog_mutex);
+  std::lock_guard lock(impl_->mutex);
+  rocksdb::WriteBatch batch;
+  auto staging_id = impl_->reset_staging_id;
+  if (staging_id == 0) {  // else begun before: its id is reused, its records dropped below
+    staging_id = owner.next_realm_id;
+    std::string next_bytes;
+    codec::put_fixed32_be(next_bytes, staging_id + 1);
+    batch.Put(layout::next_realm_key(), next_bytes);
+  }
+  const auto staging_prefix = layout::realm_prefix(staging_id);
+  batch.DeleteRange(staging_prefix, rocks::prefix_end(staging_prefix));
+  std::string id_bytes;
+  codec::put_fixed32_be(id_bytes, staging_id);
+  batch.Put(layout::reset_key(impl_->prefix), id_bytes);
+  if (auto full = owner.space->admit(batch.GetDataSize())) return *full;
+  auto s = impl_->db.Write(owner.write_options, &batch);
+  if (!s.ok()) return rocks::to_error(s, "beginning a client reset");
+  if (staging_id == owner.next_realm_id) owner.next_realm_id = staging_id + 1;
+  impl_->reset_staging_id = staging_id;
+  // Not in open_realms: only the session that resets this realm reaches it.
+  return std::shared_ptr<realm_store>(new realm_store(
+      std::make_unique<impl>(impl_->owner, impl_->path, staging_prefix, layout::realm_meta{})));
+}
+
+namespace {
+
+/// The local changesets after `after` (those the server never acknowledged), oldest first.
+result<std::vector<changeset>> unacknowledged_changesets(rocksdb::DB& db, const std::string& prefix,
+                                                         version_type after) {
+  std::vector<changeset> out;
+  rocks::prefix_scan scan(db, layout::history_prefix(prefix));
+  scan.seek(layout::history_key(prefix, after + 1));
+  for (; scan.valid(); scan.next()) {
+    auto value = layout::decode_history_value(scan.value());
+    if (!value) return storage_error{storage_errc::corruption, "history record does not decode"};
+    auto decoded = protocol::decode_changeset(
+        {reinterpret_cast<const std::uint8_t*>(value->changeset.data()), value->changeset.size()});
+    if (!decoded) {
+      return storage_error{storage_errc::corruption,
+                           "stored changeset does not decode: " + decoded.error().reason};
+    }
+    out.push_back(std::move(decoded.message()));
+  }
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading local history");
+  return out;
+}
+
+}  // namespace
+
+// Replays `unsynced` onto the staging realm as its local changesets 1..n, in one batch;
+// nothing is written when one of them does not apply.
+status realm_store::impl::replay(const std::vector<changeset>& unsynced) {
+  if (meta.sync.client_file_ident == 0)
+    return storage_error{storage_errc::invalid_argument, "the staging realm has no file ident"};
+  layout::realm_meta next = meta;
+  batch_states states(db, prefix);
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<version_type, std::uint64_t>> bytes_at;
+  for (const auto& old : unsynced) {
+    protocol::changeset cs;
+    cs.client_version = next.sync.latest_client_version + 1;
+    cs.last_integrated_server_version = next.sync.download_server_version;
+    cs.origin_timestamp = old.origin_timestamp;  // as if it had been uploaded before the reset
+    cs.instructions = old.instructions;
+    if (auto why = merge::validate(cs); !why.empty()) return bad_changeset(why);
+    merge::apply_changeset(cs, meta.sync.client_file_ident, states);
+    if (states.failure()) return *states.failure();
+    protocol::byte_buffer encoded;
+    protocol::encode_changeset(cs, encoded);
+    next.sync.latest_client_version = cs.client_version;
+    next.sync.uploadable_bytes += encoded.size();
+    next.last_local_timestamp = std::max(next.last_local_timestamp, cs.origin_timestamp);
+    batch.Put(layout::history_key(prefix, cs.client_version),
+              layout::encode_history_value(
+                  next.sync.uploadable_bytes,
+                  std::string(reinterpret_cast<const char*>(encoded.data()), encoded.size())));
+    bytes_at.emplace_back(cs.client_version, next.sync.uploadable_bytes);
+  }
+  states.write_to(batch);
+  if (auto written = write(batch, next, "replaying unsynced changes"); !written) return written;
+  unacknowledged_bytes = std::move(bytes_at);
+  return done{};
+}
+
+result<reset_outcome> realm_store::finish_reset(realm_store& staging, bool recover) {
+  auto& main = *impl_;
+  auto& copy = *staging.impl_;
+  std::scoped_lock lock(main.mutex, copy.mutex);
+  if (main.reset_staging_id == 0 || copy.prefix != layout::realm_prefix(main.reset_staging_id)) {
+    return storage_error{storage_errc::invalid_argument,
+                         "no client reset of this realm is pending"};
+  }
+  auto unsynced =
+      unacknowledged_changesets(main.db, main.prefix, main.meta.sync.acknowledged_client_version);
+  if (!unsynced) return unsynced.error();
+  reset_outcome outcome;
+  if (recover) {
+    if (auto replayed = copy.replay(unsynced.value()); !replayed) return replayed.error();
+    outcome.recovered = unsynced.value().size();
+  } else {
+    outcome.discarded = unsynced.value().size();
+  }
+  // One batch: everything of this realm (the reset record too) gives way to the staging
+  // realm's records under this realm's prefix; the staging records go.
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(main.prefix, rocks::prefix_end(main.prefix));
+  const auto staging_meta = layout::meta_key(copy.prefix);
+  rocks::prefix_scan scan(main.db, copy.prefix);
+  for (; scan.valid(); scan.next()) {
+    if (scan.key() == staging_meta) continue;  // written below as this realm's
+    batch.Put(main.prefix + std::string(scan.key().substr(copy.prefix.size())), scan.value());
+  }
+  if (!scan.status().ok()) return rocks::to_error(scan.status(), "reading the server's copy");
+  batch.DeleteRange(copy.prefix, rocks::prefix_end(copy.prefix));
+  auto next = copy.meta;
+  next.sync.sync_paused = main.meta.sync.sync_paused;
+  if (auto written = main.write(batch, next, "finishing a client reset"); !written)
+    return written.error();
+  main.unacknowledged_bytes = std::move(copy.unacknowledged_bytes);
+  main.reset_staging_id = 0;
+  copy.retired = true;
+  return outcome;
+}
+
 // ---- write_transaction ------------------------------------------------------------------------
 
 write_transaction::write_transaction(realm_store* store) : store_(store) {}
@@ -575,8 +716,15 @@ result<std::shared_ptr<realm_store>> database::open_realm(const std::string& rea
   } else {
     return rocks::to_error(s, "reading the realm catalog");
   }
+  std::string staging_id;
+  auto r = state.db->Get(rocksdb::ReadOptions(), layout::reset_key(layout::realm_prefix(realm_id)),
+                         &staging_id);
+  if (!r.ok() && !r.IsNotFound()) return rocks::to_error(r, "reading the realm's reset record");
+  if (r.ok() && staging_id.size() != 4)
+    return storage_error{storage_errc::corruption, "reset record does not decode"};
   auto store = std::shared_ptr<realm_store>(new realm_store(std::make_unique<realm_store::impl>(
       impl_, realm_path, layout::realm_prefix(realm_id), meta)));
+  if (r.ok()) store->impl_->reset_staging_id = codec::get_fixed32_be(staging_id);
   state.open_realms[realm_path] = store;
   return store;
 }

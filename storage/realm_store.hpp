@@ -64,6 +64,12 @@ struct sync_metadata {
   friend bool operator==(const sync_metadata&, const sync_metadata&) = default;
 };
 
+/// What finish_reset did with the local changesets the server never acknowledged.
+struct reset_outcome {
+  std::uint64_t recovered = 0;  ///< replayed onto the server's copy, to be uploaded
+  std::uint64_t discarded = 0;  ///< dropped (recovery not asked for)
+};
+
 /// A committed local transaction, reported to the commit listener.
 struct commit_event {
   version_type client_version;
@@ -156,6 +162,24 @@ class realm_store {
   /// Records that the realm's session is paused (or no longer): written at once, with any
   /// cursors kept in memory; setting the current value writes nothing.
   status set_sync_paused(bool paused);
+
+  // ---- client reset (docs/sessions.md, "Client reset") ----
+  /// True while a reset is begun and not finished, e.g. after a crash in the middle: the
+  /// session carries it on before anything else.
+  bool reset_pending() const;
+  /// Begins (or begins again) a client reset: records it durably and returns an empty staging
+  /// realm, invisible to this realm's readers, into which the session downloads the server's
+  /// copy (IDENT and DOWNLOAD as for any realm). Local writes to this realm go on meanwhile.
+  result<std::shared_ptr<realm_store>> begin_reset();
+  /// Ends the reset in one write batch: this realm's content, history and cursors become the
+  /// staging realm's. With `recover`, the local changesets the server never acknowledged
+  /// (including those committed during the reset) are first replayed onto the staging copy as
+  /// new local changesets with their original timestamps (the merge rules decide as if they had
+  /// been uploaded before); a changeset that cannot be replayed refuses the reset with
+  /// bad_changeset and changes nothing, so the caller may finish without recovery. Readers see
+  /// the old state or the new one, never a mix; a crash before the batch leaves the reset
+  /// pending. The staging realm must not be used afterwards.
+  result<reset_outcome> finish_reset(realm_store& staging, bool recover);
 
  private:
   friend class database;

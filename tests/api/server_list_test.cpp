@@ -1,6 +1,7 @@
 // An app given several server URLs (app_config::server_url and server_urls): a bad entry is
 // refused by name; a dead first server is passed over for a live one that then carries the sync;
-// a link whose server is SIGKILLed moves to the next one and its sessions are connected again.
+// a link whose server is SIGKILLed moves to the next one and its sessions are connected again;
+// error events name the server they came from.
 // The servers here share nothing (separate histories), so the tests look at where links go, and
 // sync data only through one server.
 #include <actorsync/api/app.hpp>
@@ -89,6 +90,12 @@ TEST(ServerList, SessionsPassOverADeadFirstServerAndSyncThroughTheLiveOne) {
   temp_dir writer_dir{"writer"}, reader_dir{"reader"};
   auto writer_config = fast_config(writer_dir);
   writer_config.server_urls = {dead, server.url()};
+  std::mutex errors_mutex;
+  std::vector<std::string> error_servers;  // the server each error event names
+  writer_config.error_handler = [&](const runtime::session_error_event& e) {
+    std::lock_guard lock(errors_mutex);
+    error_servers.push_back(e.server_url);
+  };
   api::app writer(writer_config);
   auto reader_config = fast_config(reader_dir);  // the single-URL field, then the list
   reader_config.server_url = dead;
@@ -111,6 +118,13 @@ TEST(ServerList, SessionsPassOverADeadFirstServerAndSyncThroughTheLiveOne) {
     EXPECT_EQ(stats.servers[1].url, server.url());
     EXPECT_EQ(stats.servers[1].links_connected, 1u);
   }
+  // The refusal reached the writer's error handler naming the server that refused.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(errors_mutex);
+    return !error_servers.empty();
+  }));
+  std::lock_guard lock(errors_mutex);
+  for (const auto& url : error_servers) EXPECT_EQ(url, dead);
 }
 
 TEST(ServerList, WhenItsServerIsKilledTheLinkMovesToTheNextAndCarriesSessionsThere) {

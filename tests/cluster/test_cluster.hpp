@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/pg_history_store.hpp"
+#include "cluster/rendezvous.hpp"
 #include "tests/cluster/nats_instance.hpp"
 #include "tests/cluster/pg_instance.hpp"
 #include "tests/support/fault_proxy.hpp"
@@ -76,6 +77,19 @@ class test_cluster {
     auto counts = checker().owners();
     if (!counts) throw std::runtime_error(counts.error().message);
     return counts.value();
+  }
+
+  /// Owned realms whose owner is not their preferred one among all the cluster's nodes (the
+  /// placement a settled cluster converges to), from PostgreSQL.
+  std::size_t misplaced_realms() const {
+    auto owners = checker().realm_owners();
+    if (!owners) throw std::runtime_error(owners.error().message);
+    std::vector<std::string> all;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) all.push_back(node_id(i));
+    std::size_t misplaced = 0;
+    for (const auto& [realm, owner] : owners.value())
+      if (cluster::preferred_owner(realm, all) != owner) ++misplaced;
+    return misplaced;
   }
 
   /// Every realm's fencing epoch, from PostgreSQL.

@@ -145,3 +145,22 @@ TEST(LoadWorkloads, ChurnConvergesEveryRealm) {
 }
 
 }  // namespace
+
+// The embedded server's data goes back to an older copy under 20 realms on two replicas: every
+// replica resets, keeps the older writes and its unsynced one, and both replicas agree. The two
+// server restarts are retryable errors, counted apart: the run passes.
+TEST(LoadWorkloads, ResetRestoresTheServerAndEveryReplicaRecovers) {
+  auto r = run_load("--workload reset --realms 20 --writes 4");
+  ASSERT_EQ(r.exit_status, 0) << r.report.dump(2);
+  EXPECT_EQ(r.report["client_resets"], 40);
+  EXPECT_EQ(r.report["errors"], 0);
+  EXPECT_GT(r.report["transient_errors"].get<int>(), 0);
+  EXPECT_EQ(r.report["converged"], true);
+  EXPECT_EQ(r.report["writes_committed"], 20 * (2 + 2 + 1));
+  EXPECT_EQ(r.report["writes_acked"], r.report["writes_committed"]);
+}
+
+TEST(LoadWorkloads, ResetNeedsTheEmbeddedServer) {
+  auto r = run_load("--workload reset --server-url ws://127.0.0.1:1 --token t");
+  EXPECT_EQ(r.exit_status, 2);
+}

@@ -79,7 +79,7 @@ class SessionActor : public ::testing::Test {
   }
 
   void link(connection_state state) {
-    caf::anon_send(impl_, link_event::of(state));
+    caf::anon_send(impl_, link_event::of(state, 0));
     sched_.run();
   }
 
@@ -343,7 +343,7 @@ TEST_F(SessionActor, NonFatalErrorCancelsWaitsOnlyWhenConfigured) {
   start(/*cancel_on_nonfatal=*/true);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
   sched_.run();
   ASSERT_TRUE(down->has_value());
   EXPECT_EQ(down->value().status, wait_status::error);
@@ -354,7 +354,7 @@ TEST_F(SessionActor, WithoutCancelWaitsSurviveANonFatalError) {
   start(/*cancel_on_nonfatal=*/false);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone"));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
   sched_.run();
   EXPECT_FALSE(down->has_value());
   link(connection_state::connected);
@@ -694,7 +694,7 @@ TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArri
 TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesToo) {
   start();
   EXPECT_EQ(*token_calls_, 1);
-  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired");
+  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired", 0);
   caf::anon_send(impl_, expired);  // another session of the link was asked for the token
   sched_.run();
   EXPECT_EQ(script_->attaches, 1);
@@ -724,4 +724,46 @@ TEST_F(SessionActor, AnswersToAnEarlierBindingAreIgnored) {
   server(protocol::server_ident_message{second, 8, 98});
   EXPECT_EQ(store_->metadata().client_file_ident, 8u);
   EXPECT_EQ(status_->state(), session_state::active);
+}
+
+// Client reset (recover_unsynced, the default): a pending wait ends with client_reset, the
+// session binds a fresh replica at once, asks for a MARK after its IDENT, answers new waits with
+// client_reset meanwhile, and once the MARK comes back the realm has the new file ident and
+// uploads the recovered changeset on the same binding.
+TEST_F(SessionActor, AResetEndsWaitsBindsAFreshReplicaAndUploadsTheRecoveredChangeset) {
+  start();
+  bind_fresh();
+  commit("unsynced");
+  auto pending = ask<wait_outcome>(wait_for_upload{});
+  const auto binds_before = script_->all<protocol::bind_message>().size();
+  server(protocol::error_message{
+      static_cast<std::uint16_t>(protocol::error_code::bad_server_version), "restored", false,
+      last_ident()});
+  ASSERT_TRUE(pending->has_value());
+  EXPECT_EQ(pending->value(), (wait_outcome{wait_status::error, sync_errc::client_reset}));
+  ASSERT_EQ(script_->all<protocol::bind_message>().size(), binds_before + 1);
+  const auto idents = script_->all<protocol::client_ident_message>();
+  EXPECT_EQ(idents.back().client_file_ident, 0u);  // the staging replica asks for one
+  EXPECT_EQ(idents.back().server_version, 0u);
+
+  const auto uploads_before = script_->all<protocol::upload_message>().size();
+  server(protocol::server_ident_message{last_ident(), 8, 88});
+  auto during = ask<wait_outcome>(wait_for_download{});
+  ASSERT_TRUE(during->has_value());
+  EXPECT_EQ(during->value().error, sync_errc::client_reset);
+  EXPECT_TRUE(store_->reset_pending());
+  EXPECT_EQ(store_->metadata().client_file_ident, 7u);  // not replaced before the copy is whole
+
+  const auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_FALSE(marks.empty());
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  EXPECT_FALSE(store_->reset_pending());
+  const auto meta = store_->metadata();
+  EXPECT_EQ(meta.client_file_ident, 8u);
+  EXPECT_EQ(meta.latest_client_version, 1u);
+  EXPECT_TRUE(store_->object_exists("items", "unsynced"));
+  const auto uploads = script_->all<protocol::upload_message>();
+  ASSERT_EQ(uploads.size(), uploads_before + 1);
+  EXPECT_EQ(uploads.back().session, last_ident());
+  ASSERT_EQ(uploads.back().changesets.size(), 1u);
 }

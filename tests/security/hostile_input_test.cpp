@@ -143,7 +143,7 @@ std::vector<protocol_row> protocol_rows() {
                     c.send(protocol::upload_message{2, 3, 0, {}});
                   }});
   rows.push_back({"download cursor beyond the history", refusal::session_error,
-                  error_code::bad_progress, [](scripted_client& c) {
+                  error_code::bad_server_version, [](scripted_client& c) {
                     bind_only(c, "/hostile/future");
                     c.send(protocol::client_ident_message{2, 0, 0, 1000, 0});
                   }});

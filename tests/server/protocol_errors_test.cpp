@@ -126,11 +126,20 @@ TEST_F(ProtocolErrors, UploadCursorGoingBackwardsIsBadProgress) {
   expect_session_works(*client, 2, 1);
 }
 
-TEST_F(ProtocolErrors, DownloadCursorBeyondTheHistoryIsBadProgress) {
+// A replica that saw more history than the server has (a restore): it must reset.
+TEST_F(ProtocolErrors, DownloadCursorBeyondTheHistoryIsBadServerVersion) {
   auto client = server_.connect();
   client->send(protocol::bind_message{1, "/future", ""});
   client->send(protocol::client_ident_message{1, 0, 0, 1000, 0});
-  client->expect_error(error_code::bad_progress, 1);
+  client->expect_error(error_code::bad_server_version, 1);
+}
+
+TEST_F(ProtocolErrors, IntegratedClientVersionBeyondTheServersIsBadServerVersion) {
+  auto client = server_.connect();
+  auto real = bind_and_ident(*client, 1, "/ahead");
+  client->send(protocol::bind_message{2, "/ahead", ""});
+  client->send(protocol::client_ident_message{2, real.ident, real.salt, 0, 7});
+  client->expect_error(error_code::bad_server_version, 2);
 }
 
 TEST_F(ProtocolErrors, ForgedClientFileIdentIsRefused) {

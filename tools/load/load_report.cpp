@@ -73,7 +73,7 @@ nlohmann::json processes_json(const std::vector<process_figures>& processes) {
 nlohmann::json servers_json(const std::vector<server_usage>& servers) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& s : servers) {
-    nlohmann::json entry = {{"url", s.url}, {"connects", s.connects}};
+    nlohmann::json entry = {{"url", s.url}, {"connects", s.connects}, {"errors", s.errors}};
     if (!s.node.empty()) {
       entry["node"] = s.node;
       entry["pid"] = s.pid;
@@ -140,9 +140,10 @@ std::string server_name(const server_usage& s) {
   return s.node.empty() ? s.url : s.node + " " + s.url;
 }
 
-// "12 connection attempts, pid 123, http://127.0.0.1:9091/metrics".
+// "12 connection attempts, 3 errors, pid 123, http://127.0.0.1:9091/metrics".
 std::string server_figures(const server_usage& s) {
-  auto text = std::to_string(s.connects) + " connection attempts";
+  auto text =
+      std::to_string(s.connects) + " connection attempts, " + std::to_string(s.errors) + " errors";
   if (s.pid > 0) text += ", pid " + std::to_string(s.pid);
   if (!s.metrics_url.empty()) text += ", " + s.metrics_url;
   return text;
@@ -380,6 +381,10 @@ std::string to_json(const load_report& r) {
       {"connection_events", r.connection_events},
       {"errors", r.errors},
       {"error_samples", r.error_samples},
+      {"transient_errors", r.transient_errors},
+      {"transient_error_samples", r.transient_error_samples},
+      {"client_resets", r.client_resets},
+      {"reset_s", r.reset_s},
       {"converged", r.converged},
       {"convergence_checked", r.convergence_checked},
       {"interrupted", r.interrupted},
@@ -453,6 +458,10 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
   for (const auto& s : r.servers) row("server " + server_name(s), server_figures(s));
   if (!r.processes.empty()) row("CPU during the workload", cpu_text(r.processes));
   row("errors", std::to_string(r.errors));
+  row("transient errors (retried by the runtime)", std::to_string(r.transient_errors));
+  if (r.workload == "reset")
+    row("client resets",
+        std::to_string(r.client_resets) + " in " + format_number(r.reset_s) + " s");
   row("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
   html << "</table>\n";
   if (!r.error_samples.empty()) {
@@ -509,6 +518,11 @@ void print_table(std::ostream& out, const load_report& r) {
        std::to_string(r.progress_events) + " / " + std::to_string(r.connection_events));
   line("errors", std::to_string(r.errors));
   for (const auto& e : r.error_samples) line("  error", e);
+  line("transient errors", std::to_string(r.transient_errors));
+  for (const auto& e : r.transient_error_samples) line("  transient", e);
+  if (r.workload == "reset")
+    line("client resets",
+         std::to_string(r.client_resets) + " in " + format_number(r.reset_s) + " s");
   line("converged", r.convergence_checked ? (r.converged ? "yes" : "NO") : "not checked");
   line("result", r.passed() ? "PASSED" : "FAILED");
 }

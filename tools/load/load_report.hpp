@@ -33,10 +33,11 @@ struct run_context {
 };
 
 /// One server of the run's list (--server-url, the embedded server or the nodes of --cluster)
-/// and the connection attempts the run's apps made to it.
+/// and the connection attempts the run's apps made to it and the session errors seen there.
 struct server_usage {
   std::string url;
   std::uint64_t connects = 0;
+  std::uint64_t errors = 0;  ///< session error events naming this server (a lost link: one each)
   /// Servers the tool started: "embedded" or the cluster node's id, its pid and its metrics
   /// endpoint. Empty for external servers.
   std::string node;
@@ -96,8 +97,13 @@ struct load_report {
 
   std::uint64_t progress_events = 0;
   std::uint64_t connection_events = 0;
-  std::uint64_t errors = 0;
+  std::uint64_t errors = 0;  ///< fatal session errors, failed waits and commits, lost data
   std::vector<std::string> error_samples;  ///< first few, for humans
+  /// Retryable session errors (the runtime reconnected or rebound by itself): shown, not failing.
+  std::uint64_t transient_errors = 0;
+  std::vector<std::string> transient_error_samples;  ///< first few
+  std::uint64_t client_resets = 0;  ///< reset workload: realms whose client reset finished
+  double reset_s = 0;               ///< reset workload: from the server's restore to the last
   bool converged = false;
   bool convergence_checked = false;
   bool interrupted = false;

@@ -131,9 +131,7 @@ api::app& load_run::make_app(const std::string& name) {
   config.session_multiplexing = options_.multiplexing;
   config.linger = std::chrono::milliseconds(0);
   config.token_provider = [this](const std::string& user) { return token_for(user); };
-  config.error_handler = [this](const runtime::session_error_event& e) {
-    record_error(e.realm + ": " + std::string(runtime::to_string(e.code)) + " " + e.message);
-  };
+  config.error_handler = [this](const runtime::session_error_event& e) { record_session_error(e); };
   apps_.push_back(std::make_unique<api::app>(std::move(config)));
   auto& owner = *apps_.back();
   auto o = std::make_shared<observer>();
@@ -181,6 +179,11 @@ std::vector<server_usage> load_run::server_usage_totals() {
     for (std::size_t i = 0; i < servers.size() && i < out.size(); ++i)
       out[(i + k) % out.size()].connects += servers[i].connects;
   }
+  std::lock_guard lock(errors_mutex_);
+  for (auto& s : out) {
+    auto found = errors_by_server_.find(s.url);
+    if (found != errors_by_server_.end()) s.errors = found->second;
+  }
   return out;
 }
 
@@ -199,6 +202,21 @@ void load_run::record_error(const std::string& what) {
   ++counters_.errors;
   std::lock_guard lock(errors_mutex_);
   if (report_.error_samples.size() < 10) report_.error_samples.push_back(what);
+}
+
+void load_run::record_session_error(const runtime::session_error_event& event) {
+  auto what =
+      event.realm + ": " + std::string(runtime::to_string(event.code)) + " " + event.message;
+  if (!event.server_url.empty()) what += " (at " + event.server_url + ")";
+  if (event.fatal) {
+    record_error(what);
+  } else {
+    ++counters_.transient_errors;
+  }
+  std::lock_guard lock(errors_mutex_);
+  if (!event.fatal && report_.transient_error_samples.size() < 10)
+    report_.transient_error_samples.push_back(what);
+  if (!event.server_url.empty()) ++errors_by_server_[event.server_url];
 }
 
 bool load_run::interrupted() const {

@@ -6,12 +6,14 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <actorsync/actors/session_types.hpp>
 #include "tools/load/load_options.hpp"
 #include "tools/load/load_report.hpp"
 
@@ -33,6 +35,9 @@ struct live_counters {
   std::atomic<std::uint64_t> progress_events{0};
   std::atomic<std::uint64_t> connection_events{0};
   std::atomic<std::uint64_t> errors{0};
+  /// Retryable session errors (a lost connection, a refused attempt): the runtime recovers from
+  /// them by itself, so they do not fail a run; lost or divergent data and fatal errors do.
+  std::atomic<std::uint64_t> transient_errors{0};
 };
 
 class load_run {
@@ -65,12 +70,16 @@ class load_run {
   /// indefinitely) and connection state: every session is observed by a subscriber actor.
   void observe(api::app& owner, api::sync_session& session);
 
-  /// Connection attempts per server of the run's list (in its order), summed over the apps.
+  /// Connection attempts and session errors per server of the run's list (in its order), summed
+  /// over the apps.
   std::vector<server_usage> server_usage_totals();
 
   void record_latency(std::chrono::microseconds latency);
   latency_histogram latency_snapshot();
   void record_error(const std::string& what);
+  /// A session's error event: a fatal one counts as an error, a retryable one as transient;
+  /// both count for the server it names.
+  void record_session_error(const runtime::session_error_event& event);
 
   /// True once Ctrl-C was pressed or the duration cap passed.
   bool should_stop() const;
@@ -99,6 +108,7 @@ class load_run {
   latency_histogram latency_;
   latency_histogram interval_latency_;  ///< since the last timeline sample
   std::mutex errors_mutex_;
+  std::map<std::string, std::uint64_t> errors_by_server_;  ///< under errors_mutex_
   clock::time_point started_ = clock::now();
   std::vector<std::unique_ptr<api::app>> apps_;
   struct observer;

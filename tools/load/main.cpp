@@ -37,6 +37,7 @@ using load::load_options;
 // realms did not finish in 5 minutes).
 constexpr std::uint64_t fanout_default_realms = 500;
 constexpr std::uint64_t churn_default_realms = 1000;
+constexpr std::uint64_t reset_default_realms = 1000;
 
 // The command line as a shell would accept it again (arguments with special characters quoted).
 std::string invocation_text(int argc, char** argv) {
@@ -63,12 +64,13 @@ void add_options(CLI::App& cli, load_options& o, std::uint64_t& max_duration_s,
   // A later occurrence wins, so wrappers (tools/run-load.sh) can pass defaults the user's
   // arguments override.
   cli.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  cli.add_option("--workload", o.workload, "upload | fanout | idle | churn")
-      ->check(CLI::IsMember({"upload", "fanout", "idle", "churn"}));
+  cli.add_option("--workload", o.workload, "upload | fanout | idle | churn | reset")
+      ->check(CLI::IsMember({"upload", "fanout", "idle", "churn", "reset"}));
   cli.add_option("--realms", o.realms,
                  "Realms (sessions per replica; default 10000, fanout: " +
                      std::to_string(fanout_default_realms) +
-                     ", churn: " + std::to_string(churn_default_realms) + ")")
+                     ", churn: " + std::to_string(churn_default_realms) +
+                     ", reset: " + std::to_string(reset_default_realms) + ")")
       ->check(CLI::Range(1, 10'000'000));
   cli.add_option("--writes", o.writes, "Writes per realm (per writer for fanout)")
       ->check(CLI::Range(0, 100'000'000));
@@ -195,6 +197,11 @@ int run(load_options options, const std::string& invocation) {
     if (!runtime::parse_server_url(url))
       throw std::runtime_error("--server-url '" + url + "' is not a ws:// or wss:// URL");
   }
+  if (options.workload == "reset" && (!urls.empty() || options.cluster_nodes > 0)) {
+    throw std::runtime_error(
+        "--workload reset restores the embedded server's data directory: no --server-url or "
+        "--cluster");
+  }
   if (options.cluster_nodes > 0) {
     if (!urls.empty()) throw std::runtime_error("--cluster and --server-url exclude each other");
     if (options.tls) throw std::runtime_error("--cluster runs its nodes without TLS (no --tls)");
@@ -229,6 +236,7 @@ int run(load_options options, const std::string& invocation) {
                            {"--wss-port", "0", "--tls-cert", options.tls_certificate_file,
                             "--tls-key", options.tls_private_key_file});
     }
+    so.same_port_on_restart = true;  // the reset workload restarts it under its apps
     server_data = so.data_directory;
     embedded.emplace(so);
     urls = {options.tls ? "wss://127.0.0.1:" + std::to_string(embedded->wss_port())
@@ -272,6 +280,7 @@ int run(load_options options, const std::string& invocation) {
     if (options.workload == "idle") load::run_idle(run, server_pid);
     if (options.workload == "fanout") load::run_fanout(run, server_pid);
     if (options.workload == "churn") load::run_churn(run, server_pid);
+    if (options.workload == "reset") load::run_reset(run, *embedded, server_data);
     const auto cpu_after = cpu_seconds(processes);
     for (std::size_t i = 0; i < processes.size(); ++i)
       processes[i].cpu_s = cpu_after[i] - cpu_before[i];
@@ -294,6 +303,7 @@ int run(load_options options, const std::string& invocation) {
     report.progress_events = run.counters().progress_events;
     report.connection_events = run.counters().connection_events;
     report.errors = run.counters().errors;
+    report.transient_errors = run.counters().transient_errors;
     report.interrupted = run.interrupted();
     load::print_table(std::cout, report);
     write_file(options.json_path, load::to_json(report));
@@ -324,6 +334,7 @@ int main(int argc, char** argv) {
   if (cli.get_option("--realms")->count() == 0) {
     if (options.workload == "fanout") options.realms = fanout_default_realms;
     if (options.workload == "churn") options.realms = churn_default_realms;
+    if (options.workload == "reset") options.realms = reset_default_realms;
   }
   options.max_duration = std::chrono::seconds(max_duration_s);
   options.hold = std::chrono::seconds(hold_s);

@@ -49,12 +49,14 @@ std::uint64_t wait_all(load_run& run, const std::vector<std::shared_ptr<api::rea
 }  // namespace
 
 std::vector<std::shared_ptr<api::realm>> open_realms(load_run& run, api::app& owner,
-                                                     std::uint64_t count) {
+                                                     std::uint64_t count,
+                                                     const api::realm_config& config) {
   std::vector<std::shared_ptr<api::realm>> realms;
   realms.reserve(count);
   for (std::uint64_t i = 0; i < count && !run.should_stop(); ++i) {
     const auto user = run.user_for(i);
-    realms.push_back(owner.open_realm(load_run::realm_path(i), {user, run.token_for(user)}));
+    realms.push_back(
+        owner.open_realm(load_run::realm_path(i), {user, run.token_for(user)}, config));
     run.observe(owner, realms.back()->session());
     ++run.counters().sessions_opened;
   }

@@ -24,10 +24,14 @@ namespace {
 
 constexpr const char* secret_variable = "ACTORSYNC_TOKEN_SECRET";
 
-std::vector<std::string> arguments(const server_process_options& o) {
-  std::vector<std::string> args{
-      o.binary.string(), "--data-dir", o.data_directory.string(), "--ws-port", "0",
-      "--metrics-port",  "0"};
+std::vector<std::string> arguments(const server_process_options& o, std::uint16_t ws_port) {
+  std::vector<std::string> args{o.binary.string(),
+                                "--data-dir",
+                                o.data_directory.string(),
+                                "--ws-port",
+                                std::to_string(ws_port),
+                                "--metrics-port",
+                                "0"};
   if (!o.secret_file.empty()) args.insert(args.end(), {"--secret-file", o.secret_file.string()});
   args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
   return args;
@@ -107,8 +111,9 @@ void server_process::start() {
   if (running()) throw std::logic_error("server_process: already running");
   close_pipes();
   first_line_.clear();
+  const std::uint16_t ws_port = options_.same_port_on_restart ? ws_port_ : 0;
   ws_port_ = wss_port_ = metrics_port_ = 0;
-  auto args = arguments(options_);
+  auto args = arguments(options_, ws_port);
   auto env = environment(options_);
   auto argv = pointers(args);
   auto envp = pointers(env);

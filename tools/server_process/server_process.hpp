@@ -43,6 +43,9 @@ struct server_process_options {
   bool unread_stderr_pipe = false;
   /// On destruction: SIGKILL (tests) or a graceful stop() (the load tool, benchmarks).
   bool graceful_stop_on_destruction = false;
+  /// A restart listens on the WebSocket port of the first start, so clients reconnect to the URL
+  /// they know (the first start takes an ephemeral port).
+  bool same_port_on_restart = false;
   /// Bounds the wait for the ready line; only a broken server takes this long.
   std::chrono::milliseconds ready_deadline = std::chrono::seconds(60);
 };
