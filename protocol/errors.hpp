@@ -39,12 +39,12 @@ enum class error_code : std::uint16_t {
   bad_client_version = 210,     ///< UPLOAD versions not increasing or above its cursor; fatal
   server_busy = 211,            ///< the realm cannot take work now; try again
   session_message_order = 212,  ///< UPLOAD/MARK before the client's IDENT, 2nd IDENT; fatal
+  storage_full = 213,           ///< the server's disk is full, nothing written; try again
+  storage_corruption = 214,     ///< the server's copy of the realm is damaged; fatal
   /// IDENT's download cursor or integrated client version is beyond this realm's history: the
   /// server's data is older than what the client saw (a restore, a lagging standby). Fatal for
   /// the history: the client resets (docs/sessions.md, "Client reset").
-  bad_server_version = 213,
-  storage_full = 214,        ///< the server's disk is full, nothing written; try again
-  storage_corruption = 215,  ///< the server's copy of the realm is damaged; fatal
+  bad_server_version = 215,
 };
 
 /// True for codes below 200: the whole connection is affected.
