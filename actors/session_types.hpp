@@ -34,7 +34,8 @@ enum class sync_errc : std::uint8_t {
   client_reset_required,   ///< the server does not know this client's history (ident, versions)
   bad_changeset,           ///< a changeset failed validation on one side
   tls_failure,             ///< certificate verification or the TLS handshake failed
-  storage_failure,         ///< the local store failed (I/O error, corruption)
+  storage_failure,         ///< a store failed: the local one (I/O error, corruption, full disk)
+                           ///< or the server's copy of the realm (storage_corruption)
   session_stopped,         ///< the realm was closed with "stop now" or the runtime shut down
   // ---- retryable (added later, hence here) ----
   /// The realm was reset to the server's copy (client reset): waits pending then complete with

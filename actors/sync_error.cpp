@@ -19,6 +19,7 @@ sync_errc from_protocol(protocol::error_code code) {
     case error_code::too_many_connections:
     case error_code::too_many_sessions:
     case error_code::server_busy:
+    case error_code::storage_full:  // the server's disk: it resumes by itself
       return sync_errc::server_busy;
     case error_code::token_expired:
       return sync_errc::token_expired;
@@ -48,6 +49,8 @@ sync_errc from_protocol(protocol::error_code code) {
       return sync_errc::client_reset_required;
     case error_code::bad_changeset:
       return sync_errc::bad_changeset;
+    case error_code::storage_corruption:  // the server's store, for this realm
+      return sync_errc::storage_failure;
   }
   return sync_errc::protocol_violation;  // an unknown code is itself a violation
 }
@@ -92,6 +95,7 @@ sync_errc from_storage(storage::storage_errc code) {
     case storage::storage_errc::realm_lost:
     case storage::storage_errc::realm_owned_elsewhere:
     case storage::storage_errc::unavailable:
+    case storage::storage_errc::storage_full:
       return sync_errc::storage_failure;
   }
   return sync_errc::storage_failure;

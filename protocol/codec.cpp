@@ -587,6 +587,8 @@ std::string_view to_string(error_code code) {
     ACTORSYNC_ERROR_NAME(server_busy)
     ACTORSYNC_ERROR_NAME(session_message_order)
     ACTORSYNC_ERROR_NAME(bad_server_version)
+    ACTORSYNC_ERROR_NAME(storage_full)
+    ACTORSYNC_ERROR_NAME(storage_corruption)
 #undef ACTORSYNC_ERROR_NAME
   }
   return "unknown";

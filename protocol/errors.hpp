@@ -39,6 +39,8 @@ enum class error_code : std::uint16_t {
   bad_client_version = 210,     ///< UPLOAD versions not increasing or above its cursor; fatal
   server_busy = 211,            ///< the realm cannot take work now; try again
   session_message_order = 212,  ///< UPLOAD/MARK before the client's IDENT, 2nd IDENT; fatal
+  storage_full = 213,           ///< the server's disk is full, nothing written; try again
+  storage_corruption = 214,     ///< the server's copy of the realm is damaged; fatal
   /// IDENT's download cursor or integrated client version is beyond this realm's history: the
   /// server's data is older than what the client saw (a restore, a lagging standby). Fatal for
   /// the history: the client resets (docs/sessions.md, "Client reset").
@@ -66,6 +68,7 @@ constexpr bool is_retryable(error_code code) {
     case error_code::token_expired:
     case error_code::too_many_sessions:
     case error_code::server_busy:
+    case error_code::storage_full:
       return true;
     default:
       return false;

@@ -15,6 +15,12 @@ namespace actorsync::command_line {
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failed = 1;       ///< could not start, or the run failed
 inline constexpr int exit_usage_error = 2;  ///< a bad flag, option value or configuration
+/// actorsync-server: the data directory's disk is below its free-space reserve (free space and
+/// start again; a supervisor may retry: the server starts once space returns).
+inline constexpr int exit_disk_full = 3;
+/// actorsync-server: the data directory is damaged (start, or --verify found damage); a person
+/// must act (restore a backup): a supervisor must not restart it.
+inline constexpr int exit_data_damaged = 4;
 
 /// Adds --version ("<program> <version>") to `app`.
 inline void add_version(CLI::App& app, const std::string& program) {

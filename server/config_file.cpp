@@ -26,7 +26,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
       "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms"}},
     {"shutdown", {"timeout_ms"}},
     {"threads", {"io", "actors"}},
-    {"storage", {"durable", "group_commit_window_us"}},
+    {"storage", {"durable", "group_commit_window_us", "min_free_disk_mb"}},
     {"log", {"level", "format"}},
     {"cluster", {"postgres_url", "node_id", "lease_time_ms", "nats_urls"}},
 };
@@ -153,6 +153,7 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
                static_cast<std::uint64_t>(tuning::max_group_commit_window.count()));
     }
     o.group_commit_window = std::chrono::microseconds(window);
+    r.number("storage.min_free_disk_mb", o.min_free_disk_mib, 0, tuning::max_min_free_disk_mib);
     r.text("log.level", o.log_level);
     r.text("log.format", base.log_format);
     if (!parse_log_format(base.log_format)) refuse("log.format", "expected \"text\" or \"json\"");

@@ -16,6 +16,7 @@
 #include <actorsync/server/config_file.hpp>
 #include <actorsync/server/sync_server.hpp>
 #include "server/command_line.hpp"
+#include "server/data_verify.hpp"
 #include "server/log_sink.hpp"
 
 namespace {
@@ -28,8 +29,9 @@ struct flag_overrides {
   std::vector<std::string> nats_urls;
   std::vector<std::string> token_public_key_files;
   int ws_port = -1, wss_port = -1, metrics_port = -1;
-  bool no_ws = false, no_metrics = false, not_durable = false;
+  bool no_ws = false, no_metrics = false, not_durable = false, verify = false;
   std::size_t max_sessions_per_connection = 0, io_threads = 0, actor_threads = 0;
+  long long min_free_disk_mb = -1;
 };
 
 void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
@@ -54,6 +56,13 @@ void add_flags(CLI::App& app, std::string& config_file, flag_overrides& f) {
   app.add_option("--io-threads", f.io_threads, "Asio threads");
   app.add_option("--actor-threads", f.actor_threads, "CAF scheduler threads");
   app.add_flag("--no-fsync", f.not_durable, "Acknowledge before fsync (benchmarks only)");
+  app.add_flag("--verify", f.verify,
+               "Check the data directory offline (a stopped server's) and exit: 0 nothing "
+               "damaged, 4 damage found, 1 it could not be checked");
+  app.add_option("--min-free-disk-mb", f.min_free_disk_mb,
+                 "Free space kept on the data directory's disk; below it uploads are refused")
+      ->check(CLI::Range(0LL,
+                         static_cast<long long>(actorsync::server::tuning::max_min_free_disk_mib)));
   app.add_option("--postgres", f.postgres_url,
                  "Keep the history in PostgreSQL at this URL instead of RocksDB (docs/cluster.md)");
   app.add_option("--node-id", f.node_id, "This node's name in a cluster (with --postgres)");
@@ -93,6 +102,7 @@ void apply(const flag_overrides& f, file_config& c) {
   if (f.io_threads != 0) o.io_threads = f.io_threads;
   if (f.actor_threads != 0) o.actor_threads = f.actor_threads;
   if (f.not_durable) o.durable = false;
+  if (f.min_free_disk_mb >= 0) o.min_free_disk_mib = static_cast<std::uint64_t>(f.min_free_disk_mb);
   if (!f.log_level.empty()) o.log_level = f.log_level;
   if (!f.log_format.empty()) c.log_format = f.log_format;
   if (!f.postgres_url.empty()) o.postgres_url = f.postgres_url;
@@ -133,13 +143,19 @@ int main(int argc, char** argv) {
   try {
     if (!config_file.empty()) config = actorsync::server::load_config_file(config_file);
     apply(flags, config);
-    actorsync::server::resolve_token_secret(config.options, config.secret_file);
-    if (auto why = actorsync::server::validate(config.options); !why.empty()) {
-      throw std::runtime_error(why);
+    // --verify reads only the data directory: it needs no secret or listener settings.
+    if (!flags.verify) {
+      actorsync::server::resolve_token_secret(config.options, config.secret_file);
+      if (auto why = actorsync::server::validate(config.options); !why.empty()) {
+        throw std::runtime_error(why);
+      }
     }
   } catch (const std::exception& e) {
     std::cerr << "actorsync-server: invalid configuration: " << e.what() << "\n";
     return actorsync::command_line::exit_usage_error;
+  }
+  if (flags.verify) {
+    return actorsync::server::verify_data_directory(config.options.data_directory, std::cout);
   }
   // Logs go to stderr and never block; stdout carries only the ready line.
   actorsync::server::install_stderr_logger(*actorsync::server::parse_log_format(config.log_format));
@@ -161,6 +177,11 @@ int main(int argc, char** argv) {
                 ports.metrics);
     std::fflush(stdout);
     notify_systemd("READY=1");
+  } catch (const actorsync::server::data_directory_error& e) {
+    std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
+    return e.why() == actorsync::server::data_directory_error::cause::disk_full
+               ? actorsync::command_line::exit_disk_full
+               : actorsync::command_line::exit_data_damaged;
   } catch (const std::exception& e) {
     std::cerr << "actorsync-server: cannot start: " << e.what() << "\n";
     return actorsync::command_line::exit_failed;

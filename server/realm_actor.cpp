@@ -65,6 +65,10 @@ bool loses_realm(storage::storage_errc code) {
 
 error_code to_protocol_error(storage::storage_errc code) {
   switch (code) {
+    case storage::storage_errc::storage_full:
+      return error_code::storage_full;
+    case storage::storage_errc::corruption:
+      return error_code::storage_corruption;
     case storage::storage_errc::bad_changeset:
       return error_code::bad_changeset;
     case storage::storage_errc::bad_client_file_ident:
@@ -80,6 +84,23 @@ error_code to_protocol_error(storage::storage_errc code) {
       return error_code::server_busy;
     default:
       return error_code::other_session_error;
+  }
+}
+
+// The disk-full state is the server's, not one realm's: the first refusal says so once, the
+// first write after space returned says that once too.
+static void note_write_outcome(server_metrics& metrics, const std::string& path,
+                               const storage::storage_error* refused) {
+  if (refused != nullptr && refused->code == storage::storage_errc::storage_full) {
+    metrics.writes_refused_disk_full.fetch_add(1, std::memory_order_relaxed);
+    if (metrics.disk_full.exchange(1) == 0) {
+      spdlog::error(
+          "disk full: uploads and new file idents are refused (retryable ERROR storage_full), "
+          "downloads go on; first refused at realm[{}]: {}",
+          path, refused->message);
+    }
+  } else if (refused == nullptr && metrics.disk_full.exchange(0) == 1) {
+    spdlog::warn("disk space returned: uploads are accepted again (realm[{}] wrote first)", path);
   }
 }
 
@@ -213,6 +234,7 @@ void realm_actor_state::bind(const session_bind& bind) {
   if (monitored.insert(key.first).second) self->monitor(bind.connection);
   spdlog::debug("realm[{}] session {} bound by user {}", path, bind.session, bind.user_id);
   self->send(bind.connection, session_bound{bind.bind_id, caf::actor_cast<realm_actor>(self)});
+  if (damaged) return fail_session(key, error_code::storage_corruption, *damaged);
   if (clustered()) return arm_poll();
   if (std::string why; !ensure_owned(why)) {
     spdlog::warn("realm[{}] cannot be served here: {}", path, why);
@@ -240,12 +262,16 @@ void realm_actor_state::allocate_then_ready(const realm_session_key& key,
     auto it = sessions.find(key);
     if (it == sessions.end()) return;
     if (!a.ok) {
+      const storage::storage_error refused{a.code, a.error};
+      note_write_outcome(*context->metrics, path, &refused);
+      if (check_damage(refused)) return;
       // A cluster node whose realm was taken learns it here if not by a write: it serves the
       // realm as a follower from now on, and the client, told to retry, binds again.
       if (loses_realm(a.code) && clustered()) forget_ownership();
       fail_session(key, to_protocol_error(a.code), "file ident allocation failed: " + a.error);
       return;
     }
+    note_write_outcome(*context->metrics, path, nullptr);
     become_ready(it->second, a.grant, ident.server_version, 0, 0);
     send_frame(it->second,
                protocol::server_ident_message{it->second.session, a.grant.ident, a.grant.salt},
@@ -304,6 +330,7 @@ void realm_actor_state::ident(const session_ident_request& m) {
   auto integrated_now = context->store->try_last_integrated_client_version(path, grant.ident);
   if (!valid || !integrated_now) {
     const auto& error = !valid ? valid.error() : integrated_now.error();
+    if (check_damage(error)) return;
     return fail_session(key, to_protocol_error(error.code),
                         "the client's record cannot be read now: " + error.message);
   }
@@ -391,19 +418,46 @@ void realm_actor_state::lose_realm(const storage::storage_error& why) {
   maybe_idle();
 }
 
+// Retrying cannot help a damaged realm (the same read fails again), so its clients are told
+// it is fatal instead of trying again forever; the realm's other state and every other realm
+// go on. The operator learns it from the log line and actorsync_realm_storage_corruptions_total.
+void realm_actor_state::realm_damaged(const storage::storage_error& why) {
+  if (!damaged) {
+    damaged = "the server's stored copy of realm " + path + " is damaged: " + why.message;
+    context->metrics->realm_storage_corruptions.fetch_add(1, std::memory_order_relaxed);
+    spdlog::error(
+        "realm[{}] storage corruption: {}; its sessions get ERROR storage_corruption (fatal); "
+        "stop the server, run actorsync-server --verify and restore the data directory",
+        path, why.message);
+  }
+  std::vector<realm_session_key> keys;
+  for (const auto& entry : sessions) keys.push_back(entry.first);
+  for (const auto& key : keys) fail_session(key, error_code::storage_corruption, *damaged);
+  maybe_drained();
+  maybe_idle();
+}
+
+bool realm_actor_state::check_damage(const storage::storage_error& error) {
+  if (error.code != storage::storage_errc::corruption) return false;
+  realm_damaged(error);
+  return true;
+}
+
 void realm_actor_state::integrated(integration_done& done) {
   auto it = integrations.find(done.sequence);
   if (it == integrations.end()) return;
   it->second.outcome = std::move(done.outcome);
   // Complete strictly in upload order, whatever order the store's callbacks came in.
   bool integrated_any = false;
-  std::optional<storage::storage_error> lost;
+  std::optional<storage::storage_error> lost, corrupt;
   while (!integrations.empty() && integrations.begin()->second.outcome) {
     auto node = integrations.extract(integrations.begin());
     auto& pending = node.mapped();
     auto& outcome = *pending.outcome;
+    note_write_outcome(*context->metrics, path, outcome ? nullptr : &outcome.error());
     if (!outcome) {
       if (loses_realm(outcome.error().code)) lost = outcome.error();
+      if (outcome.error().code == storage::storage_errc::corruption) corrupt = outcome.error();
       fail_session(pending.key, to_protocol_error(outcome.error().code), outcome.error().message);
       continue;
     }
@@ -420,6 +474,7 @@ void realm_actor_state::integrated(integration_done& done) {
     integrated_any = true;
   }
   if (lost) return lose_realm(*lost);
+  if (corrupt) return realm_damaged(*corrupt);
   if (integrated_any) {
     pump_all();
     if (clustered()) context->cluster->publish_change(path, latest);
@@ -494,6 +549,7 @@ void realm_actor_state::pump(const realm_session_key& key) {
     auto range = context->store->read(path, s.download_cursor, context->options.max_download_bytes,
                                       s.grant.ident);
     if (!range) {
+      if (check_damage(range.error())) return;
       // Retryable when the database is unavailable (cluster), not when the store is broken.
       const auto code = range.error().code == storage::storage_errc::unavailable
                             ? error_code::server_busy

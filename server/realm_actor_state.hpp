@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -85,6 +86,9 @@ struct realm_actor_state {
   std::map<std::uint64_t, pending_integration> integrations;  ///< by sequence, completed in order
   std::uint64_t idle_generation = 0;
   std::vector<caf::typed_response_promise<shutdown_done>> drain_waiters;
+  /// Set once the store found this realm's stored data damaged: every session gets the fatal
+  /// ERROR storage_corruption, at once from then on (the text says what was found).
+  std::optional<std::string> damaged;
   /// This process is the realm's writer (always on one node; a cluster store may refuse or
   /// take the realm away: then sessions are failed retryably and the actor retires at once).
   bool owned = false;
@@ -151,6 +155,10 @@ struct realm_actor_state {
                     protocol::version_type acknowledged);
   void fail_session(const realm_session_key& key, protocol::error_code code, std::string why);
   void lose_realm(const storage::storage_error& why);
+  /// The store found this realm's data damaged: log it, count it, end every session fatally.
+  void realm_damaged(const storage::storage_error& why);
+  /// For a store error: realm_damaged when it is corruption; true when it was.
+  bool check_damage(const storage::storage_error& error);
 
   // ---- downloads
   void send_frame(const realm_session& s, const protocol::server_message& message,

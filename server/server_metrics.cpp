@@ -152,6 +152,17 @@ std::string server_metrics::render_prometheus() const {
   line(out, "bytes_sent_total", "counter", "WebSocket payload bytes sent.", g(bytes_sent));
   line(out, "bytes_received_total", "counter", "WebSocket payload bytes received.",
        g(bytes_received));
+  line(out, "disk_full", "gauge",
+       "1 from a write refused because the data directory's disk is below its free-space "
+       "reserve until a write succeeds again.",
+       g(disk_full));
+  line(out, "writes_refused_disk_full_total", "counter",
+       "Uploads and file ident grants refused (retryable ERROR storage_full) for a full disk.",
+       g(writes_refused_disk_full));
+  line(out, "realm_storage_corruptions_total", "counter",
+       "Realms whose stored data was found damaged (their sessions get the fatal ERROR "
+       "storage_corruption; the log names the realm).",
+       g(realm_storage_corruptions));
   line(out, "log_lines_dropped_total", "counter",
        "Log lines dropped because stderr could not take them at once (process-wide).",
        static_cast<std::int64_t>(log_lines_dropped()));

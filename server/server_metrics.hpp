@@ -31,6 +31,12 @@ class server_metrics {
   std::atomic<std::uint64_t> changesets_sent{0};
   std::atomic<std::uint64_t> bytes_sent{0};  ///< WebSocket payload bytes written
   std::atomic<std::uint64_t> bytes_received{0};
+  /// 1 from a write refused for a full disk until a write succeeds again (gauge).
+  std::atomic<std::int64_t> disk_full{0};
+  /// Uploads and ident grants refused because the data directory's disk was full.
+  std::atomic<std::uint64_t> writes_refused_disk_full{0};
+  /// Times a realm's stored data was found damaged (once per realm actor that found it).
+  std::atomic<std::uint64_t> realm_storage_corruptions{0};
 
   /// Why a BIND can be refused before a realm sees it: the `reason` label values of
   /// actorsync_binds_refused_total, each rendered even at zero.

@@ -55,6 +55,9 @@ struct server_options {
   std::size_t actor_threads = tuning::actor_threads;  ///< CAF scheduler workers
   bool durable = true;  ///< fsync before acknowledging (never turn off in production)
   std::chrono::microseconds group_commit_window = tuning::group_commit_window;
+  /// Free space (MiB) kept on the data directory's filesystem: below it uploads get the
+  /// retryable ERROR storage_full and the server does not start (exit status 3).
+  std::uint64_t min_free_disk_mib = tuning::min_free_disk_mib;
 
   // ---- cluster (docs/cluster.md) ----
   /// Empty: the history lives in the embedded RocksDB under data_directory (the default). A

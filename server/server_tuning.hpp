@@ -102,6 +102,13 @@ inline constexpr std::chrono::microseconds group_commit_window = 200us;
 /// Upper bound on group_commit_window accepted from the configuration: beyond it the window
 /// would cost more latency than any flush it saves.
 inline constexpr std::chrono::microseconds max_group_commit_window = 1s;
+/// Below this much free space on the data directory's filesystem the server refuses uploads
+/// and new file idents (retryable ERROR storage_full) and refuses to start: RocksDB must never
+/// meet a full disk (it aborts; storage/disk_space.hpp), and this holds its own flushes and
+/// compactions.
+inline constexpr std::uint64_t min_free_disk_mib = 256;
+/// Upper bound on storage.min_free_disk_mb accepted from the configuration (1 TiB).
+inline constexpr std::uint64_t max_min_free_disk_mib = 1 << 20;
 
 // ---- cluster (docs/cluster.md) ------------------------------------------------------------------
 

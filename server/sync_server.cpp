@@ -135,7 +135,20 @@ std::shared_ptr<storage::history_store> open_history_store(const server_options&
   storage::history_options store_options;
   store_options.durable = options.durable;
   store_options.group_commit_window = options.group_commit_window;
+  store_options.min_free_bytes = options.min_free_disk_mib << 20;
+  store_options.warn = [](const std::string& what) { spdlog::warn("history store: {}", what); };
   auto store = storage::history_store::open(options.data_directory, store_options);
+  if (!store && store.error().code == storage::storage_errc::storage_full) {
+    throw data_directory_error(
+        data_directory_error::cause::disk_full,
+        "data_directory: " + store.error().message + " (or lower storage.min_free_disk_mb)");
+  }
+  // A damaged log (or any damage RocksDB finds while opening) needs a person, not a restart.
+  if (!store && store.error().code == storage::storage_errc::corruption) {
+    throw data_directory_error(data_directory_error::cause::damaged,
+                               "data_directory: '" + options.data_directory.string() +
+                                   "' is damaged: " + store.error().message);
+  }
   if (!store) {
     throw std::runtime_error("data_directory: cannot open '" + options.data_directory.string() +
                              "': " + store.error().message);

@@ -4,12 +4,27 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <actorsync/server/server_metrics.hpp>
 #include <actorsync/server/server_options.hpp>
 
 namespace actorsync::server {
+
+/// start() cannot use the data directory: its disk is below the free-space reserve, or its
+/// data is damaged (the message names the file and what to do). actorsync-server exits with a
+/// status of its own for each (docs/server.md, "Exit statuses").
+class data_directory_error : public std::runtime_error {
+ public:
+  enum class cause { disk_full, damaged };
+  data_directory_error(cause why, const std::string& message)
+      : std::runtime_error(message), why_(why) {}
+  cause why() const { return why_; }
+
+ private:
+  cause why_;
+};
 
 class sync_server {
  public:
@@ -19,7 +34,8 @@ class sync_server {
   sync_server& operator=(const sync_server&) = delete;
 
   /// Opens the history store, starts the actors and binds the listeners. Throws
-  /// std::runtime_error whose message starts with the offending option ("wss.port: ...").
+  /// std::runtime_error whose message starts with the offending option ("wss.port: ..."), or
+  /// data_directory_error (a full disk, damaged data).
   /// Can be called again after stop().
   bound_ports start(const server_options& options);
 

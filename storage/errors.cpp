@@ -26,6 +26,8 @@ std::string_view to_string(storage_errc code) {
       return "realm_owned_elsewhere";
     case storage_errc::unavailable:
       return "unavailable";
+    case storage_errc::storage_full:
+      return "storage_full";
   }
   return "unknown";
 }

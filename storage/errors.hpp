@@ -1,6 +1,7 @@
 // Storage errors: one enum for the client realm store and the server history store.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,8 +20,14 @@ enum class storage_errc {
   bad_client_version,     ///< server: an upload's client versions do not increase
   realm_lost,             ///< cluster: another node took the realm (fenced); nothing was kept
   realm_owned_elsewhere,  ///< cluster: a live node owns the realm; retry there or later
-  unavailable,  ///< cluster: the database failed or is unreachable; nothing was kept; retry
+  unavailable,   ///< cluster: the database failed or is unreachable; nothing was kept; retry
+  storage_full,  ///< the disk is below the store's free-space reserve; nothing was written;
+                 ///< retryable once space returns (storage/disk_space.hpp)
 };
+/// The free-space reserve both stores keep by default (storage_full below it): a memtable flush
+/// (two 64 MiB write buffers) and the compaction behind it, with room to spare.
+inline constexpr std::uint64_t default_min_free_bytes = 256ULL << 20;
+
 /// A stable lower-case name, e.g. "io_error".
 std::string_view to_string(storage_errc code);
 

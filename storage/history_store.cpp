@@ -14,6 +14,8 @@
 #include <actorsync/protocol/limits.hpp>
 #include "protocol/codec.hpp"
 #include "storage/client_layout.hpp"
+#include "storage/disk_space.hpp"
+#include "storage/log_watermark.hpp"
 #include "storage/merge.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/rocks_util.hpp"
@@ -144,6 +146,11 @@ class rocks_history_store final : public history_store {
   protocol::version_type last_integrated_client_version(const std::string& realm_path,
                                                         protocol::file_ident client) const override;
   history_store_stats stats() const override;
+  // A damaged record is reported (corruption), not read as "never allocated" or 0.
+  result<bool> try_is_valid_client_file_ident(const std::string& realm_path,
+                                              file_ident_grant grant) const override;
+  result<protocol::version_type> try_last_integrated_client_version(
+      const std::string& realm_path, protocol::file_ident client) const override;
 
  private:
   std::unique_ptr<impl> impl_;
@@ -155,6 +162,8 @@ struct rocks_history_store::impl {
   std::unique_ptr<rocksdb::DB> db;
   history_options options;
   rocksdb::WriteOptions write_options;
+  std::unique_ptr<disk_space_guard> space;  ///< admits writes while the disk keeps its reserve
+  std::unique_ptr<acknowledged_watermark> watermark;  ///< durable sequence; writer thread only
 
   std::mutex realms_mutex;  ///< guards realms, next_realm_id and catalog writes
   std::unordered_map<std::string, std::shared_ptr<realm_state>> realms;
@@ -177,6 +186,9 @@ struct rocks_history_store::impl {
   void enqueue(pending_write item);
   /// After a failed group write: queues `item` refused with that failure and returns true.
   bool refuse_if_failed(pending_write& item);
+  /// On a disk below its reserve: queues `item` refused with storage_full and returns true.
+  /// Checked before anything is assigned, so a refusal leaves nothing to undo.
+  bool refuse_if_full(pending_write& item, std::uint64_t bytes);
   /// Validates, assigns server versions and queues; refusals are queued too, so that every
   /// callback runs on the writer thread in submission order.
   void submit(const std::string& path, file_ident_grant client,
@@ -343,6 +355,7 @@ void rocks_history_store::impl::allocate(const std::string& path,
   pending_write item;
   item.allocated = std::move(done);
   if (refuse_if_failed(item)) return;
+  if (refuse_if_full(item, path.size() + 64)) return;
   if (auto why = protocol::validate_realm_path(path); !why.empty()) {
     item.refused = storage_error{storage_errc::invalid_argument, why};
     return enqueue(std::move(item));
@@ -380,6 +393,14 @@ bool rocks_history_store::impl::refuse_if_failed(pending_write& item) {
   item.queued_at = std::chrono::steady_clock::now();
   queue.push_back(std::move(item));
   queue_changed.notify_one();
+  return true;
+}
+
+bool rocks_history_store::impl::refuse_if_full(pending_write& item, std::uint64_t bytes) {
+  auto full = space->admit(bytes);
+  if (!full) return false;
+  item.refused = std::move(full);
+  enqueue(std::move(item));
   return true;
 }
 
@@ -450,6 +471,8 @@ void rocks_history_store::impl::commit_group(std::deque<pending_write>& group) {
       failure = failed;  // assigned versions are now lost; refuse everything after this
     } else {
       if (next_realm_grows) written_next_realm_id = newest_realm + 1;
+      // Durable now (fsynced), and acknowledged right after: what the next start must find.
+      if (options.durable) watermark->record(db->GetLatestSequenceNumber());
       group_writes.fetch_add(1, std::memory_order_relaxed);
       idents_allocated.fetch_add(idents, std::memory_order_relaxed);
       integrations.fetch_add(integrated, std::memory_order_relaxed);
@@ -486,6 +509,12 @@ rocks_history_store::~rocks_history_store() {
 
 result<std::shared_ptr<history_store>> history_store::open(const std::filesystem::path& directory,
                                                            history_options options) {
+  // Opening writes (a new MANIFEST, WAL and OPTIONS file): not on a full disk.
+  if (auto full = refuse_when_full(directory, options.min_free_bytes)) return *full;
+  // Read-only first: a log that lost acknowledged writes stops the start, changing nothing.
+  auto log = check_log_before_open(directory);
+  if (!log) return log.error();
+  if (!log->tolerated.empty() && options.warn) options.warn(log->tolerated);
   auto opened = rocks::open_catalog_db(
       directory, {512, options.block_cache_bytes, "opening the history database"});
   if (!opened) return opened.error();
@@ -495,6 +524,8 @@ result<std::shared_ptr<history_store>> history_store::open(const std::filesystem
   state->written_next_realm_id = opened->next_realm_id;
   state->options = options;
   state->write_options.sync = options.durable;
+  state->space = std::make_unique<disk_space_guard>(directory, options.min_free_bytes);
+  state->watermark = std::make_unique<acknowledged_watermark>(directory);
   auto* raw_state = state.get();
   state->writer = std::thread([raw_state] { raw_state->writer_loop(); });
   return std::shared_ptr<history_store>(new rocks_history_store(std::move(state)));
@@ -531,6 +562,9 @@ void rocks_history_store::integrate_async(const std::string& realm_path, file_id
   pending_write refused;
   refused.integrated = std::move(done);
   if (impl_->refuse_if_failed(refused)) return;
+  std::uint64_t bytes = 0;
+  for (const auto& cs : changesets) bytes += protocol::encoded_size(cs);
+  if (impl_->refuse_if_full(refused, bytes)) return;
   impl_->submit(realm_path, client, changesets, std::move(refused.integrated));
 }
 
@@ -661,6 +695,34 @@ protocol::version_type rocks_history_store::last_integrated_client_version(
   }
   auto progress = decode_client(bytes);
   return progress ? progress->last_client_version : 0;
+}
+
+result<bool> rocks_history_store::try_is_valid_client_file_ident(const std::string& realm_path,
+                                                                 file_ident_grant grant) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found) return found.error();
+  if (!found.value() || grant.ident == 0) return false;
+  std::string bytes;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(),
+                          realm_key(found.value()->prefix, grant_tag, grant.ident), &bytes);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return rocks::to_error(s, "reading a file ident grant");
+  return bytes.size() == 8 && codec::get_fixed64_be(bytes) == grant.salt;
+}
+
+result<protocol::version_type> rocks_history_store::try_last_integrated_client_version(
+    const std::string& realm_path, protocol::file_ident client) const {
+  auto found = impl_->find_realm(realm_path, false);
+  if (!found) return found.error();
+  if (!found.value()) return version_type{0};
+  std::string bytes;
+  auto s = impl_->db->Get(rocksdb::ReadOptions(),
+                          realm_key(found.value()->prefix, client_tag, client), &bytes);
+  if (s.IsNotFound()) return version_type{0};
+  if (!s.ok()) return rocks::to_error(s, "reading a client record");
+  auto progress = decode_client(bytes);
+  if (!progress) return storage_error{storage_errc::corruption, "client record does not decode"};
+  return progress->last_client_version;
 }
 
 }  // namespace actorsync::storage

@@ -25,6 +25,13 @@ struct history_options {
   /// A queue this long is written at once, without waiting out the window.
   std::size_t full_group = 4096;
   std::size_t block_cache_bytes = 64 * 1024 * 1024;
+  /// Writes (integrations, ident grants) are refused with storage_full while the data
+  /// directory's filesystem has less than this available, and open() refuses to start below
+  /// it: RocksDB must never meet a full disk (storage/disk_space.hpp says why). 0: no check.
+  std::uint64_t min_free_bytes = default_min_free_bytes;
+  /// Told, once, what open() found and tolerated but a person should know (a damaged tail of
+  /// the write-ahead log after the last acknowledged write, dropped).
+  std::function<void(const std::string&)> warn{};
 };
 
 struct file_ident_grant {
@@ -64,7 +71,9 @@ struct history_range {
 /// cluster (`cluster/pg_history_store.hpp`). Thread-safe: any thread may call any member.
 class history_store {
  public:
-  /// The embedded RocksDB store in `directory`.
+  /// The embedded RocksDB store in `directory`. Refuses with corruption, naming the file and
+  /// what to do, when its write-ahead log lost acknowledged writes (storage/log_watermark.hpp),
+  /// and with storage_full below options.min_free_bytes.
   static result<std::shared_ptr<history_store>> open(const std::filesystem::path& directory,
                                                      history_options options = {});
   virtual ~history_store();  ///< drains pending integrations, then closes

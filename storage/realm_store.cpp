@@ -12,6 +12,7 @@
 #include "storage/batch_states.hpp"
 #include "storage/client_layout.hpp"
 #include "storage/content_hasher.hpp"
+#include "storage/disk_space.hpp"
 #include "storage/merge.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/rocks_util.hpp"
@@ -25,7 +26,8 @@ namespace layout = client_layout;
 struct database::impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_options;
-  std::mutex catalog_mutex;  ///< guards the two fields below and catalog writes
+  std::unique_ptr<disk_space_guard> space;  ///< admits writes while the disk keeps its reserve
+  std::mutex catalog_mutex;                 ///< guards the two fields below and catalog writes
   std::unordered_map<std::string, std::weak_ptr<realm_store>> open_realms;
   std::uint32_t next_realm_id = 1;
 };
@@ -65,6 +67,8 @@ struct realm_store::impl {
   status write(rocksdb::WriteBatch& batch, layout::realm_meta next, const char* doing) {
     if (retired) return storage_error{storage_errc::closed, "the client reset finished"};
     batch.Put(layout::meta_key(prefix), layout::encode_meta(next));
+    // Refused before RocksDB sees it: the realm keeps its metadata, nothing is half-written.
+    if (auto full = owner->space->admit(batch.GetDataSize())) return *full;
     auto s = db.Write(owner->write_options, &batch);
     if (!s.ok()) return rocks::to_error(s, doing);
     next.sync.persisted_acknowledged_client_version = next.sync.acknowledged_client_version;
@@ -502,6 +506,7 @@ result<std::shared_ptr<realm_store>> realm_store::begin_reset() {
   std::string id_bytes;
   codec::put_fixed32_be(id_bytes, staging_id);
   batch.Put(layout::reset_key(impl_->prefix), id_bytes);
+  if (auto full = owner.space->admit(batch.GetDataSize())) return *full;
   auto s = impl_->db.Write(owner.write_options, &batch);
   if (!s.ok()) return rocks::to_error(s, "beginning a client reset");
   if (staging_id == owner.next_realm_id) owner.next_realm_id = staging_id + 1;
@@ -653,6 +658,8 @@ database::~database() = default;
 
 result<std::shared_ptr<database>> database::open(const std::filesystem::path& directory,
                                                  database_options options) {
+  // Opening writes (a new MANIFEST, WAL and OPTIONS file): not on a full disk.
+  if (auto full = refuse_when_full(directory, options.min_free_bytes)) return *full;
   auto opened = rocks::open_catalog_db(
       directory, {256, options.block_cache_bytes, "opening the client database"});
   if (!opened) return opened.error();
@@ -660,6 +667,7 @@ result<std::shared_ptr<database>> database::open(const std::filesystem::path& di
   state->db = std::move(opened->db);
   state->next_realm_id = opened->next_realm_id;
   state->write_options.sync = options.commit_durability == durability::full;
+  state->space = std::make_unique<disk_space_guard>(directory, options.min_free_bytes);
   return std::shared_ptr<database>(new database(std::move(state)));
 }
 
@@ -701,6 +709,7 @@ result<std::shared_ptr<realm_store>> database::open_realm(const std::string& rea
     rocksdb::WriteBatch batch;
     batch.Put(layout::catalog_key(realm_path), id_bytes);
     batch.Put(layout::next_realm_key(), next_bytes);
+    if (auto full = state.space->admit(batch.GetDataSize())) return *full;
     s = state.db->Write(state.write_options, &batch);
     if (!s.ok()) return rocks::to_error(s, "adding a realm to the catalog");
     state.next_realm_id = realm_id + 1;

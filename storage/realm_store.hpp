@@ -31,6 +31,10 @@ std::string_view to_string(durability level);
 struct database_options {
   durability commit_durability = durability::full;
   std::size_t block_cache_bytes = 32 * 1024 * 1024;
+  /// Commits and other writes are refused with storage_full (nothing written, the realm as
+  /// before) while the directory's filesystem has less than this available, and open() refuses
+  /// below it: RocksDB must never meet a full disk (storage/disk_space.hpp). 0: no check.
+  std::uint64_t min_free_bytes = default_min_free_bytes;
 };
 
 /// Persisted per realm; cursors and counters move in the same batch as the data they describe.

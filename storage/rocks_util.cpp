@@ -16,6 +16,11 @@ result<catalog_db> open_catalog_db(const std::filesystem::path& directory,
   // File descriptors depend on the amount of data, never on the number of realms; cap them.
   db_options.max_open_files = options.max_open_files;
   db_options.keep_log_file_num = 2;
+  // Damage found while reading (a block checksum, a file of the wrong size) is an error, never
+  // skipped. The WAL replays up to its first damaged record: the history store has checked
+  // read-only before this open that nothing acknowledged lies after it (log_watermark.hpp).
+  db_options.paranoid_checks = true;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   // Commits read every record they change first (batch_states), mostly records that do not
   // exist yet: bloom filters, in the memtable and in the tables, answer those reads without
   // walking the skiplist or reading blocks.
