@@ -217,7 +217,8 @@ struct session_actor_state {
   bool reset_instead_of_stopping(const protocol::error_message& error);
   void begin_client_reset(client_reset_reason reason, std::string message);
   void resume_pending_reset();  ///< at start, after a restart in the middle of a reset
-  void staging_identified();    ///< the staging realm has its file ident: ask for a MARK
+  /// During a reset, once the staging realm has its file ident on a binding: asks for a MARK.
+  void staging_identified();
   /// True when `request` is the reset's MARK: the server's copy is complete and replaces the
   /// local state.
   bool finish_client_reset_at(protocol::request_ident request);

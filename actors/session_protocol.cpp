@@ -92,6 +92,7 @@ void session_actor_state::send_bind() {
   upload_cursor = meta.acknowledged_client_version;
   if (meta.client_file_ident != 0) {
     phase = session_phase::bound;
+    staging_identified();  // a reset's MARK belongs to a binding: ask again on this one
     upload_more();
     send_marks();
   } else {

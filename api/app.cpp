@@ -93,6 +93,7 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
   bridge = spawn_bridge(system, tickets);
   storage::database_options options;
   options.commit_durability = config.durability;
+  options.min_free_bytes = config.min_free_disk_bytes;
   auto db = storage::database::open(config.data_directory, options);
   if (!db)
     throw std::runtime_error("cannot open " + config.data_directory.string() + ": " +

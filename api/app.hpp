@@ -40,6 +40,10 @@ struct app_config {
   bool verify_tls = true;                ///< certificate and host-name verification (on by default)
   std::filesystem::path data_directory;  ///< one RocksDB database for every realm of the app
   storage::durability durability = storage::durability::full;
+  /// Local commits are refused with storage_full (nothing written) while the data directory's
+  /// filesystem has less than this available, and the app does not start below it: RocksDB
+  /// must never meet a full disk (docs/RELIABILITY.md). 0: no check.
+  std::uint64_t min_free_disk_bytes = storage::default_min_free_bytes;
 
   /// Realm's request timeout: ends upload/download waits given no timeout of their own, in
   /// realms opened with realm_config::cancel_waits_on_nonfatal_error (docs/sessions.md).

@@ -262,3 +262,20 @@ TEST(SyncSessionApi, AFatalErrorCompletesWaitsAndReachesTheAppErrorHandler) {
   EXPECT_TRUE(f.get().fatal);
   EXPECT_EQ(r->session().state(), runtime::session_state::inactive);
 }
+
+// app_config::min_free_disk_bytes reaches the client store: below the reserve the app does not
+// start, and the message says the disk is full and where.
+TEST(SyncSessionApi, AnAppDoesNotStartBelowItsDiskReserveAndSaysWhy) {
+  temp_dir dir{"reserve"};
+  api::app_config config;
+  config.server_url = "ws://127.0.0.1:1";
+  config.data_directory = dir.path();
+  config.min_free_disk_bytes = std::uint64_t{1} << 62;
+  try {
+    api::app app(config);
+    ADD_FAILURE() << "the app started below its disk reserve";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is full"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir.path().string()), std::string::npos) << e.what();
+  }
+}

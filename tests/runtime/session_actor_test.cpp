@@ -736,9 +736,9 @@ TEST_F(SessionActor, AResetEndsWaitsBindsAFreshReplicaAndUploadsTheRecoveredChan
   commit("unsynced");
   auto pending = ask<wait_outcome>(wait_for_upload{});
   const auto binds_before = script_->all<protocol::bind_message>().size();
-  server(protocol::error_message{
-      static_cast<std::uint16_t>(protocol::error_code::bad_server_version), "restored", false,
-      last_ident()});
+  server(
+      protocol::error_message{static_cast<std::uint16_t>(protocol::error_code::bad_server_version),
+                              "restored", false, last_ident()});
   ASSERT_TRUE(pending->has_value());
   EXPECT_EQ(pending->value(), (wait_outcome{wait_status::error, sync_errc::client_reset}));
   ASSERT_EQ(script_->all<protocol::bind_message>().size(), binds_before + 1);
@@ -766,4 +766,28 @@ TEST_F(SessionActor, AResetEndsWaitsBindsAFreshReplicaAndUploadsTheRecoveredChan
   ASSERT_EQ(uploads.size(), uploads_before + 1);
   EXPECT_EQ(uploads.back().session, last_ident());
   ASSERT_EQ(uploads.back().changesets.size(), 1u);
+}
+
+// A reset interrupted by a lost link (after the staging replica got its file ident) asks for
+// its MARK again on the new binding, and finishes with the answer to that one.
+TEST_F(SessionActor, AResetCarriesOnAcrossAReconnect) {
+  start();
+  bind_fresh();
+  commit("unsynced");
+  server(protocol::error_message{
+      static_cast<std::uint16_t>(protocol::error_code::bad_client_file_ident), "unknown", false,
+      last_ident()});
+  server(protocol::server_ident_message{last_ident(), 8, 88});
+  const auto marks_before = script_->all<protocol::client_mark_message>().size();
+  link(connection_state::disconnected);
+  link(connection_state::connected);
+  const auto idents = script_->all<protocol::client_ident_message>();
+  EXPECT_EQ(idents.back().client_file_ident, 8u);  // the staging replica binds again
+  const auto marks = script_->all<protocol::client_mark_message>();
+  ASSERT_EQ(marks.size(), marks_before + 1);
+  EXPECT_EQ(marks.back().session, last_ident());
+  server(protocol::server_mark_message{last_ident(), marks.back().request});
+  EXPECT_FALSE(store_->reset_pending());
+  EXPECT_EQ(store_->metadata().client_file_ident, 8u);
+  EXPECT_TRUE(store_->object_exists("items", "unsynced"));
 }
