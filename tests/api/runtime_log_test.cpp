@@ -18,22 +18,22 @@
 #include <actorsync/api/app.hpp>
 #include <actorsync/api/realm.hpp>
 #include "live_server.hpp"
+#include "tests/support/local_ports.hpp"
 
 using namespace actorsync;
 using namespace actorsync::testing;
 
 namespace {
 
-/// A loopback port nothing listens on (bound, then released), so connecting is refused.
-std::uint16_t refused_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
+// One refusing port for the whole test program: nothing else can take it meanwhile.
+const refusing_port& unreachable_port() {
+  static const refusing_port port;
+  return port;
 }
 
 api::app_config unreachable_server(const temp_dir& dir) {
   api::app_config config;
-  config.server_url = "ws://127.0.0.1:" + std::to_string(refused_port());
+  config.server_url = ws_url(unreachable_port().port());
   config.data_directory = dir.path() / "client";
   return config;
 }

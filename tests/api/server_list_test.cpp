@@ -86,7 +86,8 @@ TEST(ServerList, ABadEntryIsRefusedNamingIt) {
 
 TEST(ServerList, SessionsPassOverADeadFirstServerAndSyncThroughTheLiveOne) {
   live_server server;
-  const auto dead = ws_url(refused_port());
+  const refusing_port dead_port;
+  const auto dead = ws_url(dead_port.port());
   temp_dir writer_dir{"writer"}, reader_dir{"reader"};
   auto writer_config = fast_config(writer_dir);
   writer_config.server_urls = {dead, server.url()};

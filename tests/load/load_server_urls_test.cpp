@@ -16,7 +16,7 @@
 
 namespace {
 
-using actorsync::testing::refused_port;
+using actorsync::testing::refusing_port;
 using actorsync::testing::temp_dir;
 using actorsync::testing::ws_url;
 
@@ -81,7 +81,8 @@ TEST_F(LoadServerUrls, CommaSeparatedUrlsReachTheRunsAppsInOrder) {
 // one are retryable session errors: counted apart (and for that server), and the run passes.
 TEST_F(LoadServerUrls, RepeatedUrlsPassOverADeadFirstServer) {
   auto live = start_server("live");
-  const auto dead = ws_url(refused_port());
+  const refusing_port dead_port;
+  const auto dead = ws_url(dead_port.port());
   auto r = run_load(root_, "--server-url " + dead + " --server-url " + ws_url(live.ws_port()) +
                                secret_option() + " --workload upload --realms 20 --writes 2");
   EXPECT_EQ(r.exit_status, 0) << r.errors;

@@ -8,12 +8,22 @@
 
 namespace actorsync::testing {
 
-/// A port on 127.0.0.1 that nobody listens on (the acceptor closes when it goes).
-inline std::uint16_t refused_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
+/// A port on 127.0.0.1 that refuses connections for as long as this object lives. A socket
+/// stays bound to it without listening (and without SO_REUSEADDR), so no other process, such as
+/// a server of a test running in parallel, can take the port meanwhile; a port that was only
+/// bound and released could be.
+class refusing_port {
+ public:
+  refusing_port() : socket_(io_) {
+    socket_.open(boost::asio::ip::tcp::v4());
+    socket_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+  }
+  std::uint16_t port() const { return socket_.local_endpoint().port(); }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+};
 
 inline std::string ws_url(std::uint16_t port) {
   return "ws://127.0.0.1:" + std::to_string(port);
