@@ -97,14 +97,21 @@ TEST(SessionContract, EveryCallWorksFromInsideAConnectionAndAProgressCallback) {
     session.remove_progress_notification(token.value());
     session.reconnect();
   };
+  // `done` is set once a callback's calls returned: a wait issued while a callback is between
+  // its pause() and resume() would rightly end `paused`.
+  std::atomic<bool> connection_started{false}, progress_started{false};
   std::atomic<bool> from_connection{false}, from_progress{false};
   auto connection_observed =
       session.add_connection_notification([&](connection_state, connection_state now) {
-        if (now == connection_state::connected && !from_connection.exchange(true)) exercise();
+        if (now != connection_state::connected || connection_started.exchange(true)) return;
+        exercise();
+        from_connection = true;
       });
   auto progress_observed = session.add_progress_notification(
       progress_direction::download, progress_mode::report_indefinitely, [&](const auto&) {
-        if (!from_progress.exchange(true)) exercise();
+        if (progress_started.exchange(true)) return;
+        exercise();
+        from_progress = true;
       });
   EXPECT_TRUE(eventually([&] { return from_connection.load() && from_progress.load(); }));
   EXPECT_TRUE(bool(get(session.download_all_server_changes())));  // the runtime still runs
