@@ -71,6 +71,15 @@ TEST(ConfigFile, WrongTypesAndRangesAreRefusedByName) {
             std::string::npos);
 }
 
+// storage.min_free_disk_mb (issue 17): read as given, refused by name when negative.
+TEST(ConfigFile, TheDiskReserveIsReadAndANegativeOneIsRefusedByName) {
+  temp_dir dir;
+  auto loaded = load_config_file(write_file(dir, "[storage]\nmin_free_disk_mb = 64\n"));
+  EXPECT_EQ(loaded.options.min_free_disk_mib, 64u);
+  EXPECT_NE(load_error("[storage]\nmin_free_disk_mb = -1\n").find("storage.min_free_disk_mb"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, SyntaxErrorsNameTheLine) {
   EXPECT_NE(load_error("[ws\n").find("line 1"), std::string::npos);
 }
