@@ -8,6 +8,7 @@ sync_errc from_protocol(protocol::error_code code) {
     case error_code::connection_closed:
     case error_code::other_error:
     case error_code::connection_lost:
+    case error_code::frame_timeout:  // the link was too slow to finish a frame
       return sync_errc::connection_lost;
     case error_code::connect_timeout:
       return sync_errc::connect_timeout;
@@ -17,6 +18,7 @@ sync_errc from_protocol(protocol::error_code code) {
       return sync_errc::server_going_away;
     case error_code::send_queue_overflow:
     case error_code::too_many_connections:
+    case error_code::server_overloaded:
     case error_code::too_many_sessions:
     case error_code::server_busy:
     case error_code::storage_full:  // the server's disk: it resumes by itself

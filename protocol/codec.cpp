@@ -573,6 +573,8 @@ std::string_view to_string(error_code code) {
     ACTORSYNC_ERROR_NAME(connect_timeout)
     ACTORSYNC_ERROR_NAME(connection_lost)
     ACTORSYNC_ERROR_NAME(too_many_connections)
+    ACTORSYNC_ERROR_NAME(server_overloaded)
+    ACTORSYNC_ERROR_NAME(frame_timeout)
     ACTORSYNC_ERROR_NAME(session_closed)
     ACTORSYNC_ERROR_NAME(other_session_error)
     ACTORSYNC_ERROR_NAME(token_expired)

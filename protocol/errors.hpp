@@ -24,6 +24,8 @@ enum class error_code : std::uint16_t {
   connect_timeout = 112,         ///< client side: the connection did not open in time; try again
   connection_lost = 113,         ///< client side: the socket closed unexpectedly; try again
   too_many_connections = 114,    ///< the server refuses more connections; try again
+  server_overloaded = 115,       ///< shed to keep the server within its memory budget; try again
+  frame_timeout = 116,           ///< a frame was started and not finished in time; try again
 
   // ---- session level ----
   session_closed = 200,         ///< normal end of a session; try again
@@ -63,6 +65,8 @@ constexpr bool is_retryable(error_code code) {
     case error_code::connect_timeout:
     case error_code::connection_lost:
     case error_code::too_many_connections:
+    case error_code::server_overloaded:
+    case error_code::frame_timeout:
     case error_code::session_closed:
     case error_code::other_session_error:
     case error_code::token_expired:

@@ -23,7 +23,8 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"auth", {"secret_file", "public_key_files"}},
     {"limits",
      {"max_connections", "max_sessions_per_connection", "max_frame_bytes", "max_download_bytes",
-      "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms"}},
+      "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms", "memory_budget_mb",
+      "frame_timeout_ms"}},
     {"shutdown", {"timeout_ms"}},
     {"threads", {"io", "actors"}},
     {"storage", {"durable", "group_commit_window_us", "min_free_disk_mb"}},
@@ -143,6 +144,12 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
              tuning::max_send_queue_bytes);
     r.duration("limits.send_queue_timeout_ms", o.send_queue_timeout, tuning::longest_limit_timeout);
     r.duration("limits.realm_idle_timeout_ms", o.realm_idle_timeout, tuning::longest_limit_timeout);
+    r.duration("limits.frame_timeout_ms", o.frame_timeout, tuning::longest_limit_timeout);
+    if (root.at_path("limits.memory_budget_mb")) {
+      std::size_t mib = 0;
+      r.number("limits.memory_budget_mb", mib, 0, tuning::max_send_queue_bytes >> 20);
+      o.memory_budget_bytes = mib << 20;  // validate() refuses a budget below the minimum
+    }
     r.duration("shutdown.timeout_ms", o.shutdown_timeout, tuning::longest_shutdown_or_lease);
     r.number("threads.io", o.io_threads, 1, tuning::max_threads);
     r.number("threads.actors", o.actor_threads, 1, tuning::max_threads);

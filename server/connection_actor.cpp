@@ -19,16 +19,16 @@ using protocol::session_ident;
 using protocol::version_type;
 using self_pointer = connection_actor_state::self_pointer;
 
-connection_actor_impl::behavior_type connection_behavior(self_pointer self, context_ptr context,
-                                                         realm_directory_actor directory,
-                                                         std::uint64_t id,
-                                                         std::shared_ptr<server_websocket> socket,
-                                                         token_claims claims) {
+connection_actor_impl::behavior_type connection_behavior(
+    self_pointer self, context_ptr context, realm_directory_actor directory, std::uint64_t id,
+    std::shared_ptr<server_websocket> socket, std::shared_ptr<memory_budget::account> account,
+    token_claims claims) {
   auto* st = &self->state;
   st->self = self;
   st->context = std::move(context);
   st->directory = std::move(directory);
   st->socket = std::move(socket);
+  st->account = std::move(account);
   st->upgrade_claims = std::move(claims);
   st->start(id);
   self->set_error_handler(
@@ -41,6 +41,8 @@ connection_actor_impl::behavior_type connection_behavior(self_pointer self, cont
       [st](websocket_text_frame) { st->text_frame(); },
       [st](websocket_written) { st->written(); },
       [st](const websocket_closed& m) { st->closed(m); },
+      [st](const websocket_frame_timeout& m) { st->frame_timed_out(m); },
+      [st](memory_shed) { st->shed(); },
       [st](const session_bound& m) { st->bound(m); },
       [st](const session_frame& m) { st->deliver(m); },
       [st](const session_failed& m) { st->failed_by_realm(m); },
@@ -100,7 +102,11 @@ void connection_actor_state::flush() {
   if (!in_flight.empty()) return;
   if (closing && !close_requested) {
     close_requested = true;
-    socket->close(close_code, "");
+    if (abort_when_flushed) {
+      socket->abort();
+    } else {
+      socket->close(close_code, "");
+    }
   }
 }
 
@@ -113,8 +119,18 @@ void connection_actor_state::maybe_read() {
   }
 }
 
+void connection_actor_state::add_queued(std::size_t bytes) {
+  queued_bytes += bytes;
+  account->charge(bytes);
+}
+
+void connection_actor_state::remove_queued(std::size_t bytes) {
+  queued_bytes -= bytes;
+  account->release(bytes);
+}
+
 void connection_actor_state::overflow() {
-  for (const auto& f : outbox) queued_bytes -= f.frame->size();
+  for (const auto& f : outbox) remove_queued(f.frame->size());
   outbox.clear();
   connection_error(error_code::send_queue_overflow, "the client did not read its downloads in time",
                    websocket_close::policy_violation);
@@ -123,7 +139,7 @@ void connection_actor_state::overflow() {
 void connection_actor_state::enqueue(frame_ptr frame, bind_id_type credit_for,
                                      std::size_t changesets) {
   const auto limit = context->options.send_queue_bytes;
-  queued_bytes += frame->size();
+  add_queued(frame->size());
   outbox.push_back({std::move(frame), credit_for, changesets});
   if (!closing && queued_bytes > tuning::send_queue_overflow_factor * limit) {
     overflow();
@@ -163,6 +179,7 @@ void connection_actor_state::forget_session(session_ident ident, bool tell_realm
   }
   by_bind.erase(it->second.bind_id);
   sessions.erase(it);
+  account->release(tuning::session_bookkeeping_bytes);
 }
 
 void connection_actor_state::session_error(session_ident ident, error_code code, std::string why,
@@ -249,6 +266,7 @@ void connection_actor_state::bind(protocol::bind_message&& m) {
   s.bind_id = bind_id;
   sessions.emplace(m.session, std::move(s));
   by_bind[bind_id] = m.session;
+  account->charge(tuning::session_bookkeeping_bytes);  // may shed this connection
   self->send(directory, session_bind{caf::actor_cast<connection_actor>(self), bind_id, m.session,
                                      std::move(m.realm_path), std::move(user_id)});
 }
@@ -341,6 +359,7 @@ void connection_actor_state::dispatch(protocol::client_message&& message) {
 
 void connection_actor_state::received(const websocket_frame& f) {
   --reads_outstanding;
+  account->release(f.bytes->size());  // charged by the socket as it arrived
   context->metrics->bytes_received.fetch_add(f.bytes->size(), std::memory_order_relaxed);
   if (closing || reading_stopped) return;
   auto decoded = protocol::decode_client_message(*f.bytes);
@@ -370,6 +389,38 @@ void connection_actor_state::oversized(const websocket_oversized& event) {
                    websocket_close::too_big);
 }
 
+void connection_actor_state::frame_timed_out(const websocket_frame_timeout& event) {
+  context->metrics->frame_timeouts.fetch_add(1, std::memory_order_relaxed);
+  abort_when_flushed = true;
+  connection_error(error_code::frame_timeout,
+                   "a frame was not finished within " +
+                       std::to_string(context->options.frame_timeout.count()) + " ms (" +
+                       std::to_string(event.bytes) + " bytes arrived)",
+                   websocket_close::policy_violation);
+}
+
+void connection_actor_state::shed() {
+  // Its queue goes at once: the budget counts on the bytes coming back.
+  for (const auto& f : outbox) remove_queued(f.frame->size());
+  outbox.clear();
+  auto why = "the server is over its memory budget and this connection held the most (" +
+             std::to_string(account->bytes()) + " bytes)";
+  if (over_limit && !closing) {
+    // A peer that does not read would find the ERROR behind frames it never takes: its socket
+    // goes now, and with it the frames being written.
+    context->metrics->record_error(error_code::server_overloaded);
+    spdlog::info("{} connection error {}: {} (not reading: dropped)", tag,
+                 protocol::to_string(error_code::server_overloaded), why);
+    closing = true;
+    end_all_sessions();
+    socket->abort();
+    return;
+  }
+  abort_when_flushed = true;
+  connection_error(error_code::server_overloaded, std::move(why),
+                   websocket_close::policy_violation);
+}
+
 void connection_actor_state::text_frame() {
   --reads_outstanding;
   connection_error(error_code::bad_syntax,
@@ -381,8 +432,7 @@ void connection_actor_state::written() {
   if (in_flight.empty()) return;
   auto done = std::move(in_flight.front());
   in_flight.pop_front();
-  const auto size = done.frame->size();
-  queued_bytes -= size;
+  remove_queued(done.frame->size());
   if (done.credit_for != 0) {
     if (auto by = by_bind.find(done.credit_for); by != by_bind.end()) {
       if (auto& realm = sessions.at(by->second).realm) {
@@ -475,9 +525,10 @@ void connection_actor_state::exited(caf::exit_msg& exit) {
 connection_actor spawn_connection_actor(caf::actor_system& system, context_ptr context,
                                         realm_directory_actor directory, std::uint64_t id,
                                         std::shared_ptr<server_websocket> socket,
+                                        std::shared_ptr<memory_budget::account> account,
                                         token_claims upgrade_claims) {
   return system.spawn(connection_behavior, std::move(context), std::move(directory), id,
-                      std::move(socket), std::move(upgrade_claims));
+                      std::move(socket), std::move(account), std::move(upgrade_claims));
 }
 
 }  // namespace actorsync::server

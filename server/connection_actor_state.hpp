@@ -58,6 +58,9 @@ struct connection_actor_state {
   context_ptr context;
   realm_directory_actor directory;
   std::shared_ptr<server_websocket> socket;
+  /// This connection's share of the server's memory budget: queued frames, frames received and
+  /// not yet decoded (charged by the socket), session bookkeeping.
+  std::shared_ptr<memory_budget::account> account;
   token_claims upgrade_claims;
   std::string tag;  ///< "conn[12]" for logs
 
@@ -76,6 +79,9 @@ struct connection_actor_state {
   bool reading_stopped = false;       ///< server shutdown: no new work
   bool closing = false;
   bool close_requested = false;
+  /// Shed or timed out mid-frame: once the ERROR is written the socket is dropped, not closed
+  /// with a handshake (a peer mid-frame cannot answer one; its buffer must go now).
+  bool abort_when_flushed = false;
   std::uint16_t close_code = websocket_close::protocol_error;
   std::vector<caf::typed_response_promise<shutdown_done>> goodbye_waiters;
 
@@ -89,6 +95,8 @@ struct connection_actor_state {
   void text_frame();
   void written();
   void closed(const websocket_closed& event);
+  void frame_timed_out(const websocket_frame_timeout& event);
+  void shed();
 
   // ---- from realms
   void bound(const session_bound& m);
@@ -123,6 +131,8 @@ struct connection_actor_state {
   void flush();
   void maybe_read();
   void overflow();
+  void add_queued(std::size_t bytes);
+  void remove_queued(std::size_t bytes);
   void enqueue(frame_ptr frame, bind_id_type credit_for = 0, std::size_t changesets = 0);
   void send_message(const protocol::server_message& message);
   void send_error(protocol::error_code code, std::string why, protocol::session_ident session);

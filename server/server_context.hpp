@@ -9,6 +9,7 @@
 #include <actorsync/server/server_metrics.hpp>
 #include <actorsync/server/server_options.hpp>
 #include <actorsync/server/token.hpp>
+#include "server/memory_budget.hpp"
 #include "storage/history_store.hpp"
 
 namespace actorsync::server {
@@ -21,6 +22,8 @@ struct server_context {
   std::shared_ptr<storage::history_store> store;
   std::shared_ptr<server_metrics> metrics;
   std::shared_ptr<cluster_service> cluster;  ///< null unless NATS URLs are configured
+  /// What clients make the server hold; never null once the server started.
+  std::shared_ptr<memory_budget> budget;
 };
 
 using context_ptr = std::shared_ptr<const server_context>;

@@ -49,13 +49,16 @@ struct websocket_oversized;
 struct websocket_text_frame;
 struct websocket_written;
 struct websocket_closed;
+struct websocket_frame_timeout;
+struct memory_shed;
 
 /// What a connection actor is sent: by its WebSocket (Asio threads), by realms, by the
 /// directory at shutdown.
 using connection_actor =
     caf::typed_actor<caf::reacts_to<websocket_frame>, caf::reacts_to<websocket_oversized>,
                      caf::reacts_to<websocket_text_frame>, caf::reacts_to<websocket_written>,
-                     caf::reacts_to<websocket_closed>, caf::reacts_to<session_bound>,
+                     caf::reacts_to<websocket_closed>, caf::reacts_to<websocket_frame_timeout>,
+                     caf::reacts_to<memory_shed>, caf::reacts_to<session_bound>,
                      caf::reacts_to<session_frame>, caf::reacts_to<session_failed>,
                      caf::replies_to<stop_reading>::with<shutdown_done>,
                      caf::replies_to<goodbye>::with<shutdown_done>>;
@@ -97,6 +100,12 @@ struct websocket_written {};
 struct websocket_closed {
   std::string reason;
 };
+/// A frame's first bytes arrived more than options.frame_timeout ago and it is not complete.
+struct websocket_frame_timeout {
+  std::size_t bytes = 0;  ///< how much of it had arrived
+};
+/// From the memory budget (any thread): this connection holds the most; end it.
+struct memory_shed {};
 
 // ---- connection -> directory -> realm --------------------------------------------------------
 struct session_bind {
@@ -289,6 +298,8 @@ CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::realm_changed))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::owner_replied))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::follower_poll))
 CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::rebalance))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::websocket_frame_timeout))
+CAF_ADD_TYPE_ID(actorsync_server, (actorsync::server::memory_shed))
 CAF_END_TYPE_ID_BLOCK(actorsync_server)
 
 // Local-only messages: they hold actor handles and shared pointers and never cross a network.
@@ -326,3 +337,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::realm_changed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::owner_replied)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::follower_poll)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::rebalance)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::websocket_frame_timeout)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorsync::server::memory_shed)

@@ -5,6 +5,7 @@
 
 #include "actorsync/build_info.hpp"
 #include "server/log_sink.hpp"
+#include "server/memory_budget.hpp"
 #include "server/process_stats.hpp"
 
 namespace actorsync::server {
@@ -124,6 +125,25 @@ std::uint64_t server_metrics::upgrades_refused_for(std::string_view reason) cons
   return 0;
 }
 
+void server_metrics::render_budget(std::string& out) const {
+  std::shared_ptr<const memory_budget> budget;
+  {
+    std::lock_guard lock(budget_mutex_);
+    budget = budget_;
+  }
+  if (!budget) return;
+  auto as_int = [](auto value) { return static_cast<std::int64_t>(value); };
+  line(out, "memory_budget_bytes", "gauge",
+       "The memory budget for what clients make the server hold (limits.memory_budget_mb).",
+       as_int(budget->limit()));
+  line(out, "memory_budget_used_bytes", "gauge",
+       "Bytes held for clients: queued and partly received frames, session bookkeeping.",
+       as_int(budget->used()));
+  line(out, "connections_shed_total", "counter",
+       "Connections shed (ERROR server_overloaded) to keep within the memory budget.",
+       as_int(budget->shed_count()));
+}
+
 std::string server_metrics::render_prometheus() const {
   std::string out;
   auto g = [](const auto& a) {
@@ -163,6 +183,11 @@ std::string server_metrics::render_prometheus() const {
        "Realms whose stored data was found damaged (their sessions get the fatal ERROR "
        "storage_corruption; the log names the realm).",
        g(realm_storage_corruptions));
+  line(out, "frame_timeouts_total", "counter",
+       "Connections ended (ERROR frame_timeout) because a frame they started was not finished "
+       "within limits.frame_timeout_ms.",
+       g(frame_timeouts));
+  render_budget(out);
   line(out, "log_lines_dropped_total", "counter",
        "Log lines dropped because stderr could not take them at once (process-wide).",
        static_cast<std::int64_t>(log_lines_dropped()));

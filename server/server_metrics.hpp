@@ -8,12 +8,16 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include <actorsync/protocol/errors.hpp>
 
 namespace actorsync::server {
+
+class memory_budget;
 
 class server_metrics {
  public:
@@ -37,6 +41,8 @@ class server_metrics {
   std::atomic<std::uint64_t> writes_refused_disk_full{0};
   /// Times a realm's stored data was found damaged (once per realm actor that found it).
   std::atomic<std::uint64_t> realm_storage_corruptions{0};
+  /// Connections ended because a frame they had started was not finished in time.
+  std::atomic<std::uint64_t> frame_timeouts{0};
 
   /// Why a BIND can be refused before a realm sees it: the `reason` label values of
   /// actorsync_binds_refused_total, each rendered even at zero.
@@ -64,6 +70,12 @@ class server_metrics {
   void record_bind_refused(protocol::error_code reason);
   std::uint64_t binds_refused(protocol::error_code reason) const;
 
+  /// The budget whose limit, use and sheds are rendered (set at each start).
+  void set_memory_budget(std::shared_ptr<const memory_budget> budget) {
+    std::lock_guard lock(budget_mutex_);
+    budget_ = std::move(budget);
+  }
+
   /// The whole registry in Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;
   /// More metrics appended by a part of the server that keeps its own figures (the cluster
@@ -74,7 +86,10 @@ class server_metrics {
 
  private:
   static constexpr std::size_t error_slots = 256;
+  void render_budget(std::string& out) const;
   std::function<void(std::string&)> extra_renderer_;
+  mutable std::mutex budget_mutex_;
+  std::shared_ptr<const memory_budget> budget_;
   std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};
   std::atomic<std::uint64_t> latency_sum_micros_{0};
   std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100

@@ -48,6 +48,11 @@ std::string validate(const server_options& o) {
   }
   if (o.send_queue_timeout.count() <= 0) return "limits.send_queue_timeout_ms: must be positive";
   if (o.realm_idle_timeout.count() <= 0) return "limits.realm_idle_timeout_ms: must be positive";
+  if (o.frame_timeout.count() <= 0) return "limits.frame_timeout_ms: must be positive";
+  if (o.memory_budget_bytes != 0 && o.memory_budget_bytes < tuning::min_memory_budget_bytes) {
+    return "limits.memory_budget_mb: must be 0 (sized to the machine) or at least " +
+           std::to_string(tuning::min_memory_budget_bytes >> 20);
+  }
   if (o.shutdown_timeout.count() <= 0) return "shutdown.timeout_ms: must be positive";
   const auto threads_range = " must be between 1 and " + std::to_string(tuning::max_threads);
   if (o.io_threads == 0 || o.io_threads > tuning::max_threads) return "threads.io:" + threads_range;

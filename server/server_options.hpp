@@ -45,6 +45,12 @@ struct server_options {
   std::size_t send_queue_bytes = tuning::send_queue_bytes;
   /// How long a connection may stay above send_queue_bytes before send_queue_overflow.
   std::chrono::milliseconds send_queue_timeout = tuning::send_queue_timeout;
+  /// Bytes all connections together may make the server hold (queued and partly received frames,
+  /// session bookkeeping); beyond it the largest is shed with server_overloaded. 0: sized to the
+  /// machine.
+  std::size_t memory_budget_bytes = tuning::memory_budget_bytes;
+  /// A frame started must be complete within this (else frame_timeout).
+  std::chrono::milliseconds frame_timeout = tuning::frame_timeout;
   /// A realm actor with no bound session stops after this long.
   std::chrono::milliseconds realm_idle_timeout = tuning::realm_idle_timeout;
   /// How long stop() waits for integrations and goodbyes before closing regardless.

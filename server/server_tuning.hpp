@@ -48,6 +48,22 @@ inline constexpr std::size_t read_window = 4;
 /// peer that never reads cannot hold a close open).
 inline constexpr std::chrono::milliseconds close_grace = 5s;
 
+// ---- memory budget (memory_budget.hpp) ---------------------------------------------------------
+
+/// 0: the budget is sized to the machine (default_memory_budget_bytes: a quarter of its memory or
+/// of its cgroup's limit). It bounds what clients make the server hold (queued and partly
+/// received frames, session bookkeeping), not RocksDB's caches.
+inline constexpr std::size_t memory_budget_bytes = 0;
+/// The lowest budget accepted from the configuration: one full frame and its queue must fit.
+inline constexpr std::size_t min_memory_budget_bytes = 16 * 1024 * 1024;
+/// What one bound session costs the server beyond its frames: the connection's and the realm's
+/// bookkeeping, measured as 66,000 BINDs on one connection adding 209 MB (issue 17).
+inline constexpr std::size_t session_bookkeeping_bytes = 3 * 1024;
+/// A frame whose first bytes arrived must be complete within this: a 16 MiB frame needs it at
+/// 0.6 MB/s, while a peer that starts a large frame and stops cannot pin its buffer for the
+/// WebSocket's idle timeout.
+inline constexpr std::chrono::milliseconds frame_timeout = 30s;
+
 // ---- realms (realm_actor, ident_allocator) ------------------------------------------------------
 
 /// A realm actor with no bound session stops after this long: a client that reconnects within

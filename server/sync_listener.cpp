@@ -105,7 +105,13 @@ class beast_server_websocket final
  public:
   template <class... Args>
   beast_server_websocket(listener_env env, std::string peer, Args&&... args)
-      : env_(std::move(env)), peer_(std::move(peer)), ws_(std::forward<Args>(args)...) {}
+      : env_(std::move(env)),
+        peer_(std::move(peer)),
+        ws_(std::forward<Args>(args)...),
+        frame_timer_(ws_.get_executor()) {}
+  ~beast_server_websocket() override {
+    if (account_) account_->release(charged_);
+  }
 
   void start() {
     beast::get_lowest_layer(ws_).expires_after(tuning::upgrade_timeout);
@@ -168,6 +174,7 @@ class beast_server_websocket final
   void report_closed(std::string reason) {
     if (closed_reported_) return;
     closed_reported_ = true;
+    frame_timer_.cancel();  // its handler would hold this socket (and its buffer) until it fires
     notify(websocket_closed{std::move(reason)});
   }
 
@@ -189,6 +196,7 @@ class beast_server_websocket final
                           if (ec) return self->report_closed("read: " + ec.message());
                           if (self->ws_.got_text()) return self->notify(websocket_text_frame{});
                           if (self->ws_.is_message_done()) return self->deliver_frame();  // empty
+                          self->start_frame_timer();
                           self->read_some();
                         });
   }
@@ -216,6 +224,7 @@ class beast_server_websocket final
                         [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                           if (ec) return self->report_closed("read: " + ec.message());
                           self->frame_.commit(n);
+                          self->charge_frame_buffer();
                           if (self->frame_.size() > self->env_.context->options.max_frame_bytes) {
                             return self->notify(websocket_oversized{self->frame_.size()});
                           }
@@ -224,11 +233,36 @@ class beast_server_websocket final
                         });
   }
 
+  // A frame has started: it must be complete within the frame timeout, so that a peer that
+  // stops mid-frame cannot pin its buffer until the idle timeout.
+  void start_frame_timer() {
+    frame_timer_.expires_after(env_.context->options.frame_timeout);
+    frame_timer_.async_wait(
+        [self = this->shared_from_this(), started = frame_number_](beast::error_code ec) {
+          if (ec || self->frame_number_ != started) return;
+          self->notify(websocket_frame_timeout{self->frame_.size()});
+        });
+  }
+
+  // Keeps the account charged with what the frame buffer holds (its capacity, not its size).
+  void charge_frame_buffer() {
+    const auto capacity = frame_.capacity();
+    if (capacity > charged_) account_->charge(capacity - charged_);
+    if (capacity < charged_) account_->release(charged_ - capacity);
+    charged_ = capacity;
+  }
+
   void deliver_frame() {
     auto data = frame_.data();
     auto bytes = std::make_shared<std::vector<std::uint8_t>>(net::buffers_begin(data),
                                                              net::buffers_end(data));
+    account_->charge(bytes->size());  // released by the actor once it decoded the frame
+    ++frame_number_;
+    frame_timer_.cancel();
     frame_.clear();
+    // A buffer grown by one large frame is not kept for the connection's lifetime.
+    if (frame_.capacity() > 2 * read_chunk_bytes) frame_.shrink_to_fit();
+    charge_frame_buffer();
     reading_ = false;
     --read_credit_;
     notify(websocket_frame{std::move(bytes)});
@@ -308,8 +342,13 @@ class beast_server_websocket final
 
   void open(token_claims claims) {
     const auto id = next_connection_id.fetch_add(1);
+    std::weak_ptr<beast_server_websocket> weak_for_shed = this->shared_from_this();
+    account_ = env_.context->budget->open_account([weak_for_shed] {
+      if (auto self = weak_for_shed.lock())
+        net::post(self->ws_.get_executor(), [self] { self->notify(memory_shed{}); });
+    });
     auto actor = spawn_connection_actor(*env_.system, env_.context, env_.directory, id,
-                                        this->shared_from_this(), std::move(claims));
+                                        this->shared_from_this(), account_, std::move(claims));
     actor_ = actor.address();
     // A connection actor that stops for any reason takes its socket down with it.
     std::weak_ptr<beast_server_websocket> weak = this->shared_from_this();
@@ -360,6 +399,10 @@ class beast_server_websocket final
   std::deque<frame_ptr> writes_;  ///< the front one is being written (strand)
   caf::actor_addr actor_;
   bool closed_reported_ = false;
+  std::shared_ptr<memory_budget::account> account_;  ///< set once upgraded
+  std::size_t charged_ = 0;                          ///< frame_'s capacity, charged (strand)
+  net::steady_timer frame_timer_;                    ///< runs while a frame is arriving
+  std::uint64_t frame_number_ = 0;                   ///< frames delivered (strand)
 };
 
 std::shared_ptr<ssl::context> make_tls_context(const server_options& options) {

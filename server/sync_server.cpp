@@ -196,8 +196,12 @@ bound_ports sync_server::start(const server_options& options) {
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
   auto tokens = make_token_verifier(options);
   auto store = open_history_store(options);
+  auto budget = std::make_shared<memory_budget>(options.memory_budget_bytes != 0
+                                                    ? options.memory_budget_bytes
+                                                    : default_memory_budget_bytes());
+  impl_->metrics->set_memory_budget(budget);
   impl_->context = std::make_shared<server_context>(server_context{
-      options, std::move(tokens), store, impl_->metrics, join_cluster(options, store)});
+      options, std::move(tokens), store, impl_->metrics, join_cluster(options, store), budget});
   if (auto cluster = impl_->context->cluster) {
     auto* metrics = impl_->metrics.get();
     impl_->metrics->set_extra_renderer(

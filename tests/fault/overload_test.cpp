@@ -11,6 +11,7 @@
 
 #include <optional>
 
+#include "tests/support/raw_websocket.hpp"
 #include "tests/support/scripted_client.hpp"
 #include "tests/support/test_server.hpp"
 
@@ -18,88 +19,6 @@ namespace actorsync::testing {
 namespace {
 
 using protocol::error_code;
-
-/// A WebSocket client on a raw socket with a tiny receive buffer that upgrades, sends frames
-/// and otherwise never reads: the slowest reader there is.
-class stalled_reader {
- public:
-  stalled_reader(std::uint16_t port, const std::string& token) {
-    fd_ = connect_raw(port, 4096);
-    write_all(
-        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: c2xvdy1yZWFkZXItdGVzdA==\r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Protocol: actorsync.v1\r\nAuthorization: Bearer " +
-        token + "\r\n\r\n");
-    std::string response;
-    char c = 0;
-    while (!response.ends_with("\r\n\r\n") && ::recv(fd_, &c, 1, 0) == 1) response += c;
-    if (response.rfind("HTTP/1.1 101", 0) != 0) throw std::runtime_error("upgrade: " + response);
-  }
-  ~stalled_reader() { ::close(fd_); }
-
-  void send(const protocol::client_message& message) {
-    protocol::byte_buffer payload;
-    protocol::encode(message, payload);
-    std::string frame{'\x82'};  // FIN, binary
-    const std::uint8_t mask[4] = {0x5a, 0x17, 0xc3, 0x01};
-    if (payload.size() < 126) {
-      frame += static_cast<char>(0x80 | payload.size());
-    } else {
-      frame += static_cast<char>(0x80 | 126);
-      frame += static_cast<char>(payload.size() >> 8);
-      frame += static_cast<char>(payload.size() & 0xff);
-    }
-    frame.append(reinterpret_cast<const char*>(mask), 4);
-    for (std::size_t i = 0; i < payload.size(); ++i) {
-      frame += static_cast<char>(payload[i] ^ mask[i % 4]);
-    }
-    write_all(frame);
-  }
-
-  /// Reads (finally) until the server's close frame, and returns the last ERROR before it;
-  /// empty if the connection ended without a close frame or an ERROR.
-  std::optional<protocol::error_message> read_until_close() {
-    std::optional<protocol::error_message> last_error;
-    for (;;) {
-      std::string header;
-      if (!read_exactly(header, 2)) return {};
-      const auto opcode = static_cast<std::uint8_t>(header[0]) & 0x0f;
-      std::uint64_t length = static_cast<std::uint8_t>(header[1]) & 0x7f;
-      const int extended = length == 126 ? 2 : length == 127 ? 8 : 0;
-      if (extended > 0) {
-        std::string bytes;
-        if (!read_exactly(bytes, extended)) return {};
-        length = 0;
-        for (char b : bytes) length = (length << 8) | static_cast<std::uint8_t>(b);
-      }
-      std::string payload;
-      if (!read_exactly(payload, length)) return {};
-      if (opcode == 0x8) return last_error;
-      if (opcode != 0x2) continue;
-      auto decoded = protocol::decode_server_message(
-          {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()});
-      if (!decoded) continue;
-      if (auto* e = std::get_if<protocol::error_message>(&decoded.message())) last_error = *e;
-    }
-  }
-
- private:
-  void write_all(const std::string& data) {
-    if (::send(fd_, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size()))
-      throw std::runtime_error("send failed");
-  }
-  bool read_exactly(std::string& out, std::uint64_t count) {
-    char buffer[65536];
-    while (out.size() < count) {
-      const auto n =
-          ::recv(fd_, buffer, std::min<std::uint64_t>(sizeof buffer, count - out.size()), 0);
-      if (n <= 0) return false;
-      out.append(buffer, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  int fd_ = -1;
-};
 
 protocol::changeset bulky_changeset(protocol::version_type version) {
   auto c = make_changeset(version, "bulk" + std::to_string(version), 1);
@@ -144,7 +63,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
   }
   // The stalled reader asks for all of it (16 x 480 KiB, more than the kernel's socket buffers
   // can absorb) and never reads.
-  stalled_reader stalled(server.ports().ws, make_token("mallory", {"/*"}));
+  raw_websocket stalled(server.ports().ws, make_token("mallory", {"/*"}), 4096);
   for (int r = 0; r < realms; ++r) {
     stalled.send(protocol::bind_message{static_cast<protocol::session_ident>(r + 1),
                                         "/slow/r" + std::to_string(r), ""});

@@ -80,6 +80,26 @@ TEST(ConfigFile, TheDiskReserveIsReadAndANegativeOneIsRefusedByName) {
             std::string::npos);
 }
 
+// limits.memory_budget_mb and limits.frame_timeout_ms (issue 17): read as given; 0 sizes the
+// budget to the machine; a budget too small for one frame is refused by name.
+TEST(ConfigFile, TheMemoryBudgetAndFrameTimeoutAreReadAndCheckedByName) {
+  temp_dir dir;
+  auto loaded = load_config_file(
+      write_file(dir, "[limits]\nmemory_budget_mb = 512\nframe_timeout_ms = 2500\n"));
+  EXPECT_EQ(loaded.options.memory_budget_bytes, std::size_t{512} << 20);
+  EXPECT_EQ(loaded.options.frame_timeout, std::chrono::milliseconds(2500));
+  loaded.options.token_secret = testing::test_secret();
+  EXPECT_EQ(validate(loaded.options), "");
+  loaded.options.memory_budget_bytes = std::size_t{4} << 20;
+  EXPECT_EQ(validate(loaded.options).rfind("limits.memory_budget_mb:", 0), 0u);
+  loaded.options.memory_budget_bytes = 0;
+  EXPECT_EQ(validate(loaded.options), "");
+  EXPECT_NE(load_error("[limits]\nmemory_budget_mb = -1\n").find("limits.memory_budget_mb"),
+            std::string::npos);
+  EXPECT_NE(load_error("[limits]\nframe_timeout_ms = 0\n").find("limits.frame_timeout_ms"),
+            std::string::npos);
+}
+
 TEST(ConfigFile, SyntaxErrorsNameTheLine) {
   EXPECT_NE(load_error("[ws\n").find("line 1"), std::string::npos);
 }
