@@ -238,7 +238,7 @@ void connection_manager_state::received(const socket_frame& event) {
 
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
-  auto event = link_event::failure(code, message, server_of(link));
+  const auto failed_at = server_of(link);  // the event names the server that failed
   const auto next = next_server(link.server, config.urls.size());
   if (next == link.server) {
     log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
@@ -251,6 +251,10 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
   link.server = next;
   auto now = self->clock().now();
   if (link.status == link_status::connected) link.backoff.disconnected(now);
+  // The delay is drawn now so the sessions can be told when the link tries again.
+  const bool retries = !link.sessions.empty() && !is_fatal(code);
+  const auto retry_in = retries ? link.backoff.next_delay() : std::chrono::milliseconds{0};
+  auto event = link_event::failure(code, message, failed_at, retry_in);
   client_websocket::retire(std::move(link.io));
   link.outbox.clear();
   link.in_flight.reset();
@@ -270,7 +274,7 @@ void connection_manager_state::failed(link_entry& link, sync_errc code,
     return;
   }
   link.status = link_status::waiting;
-  self->delayed_send(self, link.backoff.next_delay(), retry_atom_v, link.id, link.generation);
+  self->delayed_send(self, retry_in, retry_atom_v, link.id, link.generation);
 }
 
 void connection_manager_state::keepalive(std::uint64_t id, std::uint64_t generation) {

@@ -13,7 +13,12 @@ std::chrono::milliseconds reconnect_backoff::next_delay() {
   base_ = std::min(config_.maximum, base_ * 2);
   double fraction = std::clamp(random_(), 0.0, 1.0) * std::clamp(config_.max_jitter, 0.0, 1.0);
   auto jitter = std::chrono::milliseconds(static_cast<long long>(base.count() * fraction));
-  return base - jitter;
+  return std::max(base - jitter, std::min(base, floor()));
+}
+
+std::chrono::milliseconds reconnect_backoff::floor() const {
+  using std::chrono::milliseconds;
+  return std::max(milliseconds(1), config_.initial / 10);
 }
 
 void reconnect_backoff::connected(clock::time_point now) {

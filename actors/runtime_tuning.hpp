@@ -41,14 +41,31 @@ inline constexpr std::chrono::milliseconds linger = 30s;
 
 // ---- reconnect backoff (reconnect_backoff.hpp) --------------------------------------------------
 
-/// Realm's client: 1 s doubling to 5 minutes, each delay reduced by up to 25 % so that many
-/// clients cut off together do not come back together.
+/// 1 s doubling to 8 s, each delay drawn uniformly from [0, base] ("full jitter") and raised to a
+/// floor of initial / 10 (100 ms).
+///
+/// The cap is what a client pays after the network heals: it waits out the delay it drew while
+/// the network was down. With full jitter under an 8 s cap the delays average 4 s and the wait
+/// after a heal at a random moment 2.7 s (E[d^2] / 2 E[d]), 8 s at worst. The cap used to be
+/// Realm's 5 minutes with 25 % jitter: after 40 s of cuts and stalls, links stayed down 20-27 s
+/// more once the network was healthy (issue 17; docs/BENCHMARKS.md, "Reconnect after an outage").
+/// The cost of a low cap is one connection attempt per link every ~4 s against a server that
+/// is down. With multiplexing a process has one link per user and server (a service holding
+/// many realms of one user has one), so 10,000 client processes cost a dead server's host or
+/// load balancer ~2,500 refused connects per second, each a SYN and a RST: cheap next to the
+/// minutes of lost availability a long cap costs every client.
+/// Full jitter rather than a 25 % reduction: clients cut off together (a server restart, a
+/// network partition) spread their retries over the whole delay instead of arriving in waves a
+/// quarter of a delay wide; the floor keeps a delay from being 0 ms.
 inline constexpr std::chrono::milliseconds backoff_initial = 1s;
-inline constexpr std::chrono::milliseconds backoff_maximum = 5min;
-inline constexpr double backoff_max_jitter = 0.25;
-/// Unlike Realm: a link that stayed up this long resets the delay, so a server restart after a
-/// week of uptime is not met with a five-minute wait.
-inline constexpr std::chrono::milliseconds backoff_healthy_after = 10s;
+inline constexpr std::chrono::milliseconds backoff_maximum = 8s;
+inline constexpr double backoff_max_jitter = 1.0;
+/// Unlike Realm: a link that stayed up this long resets the delay, so the first retry after it
+/// drops comes within [initial / 10, initial] (a server restart is met at once). Long enough
+/// that a server which accepts connections and drops them at once (a crash loop, an overload
+/// refusal after the upgrade) still meets a growing delay; short enough that a flaky network
+/// whose links come up for a few seconds between cuts does not keep the delay at its cap.
+inline constexpr std::chrono::milliseconds backoff_healthy_after = 3s;
 
 // ---- sessions ---------------------------------------------------------------------------------
 

@@ -89,6 +89,10 @@ struct session_actor_state {
   sync_errc stop_reason = sync_errc::session_stopped;  ///< told to waits issued once inactive
   bool link_seen = false;         ///< a link event arrived: link_server names a server
   std::uint16_t link_server = 0;  ///< link_event::server of the latest one (fits the padding)
+  /// When the session tries again (its link's reconnect, or its own bind after a session-level
+  /// error) after the latest retryable error, on the actor clock; time_point{} when no retry is
+  /// pending (connecting, bound, paused, stopped). For "why isn't this realm synced" (issue 20).
+  std::chrono::steady_clock::time_point retry_at{};
 
   protocol::session_ident ident = 0;  ///< of the current binding; 0 when unbound
   /// The token fetched at attach, kept for the BIND that follows it so the token provider is
@@ -197,7 +201,9 @@ struct session_actor_state {
   void release_waits_if_done();  ///< frees `waits` and cancels its timer once none is pending
   void complete_waits(const std::vector<wait_id>& ids, wait_outcome outcome);
   void complete_all_waits(wait_outcome outcome);
-  void on_error(sync_errc code, const std::string& message);
+  /// Reports an error to the error handler and subscribers; stops the session on a fatal one.
+  /// `retry_in`: when the session tries again after a retryable one (0 for a fatal one).
+  void on_error(sync_errc code, const std::string& message, std::chrono::milliseconds retry_in);
   std::string link_server_url() const;  ///< for error events; empty before the first link
   progress_token subscribe_progress(const runtime::subscribe_progress& request);
   bool unsubscribe_progress(progress_token token);

@@ -102,7 +102,8 @@ bool session_actor_state::finish_client_reset_at(protocol::request_ident request
       // The reset stays pending: the application decides (docs/sessions.md).
       on_error(sync_errc::client_reset_required,
                "the unsynced changes cannot be replayed on the server's copy: " +
-                   outcome.error().message);
+                   outcome.error().message,
+               {});
       return true;
     }
     outcome = config.store->finish_reset(*progress->staging, false);

@@ -85,12 +85,17 @@ struct link_event {
   bool give_fresh_token = false;
   /// The link's server: an index into connection_manager_config::urls.
   std::uint32_t server = 0;
+  /// For a failure: when the link tries again (its backoff delay, from when the event was
+  /// sent); zero when it does not (a fatal error).
+  std::chrono::milliseconds retry_in{0};
 
   static link_event of(connection_state state, std::uint32_t server) {
-    return {state, false, {}, {}, false, server};
+    return {state, false, {}, {}, false, server, {}};
   }
-  static link_event failure(sync_errc error, std::string message, std::uint32_t server) {
-    return {connection_state::disconnected, true, error, std::move(message), false, server};
+  static link_event failure(sync_errc error, std::string message, std::uint32_t server,
+                            std::chrono::milliseconds retry_in) {
+    return {
+        connection_state::disconnected, true, error, std::move(message), false, server, retry_in};
   }
 };
 
@@ -212,7 +217,7 @@ typename Inspector::result_type inspect(Inspector& f, connection_state_changed& 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_error_event& x) {
   return f(caf::meta::type_name("session_error_event"), x.realm, x.code, x.fatal, x.message,
-           x.server_url);
+           x.server_url, x.retry_in);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
@@ -259,7 +264,7 @@ typename Inspector::result_type inspect(Inspector& f, client_reset_event& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_event& x) {
   return f(caf::meta::type_name("link_event"), x.state, x.has_error, x.error, x.message,
-           x.give_fresh_token, x.server);
+           x.give_fresh_token, x.server, x.retry_in);
 }
 
 }  // namespace actorsync::runtime

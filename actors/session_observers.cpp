@@ -147,9 +147,14 @@ std::string session_actor_state::link_server_url() const {
   return (*urls)[link_server];
 }
 
-void session_actor_state::on_error(sync_errc code, const std::string& message) {
+void session_actor_state::on_error(sync_errc code, const std::string& message,
+                                   std::chrono::milliseconds retry_in) {
   bool fatal = is_fatal(code);
-  const session_error_event event{config.realm_path, code, fatal, message, link_server_url()};
+  if (fatal) retry_in = {};
+  retry_at = retry_in.count() > 0 ? self->clock().now() + retry_in
+                                  : std::chrono::steady_clock::time_point{};
+  const session_error_event event{config.realm_path, code,    fatal, message,
+                                  link_server_url(), retry_in};
   if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
   for (auto& [token, entry] : subscribers)
     if (entry.kind == subscription_kind::errors) caf::anon_send(entry.who, event);

@@ -36,6 +36,7 @@ void session_actor_state::send_attach() {
 }
 
 void session_actor_state::detach() {
+  retry_at = {};  // a detached session retries nothing until it attaches again
   attach_token.reset();
   if (phase == session_phase::detached || phase == session_phase::stopped) return;
   caf::anon_send(config.settings->connection_manager, detach_atom_v,
@@ -57,6 +58,7 @@ void session_actor_state::on_link_event(const link_event& event) {
   link_seen = true;
   switch (event.state) {
     case connection_state::connecting:
+      retry_at = {};
       if (phase != session_phase::awaiting_link) {
         phase = session_phase::awaiting_link;
         binding_lost();
@@ -71,7 +73,7 @@ void session_actor_state::on_link_event(const link_event& event) {
       phase = session_phase::awaiting_link;
       binding_lost();
       set_connection(connection_state::disconnected);
-      if (event.has_error) on_error(event.error, event.message);
+      if (event.has_error) on_error(event.error, event.message, event.retry_in);
       if (event.give_fresh_token) refresh_link_token();
       break;
   }
@@ -81,6 +83,7 @@ void session_actor_state::send_bind() {
   const auto meta = sync_store().metadata();
   if (config.store->metadata().sync_paused)
     return;  // the facade's pause is on its way (see upload_more)
+  retry_at = {};
   ident = config.settings->ident_source->fetch_add(1) + 1;
   std::string token = attach_token ? std::move(*attach_token) : fresh_token();
   attach_token.reset();
@@ -107,16 +110,20 @@ void session_actor_state::rebind(std::uint64_t generation) {
 }
 
 void session_actor_state::session_ended(sync_errc code, const std::string& message) {
-  on_error(code, message);
-  if (is_fatal(code)) return;  // on_error stopped the session
+  if (is_fatal(code)) {
+    on_error(code, message, {});  // stops the session
+    return;
+  }
   // The server ended this binding (its ident is dead there): bind again, with a fresh ident,
   // after a growing delay so a server that keeps refusing is not hammered.
-  phase = session_phase::awaiting_link;
-  binding_lost();
   if (!rebind_backoff)
     rebind_backoff = std::make_unique<reconnect_backoff>(config.settings->rebind_backoff,
                                                          default_random_source());
-  self->delayed_send(self, rebind_backoff->next_delay(), rebind_atom_v, ++rebind_generation);
+  const auto delay = rebind_backoff->next_delay();
+  on_error(code, message, delay);
+  phase = session_phase::awaiting_link;
+  binding_lost();
+  self->delayed_send(self, delay, rebind_atom_v, ++rebind_generation);
 }
 
 void session_actor_state::send_marks() {

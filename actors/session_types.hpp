@@ -3,6 +3,7 @@
 // api/ headers include this file; actors/session_messages.hpp gives these types to CAF.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -126,6 +127,10 @@ struct session_error_event {
   /// The server of the session's link when the error happened, as configured (one of the app's
   /// URLs); empty before the session's first connection attempt.
   std::string server_url;
+  /// For a retryable error: how long until the session tries again (its link's reconnect, or
+  /// its own bind again after a session-level error), from when the error was reported; 0 for a
+  /// fatal error.
+  std::chrono::milliseconds retry_in{0};
   friend bool operator==(const session_error_event&, const session_error_event&) = default;
 };
 

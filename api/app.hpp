@@ -57,6 +57,8 @@ struct app_config {
   /// back to the OS once its connections have been quiet for half a second (a burst of binds leaves
   /// about 1 KB per session of it otherwise). 0: never (docs/sessions.md).
   std::size_t release_memory_after_sessions = runtime::tuning::release_memory_after_sessions;
+  /// Reconnect delays: 1 s doubling to 8 s, full jitter, reset after 3 s of a healthy connection
+  /// (docs/sessions.md; why: actors/runtime_tuning.hpp).
   runtime::backoff_config backoff{};
   /// One connection per user (to whichever server of the list it reached) when on (the
   /// default); one per session when off.

@@ -162,5 +162,23 @@ TEST(FaultProxy, RefusingClosesNewConnections) {
   EXPECT_EQ(proxy.accepted_connections(), 1u);
 }
 
+TEST(FaultProxy, RefuseNextRefusesThatManyConnectionsThenForwards) {
+  echo_server server;
+  fault_proxy proxy(server.port());
+  proxy.refuse_next(2);
+  asio::io_context io;
+  for (int i = 0; i < 2; ++i) {
+    auto s = connect_to(io, proxy.port());
+    char byte;
+    boost::system::error_code ec;
+    asio::read(s, asio::buffer(&byte, 1), ec);
+    EXPECT_TRUE(ec) << "connection " << i;
+  }
+  auto third = connect_to(io, proxy.port());
+  EXPECT_EQ(round_trip(third, "healed"), "healed");
+  EXPECT_EQ(proxy.accepted_connections(), 3u);
+  EXPECT_EQ(proxy.refused_connections(), 2u);
+}
+
 }  // namespace
 }  // namespace actorsync::testing

@@ -343,7 +343,7 @@ TEST_F(SessionActor, NonFatalErrorCancelsWaitsOnlyWhenConfigured) {
   start(/*cancel_on_nonfatal=*/true);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0, 250ms));
   sched_.run();
   ASSERT_TRUE(down->has_value());
   EXPECT_EQ(down->value().status, wait_status::error);
@@ -354,7 +354,7 @@ TEST_F(SessionActor, WithoutCancelWaitsSurviveANonFatalError) {
   start(/*cancel_on_nonfatal=*/false);
   bind_fresh();
   auto down = ask<wait_outcome>(wait_for_download{});
-  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0));
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0, 250ms));
   sched_.run();
   EXPECT_FALSE(down->has_value());
   link(connection_state::connected);
@@ -380,6 +380,38 @@ TEST_F(SessionActor, FatalErrorAlwaysCompletesWaitsAndStopsTheSession) {
   auto later = ask<wait_outcome>(wait_for_upload{});  // answered at once with the reason
   ASSERT_TRUE(later->has_value());
   EXPECT_EQ(later->value().error, sync_errc::permission_denied);
+}
+
+TEST_F(SessionActor, ErrorEventsSayWhenTheSessionTriesAgain) {
+  start();
+  bind_fresh();
+  ask<subscription_token>(subscribe_errors_atom_v, caf::actor_cast<error_observer>(observer_));
+  // The link's failure carries its backoff delay.
+  caf::anon_send(impl_, link_event::failure(sync_errc::connection_lost, "gone", 0, 1500ms));
+  sched_.run();
+  ASSERT_EQ(box_->errors.size(), 1u);
+  EXPECT_FALSE(box_->errors[0].fatal);
+  EXPECT_EQ(box_->errors[0].retry_in, 1500ms);
+  link(connection_state::connected);
+  // A retryable session-level ERROR: the session's own bind again, within its first delay.
+  server(
+      protocol::error_message{static_cast<std::uint16_t>(protocol::error_code::other_session_error),
+                              "later", true, last_ident()});
+  ASSERT_EQ(box_->errors.size(), 2u);
+  EXPECT_FALSE(box_->errors[1].fatal);
+  EXPECT_GT(box_->errors[1].retry_in, 0ms);
+  EXPECT_LE(box_->errors[1].retry_in, backoff_config{}.initial);
+  const auto idents_before = script_->all<protocol::bind_message>().size();
+  sched_.advance_time(backoff_config{}.initial);
+  sched_.run();
+  ASSERT_EQ(script_->all<protocol::bind_message>().size(), idents_before + 1);  // bound again
+  // A fatal error: no retry.
+  server(
+      protocol::error_message{static_cast<std::uint16_t>(protocol::error_code::permission_denied),
+                              "no", false, last_ident()});
+  ASSERT_EQ(box_->errors.size(), 3u);
+  EXPECT_TRUE(box_->errors[2].fatal);
+  EXPECT_EQ(box_->errors[2].retry_in, 0ms);
 }
 
 TEST_F(SessionActor, ProgressGetsAnInitialReportAndOutstandingWorkRemovesItself) {
@@ -694,7 +726,7 @@ TEST_F(SessionActor, NothingIsUploadedOnceAPauseIsRecordedEvenBeforeThePauseArri
 TEST_F(SessionActor, AnExpiredLinkTokenIsReplacedByAFreshOneThatTheNextBindUsesToo) {
   start();
   EXPECT_EQ(*token_calls_, 1);
-  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired", 0);
+  auto expired = link_event::failure(sync_errc::token_expired, "401 token_expired", 0, 250ms);
   caf::anon_send(impl_, expired);  // another session of the link was asked for the token
   sched_.run();
   EXPECT_EQ(script_->attaches, 1);

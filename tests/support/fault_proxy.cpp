@@ -35,6 +35,8 @@ struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
   std::array<std::atomic<std::size_t>, 2> throttle{};
   std::array<std::atomic<std::uint64_t>, 2> forwarded{};
   std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> refuse_remaining{0};
+  std::atomic<std::uint64_t> refused{0};
 
   // One accepted connection and its upstream; lives while either pump runs.
   struct link {
@@ -119,13 +121,22 @@ struct fault_proxy::impl : std::enable_shared_from_this<fault_proxy::impl> {
       // A connection accepted just before the destructor's close ran must not start pumps
       // that nothing would stop (io.run() would never return and the join would hang).
       if (self->stopping) return conn->close();
-      if (self->refusing) {
+      if (self->refusing || self->take_refusal()) {
+        ++self->refused;
         conn->close();
       } else {
         self->connect_upstream(conn);
       }
       self->accept();
     });
+  }
+
+  /// One of refuse_next's refusals, if any is left.
+  bool take_refusal() {
+    auto left = refuse_remaining.load();
+    while (left > 0 && !refuse_remaining.compare_exchange_weak(left, left - 1)) {
+    }
+    return left > 0;
   }
 
   void connect_upstream(const std::shared_ptr<link>& conn) {
@@ -203,6 +214,9 @@ void fault_proxy::set_throttle(flow direction, std::size_t bytes_per_second) {
 void fault_proxy::set_refusing(bool refusing) {
   impl_->refusing = refusing;
 }
+void fault_proxy::refuse_next(std::uint64_t count) {
+  impl_->refuse_remaining = count;
+}
 void fault_proxy::set_upstream_port(std::uint16_t port) {
   impl_->upstream_port = port;
 }
@@ -215,6 +229,9 @@ std::size_t fault_proxy::live_connections() const {
 }
 std::uint64_t fault_proxy::accepted_connections() const {
   return impl_->accepted;
+}
+std::uint64_t fault_proxy::refused_connections() const {
+  return impl_->refused;
 }
 std::uint64_t fault_proxy::forwarded_bytes(flow direction) const {
   return impl_->forwarded[direction == flow::to_server ? 0 : 1];

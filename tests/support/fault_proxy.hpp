@@ -37,11 +37,17 @@ class fault_proxy {
   void set_throttle(flow direction, std::size_t bytes_per_second);
   /// Refuses (closes at once) new connections while set.
   void set_refusing(bool refusing);
+  /// Refuses the next `count` new connections, then forwards again: an outage that ends after a
+  /// number of attempts rather than after a time (replaces a count not used up yet).
+  void refuse_next(std::uint64_t count);
   /// Points new connections at another upstream port (e.g. a restarted server).
   void set_upstream_port(std::uint16_t port);
 
   std::size_t live_connections() const;
+  /// Every connection accepted, refused ones included.
   std::uint64_t accepted_connections() const;
+  /// The accepted connections that were refused (closed at once).
+  std::uint64_t refused_connections() const;
   std::uint64_t forwarded_bytes(flow direction) const;
 
  private:
