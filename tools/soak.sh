@@ -45,6 +45,6 @@ set -e
 
 echo
 echo "soak of $minutes min: the server's resident memory (RSS from /proc, every 5 s)"
-grep -E '^  server RSS |^    at [0-9.]+ s ' "$out/soak.log" || echo "  (no samples)"
+grep -E '^  server RSS [^ ]+ \(pid |^    at [0-9.]+ s ' "$out/soak.log" || echo "  (no samples)"
 echo "report: $out/soak-report.json${html:+ and $out/soak-report.html}, log: $out/soak.log"
 exit "$status"

@@ -266,8 +266,14 @@ void load_run::sample_server_memory() {
     const auto rss = process::resident_bytes(static_cast<pid_t>(series.pid));
     if (rss > 0) series.samples.push_back({elapsed, rss});  // 0: the process is gone
   }
-  next_memory_sample_ = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                           std::chrono::duration<double>(server_memory_interval_s));
+  // On a fixed grid from the first reading (5, 10, 15 s ... each read at the progress tick
+  // after it), so the readings do not drift by a tick each.
+  const auto interval = std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(server_memory_interval_s));
+  const auto now = clock::now();
+  next_memory_sample_ =
+      next_memory_sample_ == clock::time_point{} ? now + interval : next_memory_sample_ + interval;
+  if (next_memory_sample_ <= now) next_memory_sample_ = now + interval;
 }
 
 void load_run::sample_timeline() {
