@@ -221,6 +221,67 @@ TEST(LoadReport, NumbersHaveThreeSignificantDigits) {
   EXPECT_EQ(format_number(-3.14159), "-3.14");
 }
 
+// A server that starts at 100 MiB, peaks at 160 MiB at 200 s and ends at 150 MiB, read every
+// 5 s for 7 minutes.
+memory_series soak_memory() {
+  constexpr std::uint64_t mib = 1024 * 1024;
+  memory_series m{"embedded", 4242, {}};
+  for (int t = 0; t <= 420; t += 5) {
+    const auto rss = t <= 200 ? 100 * mib + static_cast<std::uint64_t>(t) * 3 * mib / 10
+                              : 160 * mib - static_cast<std::uint64_t>(t - 200) * mib / 22;
+    m.samples.push_back({static_cast<double>(t), rss});
+  }
+  m.samples.push_back({421.5, 150 * mib});
+  return m;
+}
+
+TEST(LoadReport, MemorySummaryGivesStartPeakEndAndGrowth) {
+  const auto s = summarize(soak_memory());
+  EXPECT_EQ(s.start_bytes, 100u * 1024 * 1024);
+  EXPECT_EQ(s.peak_bytes, 160u * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(s.peak_at_s, 200);
+  EXPECT_EQ(s.end_bytes, 150u * 1024 * 1024);
+  EXPECT_EQ(s.growth_bytes, 50 * 1024 * 1024);
+  const auto shrinking = summarize({"node-0", 1, {{0, 300}, {5, 200}}});
+  EXPECT_EQ(shrinking.growth_bytes, -100);
+  EXPECT_EQ(summarize({"node-0", 1, {}}).peak_bytes, 0u);
+}
+
+TEST(LoadReport, MemoryTableShowsEveryMinuteOfALongRunAndEverySampleOfAShortOne) {
+  std::vector<double> at;
+  for (const auto& row : memory_table_rows(soak_memory())) at.push_back(row.elapsed_s);
+  EXPECT_EQ(at, (std::vector<double>{0, 60, 120, 180, 240, 300, 360, 420, 421.5}));
+  const memory_series short_run{"embedded", 1, {{0.1, 10}, {5.1, 20}, {7, 30}}};
+  EXPECT_EQ(memory_table_rows(short_run).size(), 3u);
+}
+
+TEST(LoadReport, ServerMemoryGoesIntoTheJsonTheTableAndAChart) {
+  auto r = sample_report();
+  r.server_memory = {soak_memory()};
+  const auto j = nlohmann::json::parse(to_json(r));
+  ASSERT_EQ(j["server_memory"].size(), 1u);
+  const auto& m = j["server_memory"][0];
+  EXPECT_EQ(m["name"], "embedded");
+  EXPECT_EQ(m["pid"], 4242);
+  EXPECT_EQ(m["samples"].size(), soak_memory().samples.size());
+  EXPECT_EQ(m["samples"][0]["rss_bytes"], 100 * 1024 * 1024);
+  EXPECT_EQ(m["peak_bytes"], 160 * 1024 * 1024);
+  EXPECT_EQ(m["growth_bytes"], 50 * 1024 * 1024);
+  EXPECT_DOUBLE_EQ(m["interval_s"].get<double>(), server_memory_interval_s);
+
+  std::ostringstream table;
+  print_table(table, r);
+  EXPECT_NE(table.str().find("start 100 MiB, peak 160 MiB at 200 s, end 150 MiB, growth +50 MiB"),
+            std::string::npos)
+      << table.str();
+  EXPECT_NE(table.str().find("at 360.0 s"), std::string::npos) << table.str();
+
+  EXPECT_NE(to_html(r, stub_chart_js).find("<canvas id='chart-server-memory'"), std::string::npos);
+  // Without samples (an external server) there is no memory chart: the page keeps five.
+  EXPECT_EQ(to_html(sample_report(), stub_chart_js).find("chart-server-memory'"),
+            std::string::npos);
+}
+
 TEST(LoadReport, TableNamesTheResult) {
   std::ostringstream out;
   print_table(out, sample_report());

@@ -146,6 +146,20 @@ TEST(LoadWorkloads, ChurnConvergesEveryRealm) {
 
 }  // namespace
 
+// The embedded server is a process of its own: the report has its resident memory over time
+// (read when the workload starts, every few seconds and when it ends).
+TEST(LoadWorkloads, ChurnRecordsTheServersResidentMemory) {
+  auto r = run_load("--workload churn --realms 20 --writes 3 --seed 11");
+  ASSERT_EQ(r.exit_status, 0) << r.report.dump(2);
+  ASSERT_EQ(r.report["server_memory"].size(), 1u) << r.report.dump(2);
+  const auto& memory = r.report["server_memory"][0];
+  EXPECT_EQ(memory["name"], "embedded");
+  EXPECT_EQ(memory["pid"], r.report["servers"][0]["pid"]);
+  ASSERT_GE(memory["samples"].size(), 2u);  // the start and the end at least
+  for (const auto& sample : memory["samples"]) EXPECT_GT(sample["rss_bytes"].get<double>(), 0);
+  EXPECT_GE(memory["peak_bytes"].get<double>(), memory["start_bytes"].get<double>());
+}
+
 // The embedded server's data goes back to an older copy under 20 realms on two replicas: every
 // replica resets, keeps the older writes and its unsynced one, and both replicas agree. The two
 // server restarts are retryable errors, counted apart: the run passes.

@@ -1,5 +1,11 @@
 // wss:// with certificates generated at test time by tools/gen-test-certs.sh.
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "tests/support/scripted_client.hpp"
 #include "tests/support/test_server.hpp"
@@ -45,6 +51,28 @@ class Tls : public ::testing::Test {
 test_certificates* Tls::certs_ = nullptr;
 test_certificates* Tls::other_ca_ = nullptr;
 
+/// The cipher suite a bare OpenSSL client negotiates with the server at `port`, offering
+/// exactly `tls12_ciphers` (TLS 1.2) or `tls13_suites` (TLS 1.3) in the given order. The client
+/// does not verify the certificate: only the choice of suite is under test.
+std::string negotiated_cipher(std::uint16_t port, int version, const char* tls12_ciphers,
+                              const char* tls13_suites) {
+  namespace net = boost::asio;
+  net::io_context io;
+  net::ssl::context context(net::ssl::context::tls_client);
+  SSL_CTX* native = context.native_handle();
+  SSL_CTX_set_min_proto_version(native, version);
+  SSL_CTX_set_max_proto_version(native, version);
+  if (SSL_CTX_set_cipher_list(native, tls12_ciphers) != 1) return "bad TLS 1.2 cipher list";
+  if (SSL_CTX_set_ciphersuites(native, tls13_suites) != 1) return "bad TLS 1.3 suite list";
+  net::ssl::stream<net::ip::tcp::socket> stream(io, context);
+  stream.next_layer().connect({net::ip::make_address("127.0.0.1"), port});
+  stream.handshake(net::ssl::stream_base::client);
+  std::string name = SSL_get_cipher_name(stream.native_handle());
+  boost::system::error_code ignored;
+  stream.shutdown(ignored);
+  return name;
+}
+
 TEST_F(Tls, SyncsOverWssWithTheDevelopmentCa) {
   ASSERT_NE(server_.ports().wss, 0);
   auto client = scripted_client::connect(wss(certs_->ca().string()));
@@ -80,6 +108,22 @@ TEST_F(Tls, TlsBelow12IsRefused) {
       " -tls1_1 < /dev/null > /dev/null 2>&1";
   EXPECT_NE(std::system(command.c_str()), 0);
   expect_server_up();
+}
+
+TEST_F(Tls, Tls12ClientGetsTheServersPreferredCipherNotItsOwnFirstChoice) {
+  // The test certificate's key is EC, so the ECDSA suites apply. The client lists the 128-bit
+  // suite first; the server prefers the 256-bit one and its order wins.
+  EXPECT_EQ(negotiated_cipher(server_.ports().wss, TLS1_2_VERSION,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384",
+                              "TLS_AES_128_GCM_SHA256"),
+            "ECDHE-ECDSA-AES256-GCM-SHA384");
+  expect_server_up();
+}
+
+TEST_F(Tls, Tls13ClientGetsTheServersPreferredSuiteNotItsOwnFirstChoice) {
+  EXPECT_EQ(negotiated_cipher(server_.ports().wss, TLS1_3_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256",
+                              "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"),
+            "TLS_AES_256_GCM_SHA384");
 }
 
 TEST_F(Tls, AMissingCertificateIsRefusedAtStartNamingTheKey) {

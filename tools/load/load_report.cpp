@@ -135,6 +135,58 @@ std::string format_bytes(std::uint64_t bytes) {
   return format_number(value) + " " + units[unit];
 }
 
+// "0.0 s", "60.2 s", "421.5 s": the times of a memory table line up.
+std::string format_seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", seconds);
+  return text;
+}
+
+// "+39 MiB", "-2.5 MiB", "0 B".
+std::string format_signed_bytes(std::int64_t bytes) {
+  const auto magnitude = static_cast<std::uint64_t>(bytes < 0 ? -bytes : bytes);
+  return std::string(bytes > 0 ? "+" : bytes < 0 ? "-" : "") + format_bytes(magnitude);
+}
+
+nlohmann::json server_memory_json(const std::vector<memory_series>& all) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : all) {
+    const auto summary = summarize(m);
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& s : m.samples)
+      samples.push_back({{"elapsed_s", s.elapsed_s}, {"rss_bytes", s.rss_bytes}});
+    out.push_back({{"name", m.name},
+                   {"pid", m.pid},
+                   {"interval_s", server_memory_interval_s},
+                   {"start_bytes", summary.start_bytes},
+                   {"peak_bytes", summary.peak_bytes},
+                   {"peak_at_s", summary.peak_at_s},
+                   {"end_bytes", summary.end_bytes},
+                   {"growth_bytes", summary.growth_bytes},
+                   {"samples", samples}});
+  }
+  return out;
+}
+
+bool any_memory_samples(const std::vector<memory_series>& all) {
+  return std::any_of(all.begin(), all.end(), [](const auto& m) { return !m.samples.empty(); });
+}
+
+// "embedded (pid 123)".
+std::string memory_series_name(const memory_series& m) {
+  return m.name + " (pid " + std::to_string(m.pid) + ")";
+}
+
+// "start 121 MiB, peak 166 MiB at 400 s, end 160 MiB, growth +39 MiB (85 samples)".
+std::string memory_summary_text(const memory_series& m) {
+  if (m.samples.empty()) return "no samples";
+  const auto s = summarize(m);
+  return "start " + format_bytes(s.start_bytes) + ", peak " + format_bytes(s.peak_bytes) + " at " +
+         format_number(s.peak_at_s) + " s, end " + format_bytes(s.end_bytes) + ", growth " +
+         format_signed_bytes(s.growth_bytes) + " (" + std::to_string(m.samples.size()) +
+         " samples)";
+}
+
 // "node-0 ws://127.0.0.1:9090" for a server the tool started, the URL for an external one.
 std::string server_name(const server_usage& s) {
   return s.node.empty() ? s.url : s.node + " " + s.url;
@@ -163,8 +215,9 @@ std::string latency_meaning(const std::string& workload) {
   return "commit to acknowledgement";
 }
 
-// The page's script: draws the five charts from the data element, then marks the body with
-// data-ready, data-charts (drawn) and data-nonempty (charts with data and painted pixels).
+// The page's script: draws the five charts (six with the servers' memory) from the data element,
+// then marks the body with data-ready, data-charts (drawn) and data-nonempty (charts with data and
+// painted pixels).
 constexpr const char* page_script = R"JS(
 (function () {
   "use strict";
@@ -261,6 +314,20 @@ constexpr const char* page_script = R"JS(
         title: (items) => items.length ? "from " + fmt(items[0].parsed.x) + " ms" : "",
         label: (c) => fmt(c.parsed.y) + " samples" } } } }
   });
+  // Only when the run sampled a server it started (the page has the canvas then).
+  const memory = data.server_memory.filter((m) => m.samples.length > 0);
+  if (memory.length) {
+    const colors = ["#0b7285", "#d9480f", "#5c940d", "#862e9c", "#e64980"];
+    draw("chart-server-memory", {
+      type: "line",
+      data: { datasets: memory.map((m, i) => line(m.name + " (pid " + m.pid + ")",
+        colors[i % colors.length], m.samples.map((s) => ({ x: s.elapsed_s,
+                                                           y: s.rss_bytes / 1048576 })))) },
+      options: { scales: { x: timeAxis, y: { min: 0,
+        title: { display: true, text: "resident memory (MiB)" }, ticks: { callback: fmt } } },
+        plugins: { tooltip: tooltip("MiB") } }
+    });
+  }
   // Without latency samples (idle, churn) the two latency charts are empty by design.
   const noLatency = data.latency_samples === 0;
   let nonempty = 0, expectedEmpty = 0;
@@ -308,6 +375,36 @@ std::string format_number(double value, int significant) {
     if (out.back() == '.') out.pop_back();
   }
   return out == "-0" ? "0" : out;
+}
+
+memory_summary summarize(const memory_series& series) {
+  memory_summary out;
+  if (series.samples.empty()) return out;
+  out.start_bytes = series.samples.front().rss_bytes;
+  out.end_bytes = series.samples.back().rss_bytes;
+  for (const auto& s : series.samples) {
+    if (s.rss_bytes > out.peak_bytes) {
+      out.peak_bytes = s.rss_bytes;
+      out.peak_at_s = s.elapsed_s;
+    }
+  }
+  out.growth_bytes =
+      static_cast<std::int64_t>(out.end_bytes) - static_cast<std::int64_t>(out.start_bytes);
+  return out;
+}
+
+std::vector<memory_sample> memory_table_rows(const memory_series& series, std::size_t max_rows) {
+  const auto& all = series.samples;
+  if (all.size() <= max_rows) return all;
+  std::vector<memory_sample> rows{all.front()};
+  double next_minute = 60;
+  for (std::size_t i = 1; i + 1 < all.size(); ++i) {
+    if (all[i].elapsed_s < next_minute) continue;
+    rows.push_back(all[i]);
+    while (next_minute <= all[i].elapsed_s) next_minute += 60;
+  }
+  rows.push_back(all.back());
+  return rows;
 }
 
 std::vector<histogram_bin> log_bins(const latency_histogram& h, int per_octave) {
@@ -395,6 +492,7 @@ std::string to_json(const load_report& r) {
       {"passed", r.passed()},
       {"run", context_json(r.context)},
       {"timeline", timeline_json(r)},
+      {"server_memory", server_memory_json(r.server_memory)},
   };
   return j.dump(2);
 }
@@ -405,8 +503,10 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
     bins.push_back(
         {{"lower_ms", b.lower_us / 1000.0}, {"upper_ms", b.upper_us / 1000.0}, {"count", b.count}});
   }
-  const nlohmann::json page_data = {
-      {"timeline", timeline_json(r)}, {"histogram", bins}, {"latency_samples", r.latency.count()}};
+  const nlohmann::json page_data = {{"timeline", timeline_json(r)},
+                                    {"histogram", bins},
+                                    {"latency_samples", r.latency.count()},
+                                    {"server_memory", server_memory_json(r.server_memory)}};
   const auto ms = [&r](double q) { return format_number(to_ms(r.latency.percentile(q))); };
 
   std::ostringstream html;
@@ -461,6 +561,8 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
   row("sockets", std::to_string(r.sockets));
   for (const auto& s : r.servers) row("server " + server_name(s), server_figures(s));
   if (!r.processes.empty()) row("CPU during the workload", cpu_text(r.processes));
+  for (const auto& m : r.server_memory)
+    row("server memory " + memory_series_name(m), memory_summary_text(m));
   row("errors", std::to_string(r.errors));
   row("transient errors (retried by the runtime)", std::to_string(r.transient_errors));
   if (r.workload == "reset")
@@ -483,6 +585,10 @@ std::string to_html(const load_report& r, const std::string& chart_js) {
   chart("chart-errors", "Errors per second");
   chart("chart-sessions", "Active (connected) sessions");
   chart("chart-histogram", "Latency histogram (whole run)");
+  if (any_memory_samples(r.server_memory)) {
+    chart("chart-server-memory",
+          "Server resident memory (every " + format_number(server_memory_interval_s) + " s)");
+  }
   html << "<script id='report-data' type='application/json'>" << escape_script(page_data.dump())
        << "</script>\n";
   html << "<script>\n" << escape_script(chart_js) << "\n</script>\n";
@@ -518,6 +624,11 @@ void print_table(std::ostream& out, const load_report& r) {
   if (r.cluster_nodes > 0) line("embedded cluster", std::to_string(r.cluster_nodes) + " nodes");
   for (const auto& s : r.servers) line(server_name(s), server_figures(s));
   if (!r.processes.empty()) line("CPU s during the workload", cpu_text(r.processes));
+  for (const auto& m : r.server_memory) {
+    line("server RSS " + memory_series_name(m), memory_summary_text(m));
+    for (const auto& s : memory_table_rows(m))
+      line("  at " + format_seconds(s.elapsed_s), format_bytes(s.rss_bytes));
+  }
   line("progress / connection events",
        std::to_string(r.progress_events) + " / " + std::to_string(r.connection_events));
   line("errors", std::to_string(r.errors));

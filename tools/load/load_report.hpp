@@ -53,6 +53,42 @@ struct process_figures {
   double cpu_s = 0;
 };
 
+/// How often the run reads the resident memory of the servers it started (besides once when
+/// the workload starts and once when it ends).
+inline constexpr double server_memory_interval_s = 5;
+
+/// One reading of a process's resident memory (/proc/PID/statm).
+struct memory_sample {
+  double elapsed_s = 0;  ///< since the start of the run
+  std::uint64_t rss_bytes = 0;
+};
+
+/// The resident memory over time of one server process the tool started (the embedded server,
+/// which is always a child process, or a --cluster node): read when the workload starts, every
+/// server_memory_interval_s while it runs and settles, and when it ends. External servers
+/// (--server-url) are not sampled; a reading that fails (the process gone, e.g. the reset
+/// workload's restarted server under a new pid) is left out.
+struct memory_series {
+  std::string name;  ///< embedded, node-0, ...
+  std::int64_t pid = 0;
+  std::vector<memory_sample> samples{};
+};
+
+/// What the reports say about a series: start, peak (and when), end, growth (end - start).
+struct memory_summary {
+  std::uint64_t start_bytes = 0;
+  std::uint64_t peak_bytes = 0;
+  double peak_at_s = 0;
+  std::uint64_t end_bytes = 0;
+  std::int64_t growth_bytes = 0;
+};
+/// All zero for a series without samples.
+memory_summary summarize(const memory_series& series);
+/// The samples the text table shows: all of them when there are at most `max_rows`, otherwise
+/// the first, the first at or after each whole minute, and the last.
+std::vector<memory_sample> memory_table_rows(const memory_series& series,
+                                             std::size_t max_rows = 15);
+
 /// One bar of the page's latency histogram: [lower_us, upper_us) in microseconds.
 struct histogram_bin {
   double lower_us = 0;
@@ -115,6 +151,8 @@ struct load_report {
   bool stopped_at_max_duration = false;
 
   std::vector<timeline_point> timeline;
+  /// The resident memory of each server process the tool started, over time.
+  std::vector<memory_series> server_memory;
   run_context context;
 
   /// True when the run counts as a success (no errors, every write acknowledged, converged

@@ -12,6 +12,7 @@
 
 #include <actorsync/api/app.hpp>
 #include <actorsync/api/session_handle.hpp>
+#include "server/process_stats.hpp"
 
 namespace actorsync::load {
 
@@ -239,9 +240,14 @@ double load_run::elapsed_s() const {
   return std::chrono::duration<double>(clock::now() - started_).count();
 }
 
+void load_run::watch_server_memory(const std::string& name, pid_t pid) {
+  if (pid > 0) report_.server_memory.push_back({name, pid, {}});
+}
+
 void load_run::start_progress(std::uint64_t sessions_expected, std::uint64_t writes_expected) {
   sessions_expected_ = sessions_expected;
   writes_expected_ = writes_expected;
+  sample_server_memory();
   progress_running_ = true;
   progress_thread_ = std::thread([this] { progress_loop(); });
 }
@@ -250,6 +256,24 @@ void load_run::stop_progress() {
   if (!progress_running_.exchange(false)) return;
   progress_thread_.join();
   sample_timeline();
+  sample_server_memory();
+}
+
+void load_run::sample_server_memory() {
+  if (report_.server_memory.empty()) return;
+  const auto elapsed = elapsed_s();
+  for (auto& series : report_.server_memory) {
+    const auto rss = process::resident_bytes(static_cast<pid_t>(series.pid));
+    if (rss > 0) series.samples.push_back({elapsed, rss});  // 0: the process is gone
+  }
+  // On a fixed grid from the first reading (5, 10, 15 s ... each read at the progress tick
+  // after it), so the readings do not drift by a tick each.
+  const auto interval = std::chrono::duration_cast<clock::duration>(
+      std::chrono::duration<double>(server_memory_interval_s));
+  const auto now = clock::now();
+  next_memory_sample_ =
+      next_memory_sample_ == clock::time_point{} ? now + interval : next_memory_sample_ + interval;
+  if (next_memory_sample_ <= now) next_memory_sample_ = now + interval;
 }
 
 void load_run::sample_timeline() {
@@ -287,6 +311,7 @@ void load_run::progress_loop() {
     if (!progress_running_) break;  // stop_progress() takes the last sample
     const auto acked = counters_.writes_acked.load();
     sample_timeline();
+    if (clock::now() >= next_memory_sample_) sample_server_memory();
     const auto p99 = latency_snapshot().percentile(0.99);
     std::printf(
         "%s[%6.1fs] connected %llu/%llu  acked %llu/%llu  rate %llu/s  p99 %.2f ms  errors %llu%s",

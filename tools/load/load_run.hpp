@@ -2,6 +2,8 @@
 // histogram, error bookkeeping, the live progress line and Ctrl-C handling.
 #pragma once
 
+#include <sys/types.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -98,8 +100,13 @@ class load_run {
   clock::time_point started() const { return started_; }
   double elapsed_s() const;
 
+  /// A server process the tool started whose resident memory the run records in
+  /// report().server_memory. Before start_progress().
+  void watch_server_memory(const std::string& name, pid_t pid);
+
   /// Prints the live line and takes a timeline sample once a second until stop_progress(),
-  /// which takes the last (partial) sample.
+  /// which takes the last (partial) sample. Reads the watched servers' memory when it starts,
+  /// every server_memory_interval_s and when it stops.
   void start_progress(std::uint64_t sessions_expected, std::uint64_t writes_expected);
   void stop_progress();
 
@@ -107,6 +114,9 @@ class load_run {
   void progress_loop();
   /// Appends a timeline sample for the interval since the previous one.
   void sample_timeline();
+  /// Appends a reading of each watched server's resident memory (progress thread, or before it
+  /// started and after it ended).
+  void sample_server_memory();
 
   load_options options_;
   std::vector<std::string> server_urls_;
@@ -129,6 +139,7 @@ class load_run {
   std::thread progress_thread_;
   std::uint64_t sessions_expected_ = 0;
   std::uint64_t writes_expected_ = 0;
+  clock::time_point next_memory_sample_{};
 };
 
 /// Installs the SIGINT/SIGTERM handler that load_run::interrupted() reads.

@@ -275,6 +275,11 @@ int run(load_options options, const std::string& invocation) {
     const pid_t server_pid = embedded  ? embedded->pid()
                              : cluster ? cluster->nodes().front().pid
                                        : 0;
+    // The servers the tool started are processes of their own: their memory over time.
+    if (embedded) run.watch_server_memory("embedded", embedded->pid());
+    if (cluster) {
+      for (const auto& n : cluster->nodes()) run.watch_server_memory(n.id, n.pid);
+    }
     auto processes =
         measured_processes(embedded ? &*embedded : nullptr, cluster ? &*cluster : nullptr);
     const auto cpu_before = cpu_seconds(processes);
