@@ -24,7 +24,7 @@ const std::map<std::string, std::set<std::string>, std::less<>> known_keys = {
     {"limits",
      {"max_connections", "max_sessions_per_connection", "max_frame_bytes", "max_download_bytes",
       "send_queue_bytes", "send_queue_timeout_ms", "realm_idle_timeout_ms", "memory_budget_mb",
-      "frame_timeout_ms"}},
+      "frame_timeout_ms", "max_pending_upgrades", "upgrade_timeout_ms"}},
     {"shutdown", {"timeout_ms"}},
     {"threads", {"io", "actors"}},
     {"storage", {"durable", "group_commit_window_us", "min_free_disk_mb"}},
@@ -145,6 +145,9 @@ file_config load_config_file(const std::filesystem::path& file, file_config base
     r.duration("limits.send_queue_timeout_ms", o.send_queue_timeout, tuning::longest_limit_timeout);
     r.duration("limits.realm_idle_timeout_ms", o.realm_idle_timeout, tuning::longest_limit_timeout);
     r.duration("limits.frame_timeout_ms", o.frame_timeout, tuning::longest_limit_timeout);
+    r.number("limits.max_pending_upgrades", o.max_pending_upgrades, 1,
+             tuning::max_connections_ceiling);
+    r.duration("limits.upgrade_timeout_ms", o.upgrade_timeout, tuning::max_upgrade_timeout);
     if (root.at_path("limits.memory_budget_mb")) {
       std::size_t mib = 0;
       r.number("limits.memory_budget_mb", mib, 0, tuning::max_send_queue_bytes >> 20);

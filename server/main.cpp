@@ -2,6 +2,7 @@
 // overridden by flags. Runs until SIGTERM or SIGINT, then stops gracefully.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -129,6 +130,16 @@ void notify_systemd(const char* state) {
   ::close(fd);
 }
 
+// The soft descriptor limit (often 1024) up to the hard one: connections are file descriptors,
+// and the server lowers its connection limits to what the soft limit leaves.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -169,6 +180,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  raise_descriptor_limit();
   actorsync::server::sync_server server;
   try {
     auto ports = server.start(config.options);

@@ -10,6 +10,7 @@
 #include <actorsync/server/server_options.hpp>
 #include <actorsync/server/token.hpp>
 #include "server/memory_budget.hpp"
+#include "server/pending_upgrades.hpp"
 #include "storage/history_store.hpp"
 
 namespace actorsync::server {
@@ -24,6 +25,10 @@ struct server_context {
   std::shared_ptr<cluster_service> cluster;  ///< null unless NATS URLs are configured
   /// What clients make the server hold; never null once the server started.
   std::shared_ptr<memory_budget> budget;
+  /// Sockets not yet upgraded, shared by the ws and wss listeners; never null once started.
+  std::shared_ptr<pending_upgrades> pending;
+  /// Upgrades beyond this get 503: max_connections, lowered to what the descriptor limit holds.
+  std::size_t connection_limit = 0;
 };
 
 using context_ptr = std::shared_ptr<const server_context>;

@@ -6,6 +6,7 @@
 #include "actorsync/build_info.hpp"
 #include "server/log_sink.hpp"
 #include "server/memory_budget.hpp"
+#include "server/pending_upgrades.hpp"
 #include "server/process_stats.hpp"
 
 namespace actorsync::server {
@@ -127,12 +128,23 @@ std::uint64_t server_metrics::upgrades_refused_for(std::string_view reason) cons
 
 void server_metrics::render_budget(std::string& out) const {
   std::shared_ptr<const memory_budget> budget;
+  std::shared_ptr<const pending_upgrades> pending;
   {
     std::lock_guard lock(budget_mutex_);
     budget = budget_;
+    pending = pending_;
+  }
+  auto as_int = [](auto value) { return static_cast<std::int64_t>(value); };
+  if (pending) {
+    line(out, "pending_upgrades", "gauge",
+         "Sockets accepted and not yet upgraded (TLS handshake, HTTP upgrade).",
+         as_int(pending->size()));
+    line(out, "pending_upgrades_dropped_total", "counter",
+         "Sockets not yet upgraded dropped, oldest first, to admit newer ones "
+         "(limits.max_pending_upgrades).",
+         as_int(pending->dropped()));
   }
   if (!budget) return;
-  auto as_int = [](auto value) { return static_cast<std::int64_t>(value); };
   line(out, "memory_budget_bytes", "gauge",
        "The memory budget for what clients make the server hold (limits.memory_budget_mb).",
        as_int(budget->limit()));

@@ -18,6 +18,7 @@
 namespace actorsync::server {
 
 class memory_budget;
+class pending_upgrades;
 
 class server_metrics {
  public:
@@ -70,10 +71,12 @@ class server_metrics {
   void record_bind_refused(protocol::error_code reason);
   std::uint64_t binds_refused(protocol::error_code reason) const;
 
-  /// The budget whose limit, use and sheds are rendered (set at each start).
-  void set_memory_budget(std::shared_ptr<const memory_budget> budget) {
+  /// The memory budget and the pending upgrades whose figures are rendered (set at each start).
+  void set_limit_sources(std::shared_ptr<const memory_budget> budget,
+                         std::shared_ptr<const pending_upgrades> pending) {
     std::lock_guard lock(budget_mutex_);
     budget_ = std::move(budget);
+    pending_ = std::move(pending);
   }
 
   /// The whole registry in Prometheus text exposition format 0.0.4.
@@ -90,6 +93,7 @@ class server_metrics {
   std::function<void(std::string&)> extra_renderer_;
   mutable std::mutex budget_mutex_;
   std::shared_ptr<const memory_budget> budget_;
+  std::shared_ptr<const pending_upgrades> pending_;
   std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};
   std::atomic<std::uint64_t> latency_sum_micros_{0};
   std::array<std::atomic<std::uint64_t>, error_slots> errors_{};  ///< by code - 100

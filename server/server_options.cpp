@@ -49,6 +49,8 @@ std::string validate(const server_options& o) {
   if (o.send_queue_timeout.count() <= 0) return "limits.send_queue_timeout_ms: must be positive";
   if (o.realm_idle_timeout.count() <= 0) return "limits.realm_idle_timeout_ms: must be positive";
   if (o.frame_timeout.count() <= 0) return "limits.frame_timeout_ms: must be positive";
+  if (o.upgrade_timeout.count() <= 0) return "limits.upgrade_timeout_ms: must be positive";
+  if (o.max_pending_upgrades == 0) return "limits.max_pending_upgrades: must be at least 1";
   if (o.memory_budget_bytes != 0 && o.memory_budget_bytes < tuning::min_memory_budget_bytes) {
     return "limits.memory_budget_mb: must be 0 (sized to the machine) or at least " +
            std::to_string(tuning::min_memory_budget_bytes >> 20);

@@ -38,6 +38,11 @@ struct server_options {
   // ---- limits ----
   std::size_t max_connections = tuning::max_connections;
   std::size_t max_sessions_per_connection = tuning::max_sessions_per_connection;
+  /// Sockets accepted and not yet upgraded beyond this: the oldest is dropped. (Both this and
+  /// max_connections are lowered further when the descriptor limit cannot hold them.)
+  std::size_t max_pending_upgrades = tuning::max_pending_upgrades;
+  /// TLS handshake plus HTTP upgrade must finish within this.
+  std::chrono::milliseconds upgrade_timeout = tuning::upgrade_timeout;
   std::size_t max_frame_bytes = tuning::max_frame_bytes;
   /// Bytes of history per DOWNLOAD message when catching a session up.
   std::size_t max_download_bytes = tuning::max_download_bytes;

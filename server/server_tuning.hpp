@@ -48,6 +48,21 @@ inline constexpr std::size_t read_window = 4;
 /// peer that never reads cannot hold a close open).
 inline constexpr std::chrono::milliseconds close_grace = 5s;
 
+/// Sockets accepted and not yet upgraded beyond this: the oldest is dropped (pending_upgrades.hpp).
+/// A TLS handshake and upgrade take milliseconds, so a thousand in progress is a burst of
+/// reconnects; idle connections that never upgrade cannot hold more.
+inline constexpr std::size_t max_pending_upgrades = 1024;
+/// File descriptors kept for everything but client sockets: RocksDB's table files (its
+/// max_open_files, 256, storage/rocks_util.hpp), its WAL and logs, metrics scrapes, listeners.
+/// Connections and pending upgrades together never take these, so the server can always open
+/// its files and answer /metrics.
+inline constexpr std::size_t descriptor_reserve = 256 + 64;
+/// At most this share of the sockets the descriptor limit allows may be pending upgrades.
+inline constexpr std::size_t pending_share_divisor = 4;
+/// Below this many sockets for clients the descriptor limit is a mistake: the server refuses to
+/// start and says how to raise it.
+inline constexpr std::size_t min_client_sockets = 16;
+
 // ---- memory budget (memory_budget.hpp) ---------------------------------------------------------
 
 /// 0: the budget is sized to the machine (default_memory_budget_bytes: a quarter of its memory or
@@ -78,6 +93,8 @@ inline constexpr std::chrono::milliseconds ident_allocation_timeout = 60s;
 /// TLS handshake plus HTTP upgrade: a peer that has not finished within this is dropped, so
 /// half-open sockets cannot pile up.
 inline constexpr std::chrono::milliseconds upgrade_timeout = 30s;
+/// Upper bound on limits.upgrade_timeout_ms accepted from the configuration.
+inline constexpr std::chrono::milliseconds max_upgrade_timeout = 1h;
 /// Upgrade request headers beyond this are refused with 431 (a token is well under 1 KB).
 inline constexpr std::size_t upgrade_header_limit = 16 * 1024;
 /// Bytes asked of the socket per read: a frame above max_frame_bytes is noticed within one

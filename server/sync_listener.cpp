@@ -111,10 +111,22 @@ class beast_server_websocket final
         frame_timer_(ws_.get_executor()) {}
   ~beast_server_websocket() override {
     if (account_) account_->release(charged_);
+    if (pending_ticket_ != 0) env_.context->pending->remove(pending_ticket_);
   }
 
   void start() {
-    beast::get_lowest_layer(ws_).expires_after(tuning::upgrade_timeout);
+    // Until upgraded it is one of the pending sockets; when too many are, the oldest goes.
+    std::weak_ptr<beast_server_websocket> weak = this->shared_from_this();
+    pending_ticket_ = env_.context->pending->add([weak] {
+      if (auto self = weak.lock()) {
+        net::post(self->ws_.get_executor(), [self] {
+          spdlog::debug("{} dropped before its upgrade to admit a newer connection", self->peer_);
+          beast::error_code ignored;
+          beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        });
+      }
+    });
+    beast::get_lowest_layer(ws_).expires_after(env_.context->options.upgrade_timeout);
     if constexpr (is_tls<Next>) {
       ws_.next_layer().async_handshake(
           ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
@@ -317,7 +329,7 @@ class beast_server_websocket final
           "token refused (" + std::string(to_string(code)) + "): " + verified.error->reason);
     }
     if (static_cast<std::size_t>(env_.context->metrics->connections.load()) >=
-        options.max_connections) {
+        env_.context->connection_limit) {
       return refuse(http::status::service_unavailable, refusal_reason::too_many_connections,
                     "too many connections");
     }
@@ -341,6 +353,7 @@ class beast_server_websocket final
   }
 
   void open(token_claims claims) {
+    env_.context->pending->remove(std::exchange(pending_ticket_, 0));
     const auto id = next_connection_id.fetch_add(1);
     std::weak_ptr<beast_server_websocket> weak_for_shed = this->shared_from_this();
     account_ = env_.context->budget->open_account([weak_for_shed] {
@@ -403,6 +416,7 @@ class beast_server_websocket final
   std::size_t charged_ = 0;                          ///< frame_'s capacity, charged (strand)
   net::steady_timer frame_timer_;                    ///< runs while a frame is arriving
   std::uint64_t frame_number_ = 0;                   ///< frames delivered (strand)
+  std::uint64_t pending_ticket_ = 0;  ///< one of the pending upgrades until open() (strand)
 };
 
 std::shared_ptr<ssl::context> make_tls_context(const server_options& options) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <caf/all.hpp>
@@ -13,6 +14,7 @@
 #include "cluster/pg_history_store.hpp"
 #include "server/cluster_service.hpp"
 #include "server/listeners.hpp"
+#include "server/process_stats.hpp"
 #include "server/realm_directory.hpp"
 #include "server/server_messages.hpp"
 
@@ -185,6 +187,39 @@ token_verifier make_token_verifier(const server_options& options) {
   return verifier;
 }
 
+struct socket_limits {
+  std::size_t connections = 0;
+  std::size_t pending = 0;
+};
+
+// Connections and pending upgrades never take the descriptors the server needs for its own
+// files (tuning::descriptor_reserve): the configured limits are lowered to what is left.
+socket_limits client_socket_limits(const server_options& options) {
+  const auto capacity = socket_capacity(tuning::descriptor_reserve);
+  if (capacity < tuning::min_client_sockets) {
+    throw std::runtime_error(
+        "limits: the file descriptor limit (" + std::to_string(process::max_descriptors()) +
+        ") leaves " + std::to_string(capacity) + " for client connections beside the " +
+        std::to_string(tuning::descriptor_reserve) +
+        " kept for RocksDB and the server's own files; raise it (ulimit -n, or LimitNOFILE= in "
+        "the systemd unit)");
+  }
+  socket_limits limits;
+  limits.pending = std::min(options.max_pending_upgrades,
+                            std::max<std::size_t>(1, capacity / tuning::pending_share_divisor));
+  limits.connections = std::min(options.max_connections, capacity - limits.pending);
+  if (limits.connections < options.max_connections ||
+      limits.pending < options.max_pending_upgrades) {
+    spdlog::warn(
+        "the file descriptor limit ({}) holds {} client sockets beside the {} kept for the "
+        "server's files: max_connections {} and max_pending_upgrades {} are lowered to {} and "
+        "{} (raise the limit to serve more)",
+        process::max_descriptors(), capacity, tuning::descriptor_reserve, options.max_connections,
+        options.max_pending_upgrades, limits.connections, limits.pending);
+  }
+  return limits;
+}
+
 }  // namespace
 
 sync_server::~sync_server() {
@@ -196,12 +231,15 @@ bound_ports sync_server::start(const server_options& options) {
   if (auto why = validate(options); !why.empty()) throw std::runtime_error(why);
   auto tokens = make_token_verifier(options);
   auto store = open_history_store(options);
+  const auto limits = client_socket_limits(options);
+  auto pending = std::make_shared<pending_upgrades>(limits.pending);
   auto budget = std::make_shared<memory_budget>(options.memory_budget_bytes != 0
                                                     ? options.memory_budget_bytes
                                                     : default_memory_budget_bytes());
-  impl_->metrics->set_memory_budget(budget);
-  impl_->context = std::make_shared<server_context>(server_context{
-      options, std::move(tokens), store, impl_->metrics, join_cluster(options, store), budget});
+  impl_->metrics->set_limit_sources(budget, pending);
+  impl_->context = std::make_shared<server_context>(
+      server_context{options, std::move(tokens), store, impl_->metrics,
+                     join_cluster(options, store), budget, pending, limits.connections});
   if (auto cluster = impl_->context->cluster) {
     auto* metrics = impl_->metrics.get();
     impl_->metrics->set_extra_renderer(

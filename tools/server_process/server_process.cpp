@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,6 +146,10 @@ void server_process::start() {
     // copies of a test's sockets (a proxy's, a client's) keeps them open after the test closes
     // them, so a cut never reaches the peer (a half-open link until the pong timeout).
     ::close_range(3, ~0U, 0);
+    if (options_.max_open_files > 0) {
+      const rlimit files{options_.max_open_files, options_.max_open_files};
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }

@@ -46,6 +46,9 @@ struct server_process_options {
   /// A restart listens on the WebSocket port of the first start, so clients reconnect to the URL
   /// they know (the first start takes an ephemeral port).
   bool same_port_on_restart = false;
+  /// When above 0: the child's descriptor limit (RLIMIT_NOFILE, soft and hard), as a machine with
+  /// a low `ulimit -n` would give it.
+  unsigned long max_open_files = 0;
   /// Bounds the wait for the ready line; only a broken server takes this long.
   std::chrono::milliseconds ready_deadline = std::chrono::seconds(60);
 };
