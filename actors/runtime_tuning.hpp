@@ -87,6 +87,15 @@ inline constexpr std::chrono::milliseconds persist_acknowledgements_after = 500m
 inline constexpr std::size_t release_memory_after_sessions = 1000;
 inline constexpr std::chrono::milliseconds release_quiet = 500ms;
 
+// ---- diagnostics ------------------------------------------------------------------------------
+
+/// Events kept per session by its flight recorder (16 bytes each, allocated at the session's
+/// first event): a reconnect cycle (error, connecting, connected, BIND, IDENT) and a few frames,
+/// at about 200 bytes per session with its bookkeeping (docs/BENCHMARKS.md, idle sessions).
+inline constexpr std::size_t flight_recorder_events = 8;
+/// Upper bound on app_config::flight_recorder_events.
+inline constexpr std::size_t max_flight_recorder_events = 4096;
+
 // ---- threads and sockets ----------------------------------------------------------------------
 
 /// CAF scheduler threads: set explicitly, as CAF 0.17 would start max(cores, 4).

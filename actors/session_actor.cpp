@@ -34,7 +34,7 @@ session_actor_impl::behavior_type make_session_behavior() {
       [](wait_for_download request) {
         auto& st = current();
         auto promise = st.self->make_response_promise<wait_outcome>();
-        st.add_download_wait(request.timeout, {promise, {}, 0, {}});
+        st.add_download_wait(request.timeout, request.server_version, {promise, {}, 0, {}});
         return promise;
       },
       [](subscribe_progress request) { return current().subscribe_progress(request); },
@@ -51,6 +51,7 @@ session_actor_impl::behavior_type make_session_behavior() {
         return current().subscribe(caf::actor_cast<caf::actor>(who), subscription_kind::errors);
       },
       [](get_state_atom) { return current().snapshot(); },
+      [](explain_atom) { return current().explain(); },
       [](reconnect_atom) {
         caf::anon_send(current().config.settings->connection_manager, reconnect_atom_v);
         return true;
@@ -130,6 +131,7 @@ std::string session_actor_state::describe() const {
 }
 
 void session_actor_state::set_lifecycle(session_state next) {
+  if (next != lifecycle) record(recorded_kind::state, static_cast<std::uint8_t>(next));
   lifecycle = next;
   if (config.status && !publication_deferred) config.status->publish(next);
 }
@@ -208,6 +210,7 @@ void session_actor_state::stop(sync_errc code, std::string message) {
   phase = session_phase::stopped;
   set_connection(connection_state::disconnected);
   complete_all_waits({wait_status::error, code});
+  log_recent_events();
   finish_close_if_done();
 }
 
@@ -224,6 +227,10 @@ void session_actor_state::shutdown_now() {
 session_actor spawn_session(caf::actor_system& system, session_config config) {
   // Misuse fails here, at the caller, instead of as a null dereference inside a handler later.
   if (!config.store) throw std::invalid_argument("spawn_session: config.store is null");
+  if (config.backpressure &&
+      config.backpressure->high_water_bytes <= config.backpressure->low_water_bytes)
+    throw std::invalid_argument(
+        "spawn_session: backpressure high_water_bytes must be above low_water_bytes");
   if (!config.settings) throw std::invalid_argument("spawn_session: config.settings is null");
   if (!config.settings->ident_source)
     throw std::invalid_argument("spawn_session: config.settings->ident_source is null");

@@ -53,6 +53,9 @@ struct session_settings {
   std::chrono::milliseconds persist_acknowledgements_after = tuning::persist_acknowledgements_after;
   /// Delay before binding again after a retryable session-level ERROR.
   backoff_config rebind_backoff{};
+  /// Events each session's flight recorder keeps (flight_recorder.hpp); 0: none (explain()
+  /// still reports state, figures and the last error).
+  std::size_t flight_recorder_events = tuning::flight_recorder_events;
 };
 
 /// What is a session's own; the rest is shared through `settings` (never null).
@@ -66,6 +69,16 @@ struct client_reset_config {
   std::function<void(const client_reset_event&)> after;
   /// Also receives both events as messages; may be null.
   client_reset_observer observer;
+};
+
+/// A realm's high- and low-water marks for unacknowledged bytes and who is told when they are
+/// crossed (backpressure_event).
+struct backpressure_config {
+  std::uint64_t high_water_bytes = 0;  ///< above it: told once (must be > low_water_bytes)
+  std::uint64_t low_water_bytes = 0;   ///< at or below it again: told once
+  /// Called on the session's thread; keep it short. May be empty.
+  std::function<void(const backpressure_event&)> callback;
+  backpressure_observer observer;  ///< may be null
 };
 
 struct session_config {
@@ -82,10 +95,13 @@ struct session_config {
   /// False: waits keep waiting through them, until done, a fatal error, pause or close.
   bool cancel_waits_on_nonfatal_error = false;
   client_reset_config client_reset;
+  /// Null: no backpressure signal (one pointer per session; most realms have none).
+  std::shared_ptr<const backpressure_config> backpressure;
 };
 
 /// Spawns a session. It sets the store's commit listener (the listener only sends a message).
-/// Throws std::invalid_argument when the store, the settings or their ident source is missing.
+/// Throws std::invalid_argument when the store, the settings or their ident source is missing,
+/// or when backpressure marks are set with high_water_bytes not above low_water_bytes.
 session_actor spawn_session(caf::actor_system& system, session_config config);
 
 }  // namespace actorsync::runtime

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,6 +29,7 @@
 
 #include <actorsync/actors/reconnect_backoff.hpp>
 #include "actors/flat_map.hpp"
+#include "actors/flight_recorder.hpp"
 #include "actors/progress_registry.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/wait_registry.hpp"
@@ -76,6 +78,21 @@ struct client_reset_progress {
   protocol::request_ident mark = 0;  ///< 0 until the staging realm has its file ident
 };
 
+/// The latest error a session met, for explain().
+struct recorded_error {
+  sync_errc code = sync_errc::connection_lost;
+  std::string message;
+  std::chrono::steady_clock::time_point at;
+};
+
+/// What a session keeps for explain(), allocated at its first event (one pointer until then).
+struct session_diagnostics {
+  session_diagnostics(std::size_t events, std::chrono::steady_clock::time_point origin)
+      : recorder(events, origin) {}
+  flight_recorder recorder;
+  std::unique_ptr<recorded_error> last_error;  ///< allocated at the first error
+};
+
 struct session_actor_state {
   using self_pointer = session_actor_impl::pointer;
 
@@ -104,6 +121,7 @@ struct session_actor_state {
   /// A DOWNLOAD arrived on the current binding: the server's downloadable figure is current.
   bool download_figures_current = false;
   bool publication_deferred = false;  ///< inside a pause or resume request (pause_request_scope)
+  bool above_high_water = false;      ///< told backpressure_event{above_high_water = true} last
   /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
   /// before it reads the store (see init).
   std::shared_ptr<std::atomic<bool>> commit_notice_pending;
@@ -126,6 +144,8 @@ struct session_actor_state {
   flat_map<subscription_token, subscriber_entry> subscribers;
   /// Set only while a client reset runs (one pointer per idle session).
   std::unique_ptr<client_reset_progress> reset;
+  /// The flight recorder and the latest error (session_explain.cpp).
+  std::unique_ptr<session_diagnostics> diagnostics;
 
   /// The store the sync protocol reads and writes: the staging realm during a client reset.
   storage::realm_store& sync_store() const { return reset ? *reset->staging : *config.store; }
@@ -188,7 +208,9 @@ struct session_actor_state {
   // ---- observers (session_observers.cpp) ----
   void add_upload_wait(std::chrono::milliseconds timeout, protocol::version_type target,
                        wait_responder responder);
-  void add_download_wait(std::chrono::milliseconds timeout, wait_responder responder);
+  /// `server_version` 0: a MARK round trip; else until the download cursor reaches it.
+  void add_download_wait(std::chrono::milliseconds timeout, protocol::version_type server_version,
+                         wait_responder responder);
   void add_wait(const ticketed_wait& request);
   void store_wait(wait_id id, std::chrono::milliseconds timeout, wait_responder responder);
   /// A wait's deadline: its own timeout, else the app's request timeout when this realm cancels
@@ -216,6 +238,19 @@ struct session_actor_state {
   void watch(const caf::actor& subscriber);  ///< monitors it unless it already subscribes
   void forget_subscriber(const caf::actor_addr& who);
   session_snapshot snapshot() const;
+  /// Tells the backpressure observers when the unacknowledged bytes crossed a mark.
+  void check_backpressure();
+
+  // ---- diagnostics (session_explain.cpp) ----
+  void record(recorded_kind kind, std::uint8_t detail = 0, std::uint64_t value = 0,
+              std::uint16_t count = 0);
+  void record_download(const protocol::download_message& m,
+                       protocol::version_type acknowledged_before,
+                       protocol::version_type acknowledged);
+  void record_error(sync_errc code, const std::string& message, std::chrono::milliseconds retry_in);
+  session_explanation explain() const;
+  /// The flight recorder's events as log lines, after a fatal error.
+  void log_recent_events() const;
 
   // ---- client reset (session_client_reset.cpp) ----
   /// Handles a client_reset_required ERROR by the realm's mode; false: stop as for any fatal

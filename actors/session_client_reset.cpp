@@ -126,6 +126,11 @@ bool session_actor_state::finish_client_reset_at(protocol::request_ident request
 }
 
 void session_actor_state::tell_client_reset(const client_reset_event& event) {
+  if (event.after) {
+    record(recorded_kind::reset_finished, 0, event.recovered);
+  } else {
+    record(recorded_kind::reset_begun, static_cast<std::uint8_t>(event.reason));
+  }
   const auto& callback = event.after ? config.client_reset.after : config.client_reset.before;
   if (callback) callback(event);
   if (config.client_reset.observer) caf::anon_send(config.client_reset.observer, event);

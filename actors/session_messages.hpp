@@ -32,6 +32,8 @@ namespace actorsync::runtime {
 using progress_subscriber = caf::typed_actor<caf::reacts_to<transfer_progress>>;
 using connection_observer = caf::typed_actor<caf::reacts_to<connection_state_changed>>;
 using error_observer = caf::typed_actor<caf::reacts_to<session_error_event>>;
+/// Receives a realm's backpressure_events (session_config::backpressure).
+using backpressure_observer = caf::typed_actor<caf::reacts_to<backpressure_event>>;
 /// Receives a realm's client_reset_events (before and after each reset).
 using client_reset_observer = caf::typed_actor<caf::reacts_to<client_reset_event>>;
 
@@ -53,10 +55,14 @@ struct wait_for_upload {
   protocol::version_type target = newest_at_handling;
 };
 
-/// Waits for a MARK round trip: everything the server held at the MARK is integrated locally.
-/// `timeout` as for wait_for_upload.
+/// Without `server_version`: waits for a MARK round trip, so everything the server held at the
+/// MARK is integrated locally. With it: waits until everything up to that server version is
+/// integrated locally (no MARK; reads-your-writes across clients: the writer learns a server
+/// version that covers its write from its own download cursor after an upload wait and a
+/// download wait). `timeout` as for wait_for_upload.
 struct wait_for_download {
   std::chrono::milliseconds timeout{0};
+  protocol::version_type server_version = 0;
 };
 
 /// Registers `subscriber` for transfer_progress messages; replies with the token.
@@ -188,7 +194,9 @@ struct issue_wait {
 struct ticketed_wait {
   bool upload = true;  ///< false: a download wait
   std::chrono::milliseconds timeout{0};
-  protocol::version_type target = newest_at_handling;  ///< upload waits (see wait_for_upload)
+  /// Upload waits: see wait_for_upload. Download waits: the server version to reach, or
+  /// newest_at_handling for a MARK round trip.
+  protocol::version_type target = newest_at_handling;
   caf::actor reply_to;
   std::uint64_t ticket = 0;
 };
@@ -226,12 +234,29 @@ typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
            x.pending_upload_bytes);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, backpressure_event& x) {
+  return f(caf::meta::type_name("backpressure_event"), x.realm, x.above_high_water,
+           x.unacknowledged_bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_event_record& x) {
+  return f(caf::meta::type_name("session_event_record"), x.age, x.what);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_explanation& x) {
+  return f(caf::meta::type_name("session_explanation"), x.realm, x.blocker, x.summary, x.state,
+           x.connection, x.has_error, x.last_error, x.last_error_fatal, x.last_error_message,
+           x.last_error_age, x.next_retry_in, x.unacknowledged_changesets, x.unacknowledged_bytes,
+           x.oldest_unacknowledged_age, x.download_remaining_bytes, x.pending_upload_waits,
+           x.pending_download_waits, x.recent_events);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wait_for_upload& x) {
   return f(caf::meta::type_name("wait_for_upload"), x.timeout, x.target);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wait_for_download& x) {
-  return f(caf::meta::type_name("wait_for_download"), x.timeout);
+  return f(caf::meta::type_name("wait_for_download"), x.timeout, x.server_version);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, subscribe_progress& x) {
@@ -332,6 +357,10 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::issue_wait))
 
 // -- public, added later
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::client_reset_event))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_event_record))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_explanation))
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, explain_atom, "explain")
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::backpressure_event))
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on
@@ -353,6 +382,7 @@ using session_actor = caf::typed_actor<
     caf::replies_to<unsubscribe_connection_atom, subscription_token>::with<bool>,
     caf::replies_to<subscribe_errors_atom, error_observer>::with<subscription_token>,
     caf::replies_to<get_state_atom>::with<session_snapshot>,
+    caf::replies_to<explain_atom>::with<session_explanation>,
     caf::replies_to<reconnect_atom>::with<bool>, caf::replies_to<close_session>::with<bool>>;
 
 /// The full interface: the public one plus what storage, the connection manager and the

@@ -22,7 +22,8 @@ void session_actor_state::add_wait(const ticketed_wait& request) {
   if (request.upload) {
     add_upload_wait(request.timeout, request.target, std::move(responder));
   } else {
-    add_download_wait(request.timeout, std::move(responder));
+    const auto server_version = request.target == newest_at_handling ? 0 : request.target;
+    add_download_wait(request.timeout, server_version, std::move(responder));
   }
 }
 
@@ -50,6 +51,7 @@ void session_actor_state::add_upload_wait(std::chrono::milliseconds timeout,
 }
 
 void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
+                                            protocol::version_type server_version,
                                             wait_responder responder) {
   if (lifecycle == session_state::inactive) {
     responder.deliver(wait_outcome{wait_status::error, stop_reason});
@@ -61,6 +63,16 @@ void session_actor_state::add_download_wait(std::chrono::milliseconds timeout,
   }
   auto id = next_wait++;
   if (!waits) waits = std::make_unique<pending_waits>();
+  if (server_version != 0) {
+    if (waits->registry.add_download_to(id, server_version,
+                                        sync_store().metadata().download_server_version)) {
+      responder.deliver(wait_outcome{});
+      release_waits_if_done();
+      return;
+    }
+    store_wait(id, timeout, std::move(responder));
+    return;
+  }
   waits->registry.add_download(id);
   store_wait(id, timeout, std::move(responder));
   send_marks();  // no-op unless bound: a paused session's wait waits for resume()
@@ -153,6 +165,7 @@ void session_actor_state::on_error(sync_errc code, const std::string& message,
   if (fatal) retry_in = {};
   retry_at = retry_in.count() > 0 ? self->clock().now() + retry_in
                                   : std::chrono::steady_clock::time_point{};
+  record_error(code, message, retry_in);
   const session_error_event event{config.realm_path, code,    fatal, message,
                                   link_server_url(), retry_in};
   if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
@@ -239,6 +252,7 @@ void session_actor_state::set_connection(connection_state next) {
   if (next == connection) return;  // observers never see the same state twice
   auto old = connection;
   connection = next;
+  record(recorded_kind::connection, static_cast<std::uint8_t>(next));
   if (config.status) config.status->set_connection(next);
   // Sent as the session, so a subscriber watching many sessions can tell them apart.
   const auto me = caf::actor_cast<caf::actor>(self);
@@ -252,6 +266,20 @@ void session_actor_state::forget_subscriber(const caf::actor_addr& who) {
     if (entry.kind == subscription_kind::progress && entry.who.address() == who)
       progress.remove(token);
   erase_if(subscribers, [&who](const auto& entry) { return entry.second.who.address() == who; });
+}
+
+void session_actor_state::check_backpressure() {
+  const auto& marks = config.backpressure;
+  if (!marks) return;
+  const auto meta = config.store->metadata();
+  const auto pending = meta.uploadable_bytes - std::min(meta.uploadable_bytes, meta.uploaded_bytes);
+  const bool crossed =
+      above_high_water ? pending <= marks->low_water_bytes : pending > marks->high_water_bytes;
+  if (!crossed) return;
+  above_high_water = !above_high_water;
+  const backpressure_event event{config.realm_path, above_high_water, pending};
+  if (marks->callback) marks->callback(event);
+  if (marks->observer) caf::anon_send(marks->observer, event);
 }
 
 session_snapshot session_actor_state::snapshot() const {

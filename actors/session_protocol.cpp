@@ -1,6 +1,7 @@
 // The session's side of the sync protocol: attaching to a link, BIND/IDENT, UPLOAD from the
 // last acknowledged client version, MARK, integrating DOWNLOADs, UNBOUND and ERROR.
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <caf/all.hpp>
 
 #include "actors/session_actor_state.hpp"
@@ -88,6 +89,7 @@ void session_actor_state::send_bind() {
   std::string token = attach_token ? std::move(*attach_token) : fresh_token();
   attach_token.reset();
   download_figures_current = false;
+  record(recorded_kind::bind_sent, 0, ident);
   send(protocol::bind_message{ident, config.realm_path, std::move(token)});
   send(protocol::client_ident_message{ident, meta.client_file_ident, meta.file_ident_salt,
                                       meta.download_server_version,
@@ -128,8 +130,10 @@ void session_actor_state::session_ended(sync_errc code, const std::string& messa
 
 void session_actor_state::send_marks() {
   if (phase != session_phase::bound) return;
-  if (waits && waits->registry.assign_mark(next_request))
+  if (waits && waits->registry.assign_mark(next_request)) {
+    record(recorded_kind::mark_sent, 0, next_request);
     send(protocol::client_mark_message{ident, next_request++});
+  }
 }
 
 void session_actor_state::upload_more() {
@@ -153,6 +157,8 @@ void session_actor_state::upload_more() {
   upload.changesets = std::move(batch.value());
   upload_cursor = upload.client_version;
   upload_in_outbox = true;
+  record(recorded_kind::upload_sent, 0, upload.client_version,
+         static_cast<std::uint16_t>(std::min<std::size_t>(upload.changesets.size(), 0xffff)));
   send(upload, true);
 }
 
@@ -173,6 +179,7 @@ void session_actor_state::on_local_commit() {
   // Cleared before reading: a commit that the read below misses sends a new notice.
   commit_notice_pending->store(false);
   report_progress();
+  check_backpressure();
   upload_more();
 }
 
@@ -192,6 +199,15 @@ void session_actor_state::persist_acknowledgements() {
   }
 }
 
+void session_actor_state::record_download(const protocol::download_message& m,
+                                          protocol::version_type acknowledged_before,
+                                          protocol::version_type acknowledged) {
+  if (!m.changesets.empty())
+    record(recorded_kind::download, 0, m.server_version,
+           static_cast<std::uint16_t>(std::min<std::size_t>(m.changesets.size(), 0xffff)));
+  if (acknowledged > acknowledged_before) record(recorded_kind::acknowledged, 0, acknowledged);
+}
+
 namespace {
 
 template <class... Fs>
@@ -208,58 +224,63 @@ void session_actor_state::on_message(const protocol::server_message& message) {
   // An answer to an earlier binding (its route outlived a fast pause/resume or rebind) is
   // stale too: only the current binding's ident speaks for this session now.
   if (protocol::session_of(message) != ident) return;
-  std::visit(overloaded{
-                 [this](const protocol::server_ident_message& m) {
-                   if (phase != session_phase::binding) {
-                     stop(sync_errc::protocol_violation, "IDENT from the server while identified");
-                     return;
-                   }
-                   auto status =
-                       sync_store().set_client_file_ident(m.client_file_ident, m.file_ident_salt);
-                   if (!status) {
-                     stop(from_storage(status.error().code), status.error().message);
-                     return;
-                   }
-                   phase = session_phase::bound;
-                   staging_identified();  // during a client reset: when is the copy complete?
-                   upload_more();
-                   send_marks();
-                 },
-                 [this](const protocol::download_message& m) {
-                   auto status = sync_store().integrate_download(m);
-                   if (!status) {
-                     stop(from_storage(status.error().code), status.error().message);
-                     return;
-                   }
-                   if (rebind_backoff) rebind_backoff->reset();
-                   download_figures_current = true;
-                   schedule_persist();
-                   const auto acknowledged = sync_store().metadata().acknowledged_client_version;
-                   if (upload_cursor < acknowledged) upload_cursor = acknowledged;
-                   if (waits)
-                     complete_waits(waits->registry.upload_acknowledged(acknowledged),
-                                    wait_outcome{});
-                   report_progress();
-                   if (!finish_close_if_done()) upload_more();
-                 },
-                 [this](const protocol::server_mark_message& m) {
-                   if (finish_client_reset_at(m.request)) return;
-                   if (waits)
-                     complete_waits(waits->registry.mark_received(m.request), wait_outcome{});
-                 },
-                 [this](const protocol::unbound_message&) {
-                   // Unsolicited: the server ended the session; bind again after a delay.
-                   session_ended(sync_errc::session_closed, "UNBOUND from the server");
-                 },
-                 [this](const protocol::error_message& m) {
-                   const auto code = from_protocol(static_cast<protocol::error_code>(m.code));
-                   if (code == sync_errc::client_reset_required && reset_instead_of_stopping(m))
-                     return;
-                   session_ended(code, m.message);
-                 },
-                 [](const protocol::pong_message&) {},  // connection level, handled by the manager
-             },
-             message);
+  std::visit(
+      overloaded{
+          [this](const protocol::server_ident_message& m) {
+            if (phase != session_phase::binding) {
+              stop(sync_errc::protocol_violation, "IDENT from the server while identified");
+              return;
+            }
+            auto status =
+                sync_store().set_client_file_ident(m.client_file_ident, m.file_ident_salt);
+            if (!status) {
+              stop(from_storage(status.error().code), status.error().message);
+              return;
+            }
+            phase = session_phase::bound;
+            record(recorded_kind::ident_received, 0, m.client_file_ident);
+            staging_identified();  // during a client reset: when is the copy complete?
+            upload_more();
+            send_marks();
+          },
+          [this](const protocol::download_message& m) {
+            const auto acknowledged_before = sync_store().metadata().acknowledged_client_version;
+            auto status = sync_store().integrate_download(m);
+            if (!status) {
+              stop(from_storage(status.error().code), status.error().message);
+              return;
+            }
+            if (rebind_backoff) rebind_backoff->reset();
+            download_figures_current = true;
+            schedule_persist();
+            const auto acknowledged = sync_store().metadata().acknowledged_client_version;
+            record_download(m, acknowledged_before, acknowledged);
+            if (acknowledged > acknowledged_before) check_backpressure();
+            if (upload_cursor < acknowledged) upload_cursor = acknowledged;
+            if (waits)
+              complete_waits(waits->registry.upload_acknowledged(acknowledged), wait_outcome{});
+            if (waits)
+              complete_waits(waits->registry.downloaded_to(m.server_version), wait_outcome{});
+            report_progress();
+            if (!finish_close_if_done()) upload_more();
+          },
+          [this](const protocol::server_mark_message& m) {
+            record(recorded_kind::mark_received, 0, m.request);
+            if (finish_client_reset_at(m.request)) return;
+            if (waits) complete_waits(waits->registry.mark_received(m.request), wait_outcome{});
+          },
+          [this](const protocol::unbound_message&) {
+            // Unsolicited: the server ended the session; bind again after a delay.
+            session_ended(sync_errc::session_closed, "UNBOUND from the server");
+          },
+          [this](const protocol::error_message& m) {
+            const auto code = from_protocol(static_cast<protocol::error_code>(m.code));
+            if (code == sync_errc::client_reset_required && reset_instead_of_stopping(m)) return;
+            session_ended(code, m.message);
+          },
+          [](const protocol::pong_message&) {},  // connection level, handled by the manager
+      },
+      message);
 }
 
 }  // namespace actorsync::runtime

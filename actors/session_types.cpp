@@ -176,3 +176,57 @@ std::string_view to_string(wait_status status) {
 }
 
 }  // namespace actorsync::runtime
+
+namespace actorsync::runtime {
+
+std::string_view to_string(sync_blocker blocker) {
+  switch (blocker) {
+    case sync_blocker::none:
+      return "none";
+    case sync_blocker::stopped:
+      return "stopped";
+    case sync_blocker::paused:
+      return "paused";
+    case sync_blocker::client_reset:
+      return "client_reset";
+    case sync_blocker::token_expired:
+      return "token_expired";
+    case sync_blocker::not_connected:
+      return "not_connected";
+    case sync_blocker::connecting:
+      return "connecting";
+    case sync_blocker::waiting_for_ident:
+      return "waiting_for_ident";
+    case sync_blocker::uploading:
+      return "uploading";
+    case sync_blocker::downloading:
+      return "downloading";
+  }
+  return "unknown";
+}
+
+std::string to_string(const session_explanation& e) {
+  auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
+  std::string out = e.realm + ": " + e.summary + "\n";
+  out += "  state " + std::string(to_string(e.state)) + ", connection " +
+         std::string(to_string(e.connection)) + ", blocker " + std::string(to_string(e.blocker)) +
+         "\n";
+  if (e.has_error) {
+    out += "  last error " + std::string(to_string(e.last_error)) +
+           (e.last_error_fatal ? " (fatal)" : "") + " " + ms(e.last_error_age) +
+           " ago: " + e.last_error_message + "\n";
+  }
+  if (e.next_retry_in.count() > 0) out += "  next attempt in " + ms(e.next_retry_in) + "\n";
+  out += "  unacknowledged: " + std::to_string(e.unacknowledged_changesets) + " changesets, " +
+         std::to_string(e.unacknowledged_bytes) + " bytes";
+  if (e.unacknowledged_changesets > 0) out += ", oldest " + ms(e.oldest_unacknowledged_age);
+  out += "\n  download remaining: " + std::to_string(e.download_remaining_bytes) +
+         " bytes; waits pending: " + std::to_string(e.pending_upload_waits) + " upload, " +
+         std::to_string(e.pending_download_waits) + " download\n";
+  if (!e.recent_events.empty()) out += "  recent events (oldest first):\n";
+  for (const auto& event : e.recent_events)
+    out += "    -" + ms(event.age) + "  " + event.what + "\n";
+  return out;
+}
+
+}  // namespace actorsync::runtime

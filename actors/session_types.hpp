@@ -9,6 +9,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 namespace actorsync::runtime {
 
@@ -134,6 +135,16 @@ struct session_error_event {
   friend bool operator==(const session_error_event&, const session_error_event&) = default;
 };
 
+/// Told when a session's unacknowledged bytes (committed locally, not yet acknowledged by the
+/// server) rise above the realm's high-water mark, and again when they fall to its low-water
+/// mark, so a producer can slow down before memory and disk grow (realm_config).
+struct backpressure_event {
+  std::string realm;
+  bool above_high_water = false;  ///< true: crossed the high mark; false: back at the low one
+  std::uint64_t unacknowledged_bytes = 0;
+  friend bool operator==(const backpressure_event&, const backpressure_event&) = default;
+};
+
 /// What a realm does when the server cannot continue its history (docs/sessions.md, "Client
 /// reset"). The session always stops the uploads of the old history first.
 enum class client_reset_mode : std::uint8_t {
@@ -182,6 +193,61 @@ struct session_snapshot {
   std::uint64_t pending_upload_bytes = 0;
   friend bool operator==(const session_snapshot&, const session_snapshot&) = default;
 };
+
+/// Why a session is not synced, as explain() sees it: the first obstacle, in this order.
+enum class sync_blocker : std::uint8_t {
+  none,               ///< bound, every local write acknowledged, no download known to be due
+  stopped,            ///< a fatal error stopped the session (the explanation's last error)
+  paused,             ///< pause() was called; only resume() revives it
+  client_reset,       ///< a client reset is under way
+  token_expired,      ///< the server refused the token as expired; a fresh one is on its way
+  not_connected,      ///< no link now; next_retry_in says when the next attempt is
+  connecting,         ///< a link is being opened (TCP, TLS, WebSocket upgrade)
+  waiting_for_ident,  ///< BIND and IDENT sent; the server's IDENT is outstanding
+  uploading,          ///< local writes the server has not acknowledged yet
+  downloading,        ///< the server holds more for this realm, or a download wait's MARK is out
+};
+std::string_view to_string(sync_blocker blocker);
+
+/// One entry of a session's flight recorder, as explain() shows it.
+struct session_event_record {
+  std::chrono::milliseconds age{0};  ///< how long before the explanation it happened
+  std::string what;                  ///< e.g. "connection: connected", "UPLOAD sent: v1..v4"
+  friend bool operator==(const session_event_record&, const session_event_record&) = default;
+};
+
+/// "Why isn't this realm synced?": what the session knows, answered to explain_atom and
+/// sync_session::explain(). to_string() renders it for a person.
+struct session_explanation {
+  std::string realm;
+  sync_blocker blocker = sync_blocker::none;
+  std::string summary;  ///< one sentence naming the blocker and what happens next
+  session_state state = session_state::active;
+  connection_state connection = connection_state::disconnected;
+  // ---- the latest error (fatal or not), if any since the session started ----
+  bool has_error = false;
+  sync_errc last_error = sync_errc::connection_lost;
+  bool last_error_fatal = false;
+  std::string last_error_message;
+  std::chrono::milliseconds last_error_age{0};
+  /// When the session (or its link) tries again after a retryable error; 0: no retry pending.
+  std::chrono::milliseconds next_retry_in{0};
+  // ---- upload ----
+  std::uint64_t unacknowledged_changesets = 0;
+  std::uint64_t unacknowledged_bytes = 0;
+  /// Age of the oldest local write the server has not acknowledged (its commit timestamp).
+  std::chrono::milliseconds oldest_unacknowledged_age{0};
+  // ---- download ----
+  std::uint64_t download_remaining_bytes = 0;  ///< the server's figure from its last DOWNLOAD
+  std::uint64_t pending_upload_waits = 0;
+  std::uint64_t pending_download_waits = 0;
+  /// The flight recorder's events, oldest first (app_config::flight_recorder_events of them).
+  std::vector<session_event_record> recent_events;
+  friend bool operator==(const session_explanation&, const session_explanation&) = default;
+};
+
+/// A multi-line report: the summary, the figures, the recent events.
+std::string to_string(const session_explanation& explanation);
 
 }  // namespace actorsync::runtime
 

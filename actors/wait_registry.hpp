@@ -38,6 +38,12 @@ class wait_registry {
   std::vector<wait_id> mark_received(protocol::request_ident request);
   /// The binding ended: MARKs in flight will never be echoed.
   void binding_lost();
+  /// A wait for the local download cursor to reach server version `target` (reads-your-writes
+  /// across clients: no MARK). True when `downloaded` already reaches it; it is then not stored.
+  bool add_download_to(wait_id id, protocol::version_type target,
+                       protocol::version_type downloaded);
+  /// Waits satisfied now that everything up to server version `downloaded` is integrated.
+  std::vector<wait_id> downloaded_to(protocol::version_type downloaded);
 
   // ---- both ----
   /// Removes one wait (its timeout fired). False when it was already done.
@@ -46,13 +52,14 @@ class wait_registry {
   std::vector<wait_id> take_all();
 
   std::size_t upload_count() const { return uploads_.size(); }
-  std::size_t download_count() const { return downloads_.size(); }
-  bool empty() const { return uploads_.empty() && downloads_.empty(); }
+  std::size_t download_count() const { return downloads_.size() + downloads_to_.size(); }
+  bool empty() const { return uploads_.empty() && downloads_.empty() && downloads_to_.empty(); }
 
  private:
   flat_map<wait_id, protocol::version_type> uploads_;  ///< id -> target client version
   /// id -> MARK request it waits for on this binding (nullopt: none sent yet)
   flat_map<wait_id, std::optional<protocol::request_ident>> downloads_;
+  flat_map<wait_id, protocol::version_type> downloads_to_;  ///< id -> target server version
 };
 
 }  // namespace actorsync::runtime

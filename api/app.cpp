@@ -77,6 +77,10 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
       own_system(host ? nullptr : std::make_unique<caf::actor_system>(*own_config)),
       system(host ? *host : *own_system),
       multiplexing(config.session_multiplexing) {
+  if (config.flight_recorder_events > runtime::tuning::max_flight_recorder_events)
+    throw usage_error("flight_recorder_events is " + std::to_string(config.flight_recorder_events) +
+                      ", more than the maximum of " +
+                      std::to_string(runtime::tuning::max_flight_recorder_events));
   io = std::make_unique<runtime::io_runtime>(
       runtime::tls_settings{config.tls_trust_file, config.verify_tls});
   runtime::connection_manager_config mc;
@@ -290,6 +294,7 @@ std::shared_ptr<const runtime::session_settings> make_session_settings(
   settings->ident_source = st.idents;
   settings->server_urls = st.url_texts;
   settings->log = st.log;
+  settings->flight_recorder_events = st.config.flight_recorder_events;
   return settings;
 }
 
@@ -318,11 +323,27 @@ std::shared_ptr<const runtime::session_settings> session_settings_for(app::impl&
   return cached.settings;
 }
 
+std::shared_ptr<const runtime::backpressure_config> backpressure_for(const std::string& path,
+                                                                     const realm_config& config) {
+  if (!config.on_backpressure) return nullptr;
+  if (config.backpressure_high_water_bytes <= config.backpressure_low_water_bytes)
+    throw usage_error("realm " + path + ": backpressure_high_water_bytes (" +
+                      std::to_string(config.backpressure_high_water_bytes) +
+                      ") must be above backpressure_low_water_bytes (" +
+                      std::to_string(config.backpressure_low_water_bytes) + ")");
+  auto marks = std::make_shared<runtime::backpressure_config>();
+  marks->high_water_bytes = config.backpressure_high_water_bytes;
+  marks->low_water_bytes = config.backpressure_low_water_bytes;
+  marks->callback = config.on_backpressure;
+  return marks;
+}
+
 }  // namespace
 
 std::shared_ptr<realm> app::open_realm(const std::string& path, const user_credentials& user,
                                        const realm_config& config) {
   auto& st = *impl_;
+  auto backpressure = backpressure_for(path, config);  // misuse throws before anything changes
   std::lock_guard lock(st.mutex);
   if (auto i = st.realms.find(path); i != st.realms.end()) {
     if (auto existing = i->second.lock()) return existing;
@@ -346,6 +367,7 @@ std::shared_ptr<realm> app::open_realm(const std::string& path, const user_crede
   sc.client_reset.mode = config.client_reset_mode;
   sc.client_reset.before = config.before_client_reset;
   sc.client_reset.after = config.after_client_reset;
+  sc.backpressure = std::move(backpressure);
   auto settings = sc.settings;
   auto status = sc.status;
   // Published before the session starts, so state() is right from the first call.

@@ -63,6 +63,10 @@ struct app_config {
   /// One connection per user (to whichever server of the list it reached) when on (the
   /// default); one per session when off.
   bool session_multiplexing = true;
+  /// Events each session's flight recorder keeps for sync_session::explain() and for the log
+  /// when a fatal error stops it (16 bytes each); 0 turns the recorder off. At most
+  /// runtime::tuning::max_flight_recorder_events (else usage_error).
+  std::size_t flight_recorder_events = runtime::tuning::flight_recorder_events;
   std::size_t scheduler_threads = runtime::tuning::scheduler_threads;
 
   /// Called once per BIND for a fresh token (the connection's upgrade uses the token of the
@@ -98,6 +102,15 @@ struct realm_config {
   /// reads as before) and after (it reads as the new state); manual mode calls only the first.
   std::function<void(const runtime::client_reset_event&)> before_client_reset;
   std::function<void(const runtime::client_reset_event&)> after_client_reset;
+
+  /// Backpressure signal: `on_backpressure` is called (on a runtime thread) once when this
+  /// realm's unacknowledged bytes (committed, not yet acknowledged by the server) rise above
+  /// the high-water mark, and once when they fall back to the low-water mark, so a producer can
+  /// slow down before memory and disk grow. With a callback, high must be above low (else
+  /// usage_error); without one the marks are ignored.
+  std::uint64_t backpressure_high_water_bytes = 0;
+  std::uint64_t backpressure_low_water_bytes = 0;
+  std::function<void(const runtime::backpressure_event&)> on_backpressure;
 };
 
 /// Thrown for API misuse (e.g. changing multiplexing after a session opened, a bad URL).

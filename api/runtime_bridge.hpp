@@ -193,6 +193,31 @@ std::future<runtime::wait_outcome> ask_wait(const app::impl& owner, const Handle
   return future;
 }
 
+/// A request to `target` answered through a future, without blocking the caller: a one-shot
+/// actor asks and fulfils it; `on_error` when the target is gone or does not answer in time.
+template <class Reply, class Handle, class... Ts>
+std::future<Reply> ask_async(caf::actor_system& system, const Handle& target, Reply on_error,
+                             Ts... xs) {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  // The promise is an argument: CAF 0.17.6 binds a null reference for argument-less spawns.
+  auto asker = [target, on_error, xs...](caf::event_based_actor* self,
+                                         std::shared_ptr<std::promise<Reply>> slot) {
+    self->request(target, runtime::tuning::internal_request_timeout, xs...)
+        .then(
+            [self, slot](Reply reply) {
+              slot->set_value(std::move(reply));
+              self->quit();
+            },
+            [self, slot, on_error](caf::error&) {
+              slot->set_value(on_error);
+              self->quit();
+            });
+  };
+  system.spawn(asker, std::move(promise));
+  return future;
+}
+
 /// Blocks for a reply of `target`; `on_error` when it is gone or does not answer in time. For
 /// the app's statistics only: never call it from a callback of this facade.
 template <class Reply, class Handle, class... Ts>

@@ -125,12 +125,26 @@ std::future<wait_outcome> ask_upload(sync_session::impl& session,
                   session_gone);
 }
 
-std::future<wait_outcome> ask_download(sync_session::impl& session,
-                                       std::optional<std::chrono::milliseconds> timeout,
-                                       sync_session::wait_callback callback) {
+std::future<wait_outcome> ask_download(
+    sync_session::impl& session, std::optional<std::chrono::milliseconds> timeout,
+    sync_session::wait_callback callback,
+    protocol::version_type server_version = runtime::newest_at_handling) {
   return ask_wait(*session.owner, session.actor, false,
-                  timeout.value_or(std::chrono::milliseconds{0}), runtime::newest_at_handling,
+                  timeout.value_or(std::chrono::milliseconds{0}), server_version,
                   std::move(callback), session_gone);
+}
+
+std::future<wait_outcome> ask_upload_of(sync_session::impl& session, std::uint64_t version,
+                                        std::optional<std::chrono::milliseconds> timeout,
+                                        sync_session::wait_callback callback) {
+  const auto latest = session.store->metadata().latest_client_version;
+  if (version > latest)
+    throw usage_error("wait_for_upload(" + std::to_string(version) + "): realm " +
+                      session.store->path() + " has committed versions up to " +
+                      std::to_string(latest) + " only");
+  return ask_wait(*session.owner, session.actor, true,
+                  timeout.value_or(std::chrono::milliseconds{0}), version, std::move(callback),
+                  session_gone);
 }
 
 }  // namespace
@@ -215,6 +229,38 @@ void sync_session::download_all_server_changes(std::optional<std::chrono::millis
   (void)ask_download(*impl_, timeout, std::move(callback));
 }
 
+std::future<wait_outcome> sync_session::wait_for_upload(
+    std::uint64_t version, std::optional<std::chrono::milliseconds> timeout) {
+  return ask_upload_of(*impl_, version, timeout, {});
+}
+
+void sync_session::wait_for_upload(std::uint64_t version,
+                                   std::optional<std::chrono::milliseconds> timeout,
+                                   wait_callback callback) {
+  (void)ask_upload_of(*impl_, version, timeout, std::move(callback));
+}
+
+std::future<wait_outcome> sync_session::wait_for_download(
+    std::uint64_t server_version, std::optional<std::chrono::milliseconds> timeout) {
+  if (server_version == 0) {  // every replica has integrated server version 0
+    std::promise<wait_outcome> done;
+    done.set_value(wait_outcome{});
+    return done.get_future();
+  }
+  return ask_download(*impl_, timeout, {}, server_version);
+}
+
+void sync_session::wait_for_download(std::uint64_t server_version,
+                                     std::optional<std::chrono::milliseconds> timeout,
+                                     wait_callback callback) {
+  if (server_version == 0) return callback(wait_outcome{});
+  (void)ask_download(*impl_, timeout, std::move(callback), server_version);
+}
+
+std::uint64_t sync_session::downloaded_server_version() const {
+  return impl_->store->metadata().download_server_version;
+}
+
 notification_token sync_session::add_progress_notification(runtime::progress_direction direction,
                                                            runtime::progress_mode mode,
                                                            progress_callback callback) {
@@ -283,6 +329,15 @@ std::uint64_t notification_token::release() {
 void notification_token::reset() {
   if (const auto token = std::exchange(value_, 0); token != 0 && remove_)
     remove_(app_state_, token);
+}
+
+std::future<runtime::session_explanation> sync_session::explain() {
+  runtime::session_explanation gone;
+  gone.realm = path();
+  gone.state = runtime::session_state::inactive;
+  gone.blocker = runtime::sync_blocker::stopped;
+  gone.summary = "the session is gone (the realm was closed or the app is stopping)";
+  return ask_async(impl_->owner->system, impl_->actor, std::move(gone), runtime::explain_atom_v);
 }
 
 void sync_session::reconnect() {

@@ -91,6 +91,24 @@ class sync_session {
   void download_all_server_changes(std::optional<std::chrono::milliseconds> timeout,
                                    wait_callback callback);
 
+  /// Per-write durability: true (ok) once the server acknowledged the local write whose commit
+  /// returned `version` (write_transaction::commit()), without waiting for later writes. A
+  /// version not committed yet throws usage_error; 0 is done at once. `timeout` as above.
+  [[nodiscard]] std::future<runtime::wait_outcome> wait_for_upload(
+      std::uint64_t version, std::optional<std::chrono::milliseconds> timeout = {});
+  void wait_for_upload(std::uint64_t version, std::optional<std::chrono::milliseconds> timeout,
+                       wait_callback callback);
+  /// True (ok) once everything up to `server_version` is integrated locally, with no MARK round
+  /// trip. Reads-your-writes across clients: after the writer's wait_for_upload and
+  /// download_all_server_changes, its downloaded_server_version() covers its write; a reader
+  /// given that number waits for it here. `timeout` as above.
+  [[nodiscard]] std::future<runtime::wait_outcome> wait_for_download(
+      std::uint64_t server_version, std::optional<std::chrono::milliseconds> timeout = {});
+  void wait_for_download(std::uint64_t server_version,
+                         std::optional<std::chrono::milliseconds> timeout, wait_callback callback);
+  /// The newest server version integrated locally (the realm's download cursor).
+  [[nodiscard]] std::uint64_t downloaded_server_version() const;
+
   /// Registers `callback` for transfer progress; removed when the returned token goes (or by
   /// remove_progress_notification with its value()). Reports carry the token's value().
   notification_token add_progress_notification(runtime::progress_direction direction,
@@ -107,6 +125,13 @@ class sync_session {
 
   /// Connects now, skipping a pending backoff delay.
   void reconnect();
+
+  /// "Why isn't this realm synced?": the session's answer from its own state (the first
+  /// blocker and a sentence about it, the last error and the next retry, unacknowledged writes
+  /// and the oldest one's age, download figures, pending waits) and its flight recorder's last
+  /// events. runtime::to_string() renders it for a person. A session already gone answers
+  /// blocker `stopped`.
+  [[nodiscard]] std::future<runtime::session_explanation> explain();
 
   struct impl;
   impl& internals() { return *impl_; }

@@ -62,3 +62,17 @@ TEST(WaitRegistry, RemoveAndTakeAll) {
   EXPECT_EQ(all, (ids{1, 3}));
   EXPECT_TRUE(waits.empty());
 }
+
+TEST(WaitRegistry, DownloadWaitsForAServerVersionNeedNoMark) {
+  wait_registry waits;
+  EXPECT_TRUE(waits.add_download_to(1, 5, 5));  // already integrated: not stored
+  EXPECT_FALSE(waits.add_download_to(2, 8, 5));
+  EXPECT_FALSE(waits.add_download_to(3, 12, 5));
+  EXPECT_FALSE(waits.assign_mark(1));  // no MARK for them
+  EXPECT_EQ(waits.download_count(), 2u);
+  EXPECT_TRUE(waits.downloaded_to(7).empty());
+  EXPECT_EQ(waits.downloaded_to(9), ids{2});
+  EXPECT_FALSE(waits.empty());
+  EXPECT_EQ(waits.take_all(), ids{3});
+  EXPECT_TRUE(waits.empty());
+}
