@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include <actorsync/actors/session_types.hpp>
+#include "actors/fleet_counters.hpp"
 
 namespace actorsync::runtime {
 
@@ -63,6 +64,11 @@ class published_status {
 
   std::atomic<std::uint32_t> word_{pack(0, session_state::active)};
   std::atomic<connection_state> connection_{connection_state::disconnected};
+
+ public:
+  /// What the session added to its app's fleet_counters: written by the session only, and by
+  /// the app once the session has terminated (it removes it then).
+  fleet_contribution fleet;
 };
 
 }  // namespace actorsync::runtime

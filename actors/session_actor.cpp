@@ -117,6 +117,10 @@ void session_actor_state::init(self_pointer owner) {
       });
   if (config.store->reset_pending()) resume_pending_reset();
   if (config.start_paused) record_pause(true);
+  // Writes left unacknowledged by an earlier run count as noticed now.
+  if (const auto meta = config.store->metadata();
+      meta.acknowledged_client_version < meta.latest_client_version)
+    note_local_writes(meta.latest_client_version);
   if (config.start_paused || config.store->metadata().sync_paused) {
     set_lifecycle(session_state::paused);
   } else {
@@ -133,7 +137,9 @@ std::string session_actor_state::describe() const {
 void session_actor_state::set_lifecycle(session_state next) {
   if (next != lifecycle) record(recorded_kind::state, static_cast<std::uint8_t>(next));
   lifecycle = next;
+  if (next == session_state::paused) fleet_in_error = false;  // the owner paused it
   if (config.status && !publication_deferred) config.status->publish(next);
+  publish_fleet();
 }
 
 void session_actor_state::settle_request(bool from_facade) {

@@ -53,6 +53,9 @@ struct session_settings {
   std::chrono::milliseconds persist_acknowledgements_after = tuning::persist_acknowledgements_after;
   /// Delay before binding again after a retryable session-level ERROR.
   backoff_config rebind_backoff{};
+  /// The app's aggregate figures, which each session keeps current (fleet_counters.hpp); may be
+  /// null. A session contributes only with a published_status (session_config::status).
+  std::shared_ptr<fleet_counters> fleet;
   /// Events each session's flight recorder keeps (flight_recorder.hpp); 0: none (explain()
   /// still reports state, figures and the last error).
   std::size_t flight_recorder_events = tuning::flight_recorder_events;

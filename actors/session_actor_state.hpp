@@ -85,6 +85,15 @@ struct recorded_error {
   std::chrono::steady_clock::time_point at;
 };
 
+/// When the session noticed its local writes, for the fleet's oldest unacknowledged write:
+/// (newest client version noticed, when), oldest first. Allocated only while writes are
+/// unacknowledged; at most fleet_noticed_entries, later ones merged into the last (which makes
+/// the figure err on the old side).
+struct noticed_writes {
+  std::vector<std::pair<protocol::version_type, std::chrono::steady_clock::time_point>> entries;
+};
+inline constexpr std::size_t fleet_noticed_entries = 32;
+
 /// What a session keeps for explain(), allocated at its first event (one pointer until then).
 struct session_diagnostics {
   session_diagnostics(std::size_t events, std::chrono::steady_clock::time_point origin)
@@ -122,6 +131,7 @@ struct session_actor_state {
   bool download_figures_current = false;
   bool publication_deferred = false;  ///< inside a pause or resume request (pause_request_scope)
   bool above_high_water = false;      ///< told backpressure_event{above_high_water = true} last
+  bool fleet_in_error = false;        ///< an error since the session was last bound or paused
   /// Set by the store's commit listener when it sends local_commit_atom; cleared by the session
   /// before it reads the store (see init).
   std::shared_ptr<std::atomic<bool>> commit_notice_pending;
@@ -146,6 +156,8 @@ struct session_actor_state {
   std::unique_ptr<client_reset_progress> reset;
   /// The flight recorder and the latest error (session_explain.cpp).
   std::unique_ptr<session_diagnostics> diagnostics;
+  /// Set while local writes are unacknowledged and the app keeps fleet figures.
+  std::unique_ptr<noticed_writes> noticed;
 
   /// The store the sync protocol reads and writes: the staging realm during a client reset.
   storage::realm_store& sync_store() const { return reset ? *reset->staging : *config.store; }
@@ -242,11 +254,16 @@ struct session_actor_state {
   void check_backpressure();
 
   // ---- diagnostics (session_explain.cpp) ----
+  /// Brings the app's fleet figures up to date with this session (no-op without them).
+  void publish_fleet();
+  void note_local_writes(protocol::version_type latest);
+  void note_acknowledged(protocol::version_type acknowledged);
   void record(recorded_kind kind, std::uint8_t detail = 0, std::uint64_t value = 0,
               std::uint16_t count = 0);
-  void record_download(const protocol::download_message& m,
-                       protocol::version_type acknowledged_before,
-                       protocol::version_type acknowledged);
+  /// Records a DOWNLOAD; an acknowledgement also moves backpressure and the fleet's figures.
+  void note_download(const protocol::download_message& m,
+                     protocol::version_type acknowledged_before,
+                     protocol::version_type acknowledged);
   void record_error(sync_errc code, const std::string& message, std::chrono::milliseconds retry_in);
   session_explanation explain() const;
   /// The flight recorder's events as log lines, after a fatal error.

@@ -41,6 +41,53 @@ std::string retry_words(const session_explanation& e) {
 
 }  // namespace
 
+namespace {
+
+bool fleet_enabled(const session_config& config) {
+  return config.settings->fleet && config.status;
+}
+
+}  // namespace
+
+void session_actor_state::note_local_writes(protocol::version_type latest) {
+  if (!fleet_enabled(config)) return;
+  if (!noticed) noticed = std::make_unique<noticed_writes>();
+  auto& entries = noticed->entries;
+  if (!entries.empty() && entries.back().first >= latest) return;
+  if (entries.size() >= fleet_noticed_entries) {
+    entries.back().first = latest;
+  } else {
+    entries.emplace_back(latest, self->clock().now());
+  }
+}
+
+void session_actor_state::note_acknowledged(protocol::version_type acknowledged) {
+  if (!noticed) return;
+  auto& entries = noticed->entries;
+  entries.erase(entries.begin(),
+                std::find_if(entries.begin(), entries.end(),
+                             [acknowledged](const auto& e) { return e.first > acknowledged; }));
+  if (entries.empty()) noticed.reset();
+}
+
+void session_actor_state::publish_fleet() {
+  if (!fleet_enabled(config)) return;
+  const auto local = config.store->metadata();
+  fleet_contribution now;
+  now.unacknowledged_bytes =
+      local.uploadable_bytes - std::min(local.uploadable_bytes, local.uploaded_bytes);
+  now.download_remaining_bytes =
+      reset ? sync_store().metadata().downloadable_bytes : local.downloadable_bytes;
+  if (noticed && !noticed->entries.empty())
+    now.oldest_unacknowledged = noticed->entries.front().second;
+  now.state = lifecycle;
+  now.connection = connection;
+  now.in_error = fleet_in_error;
+  now.waiting_for_upload = waits && waits->registry.upload_count() > 0;
+  now.waiting_for_download = waits && waits->registry.download_count() > 0;
+  config.settings->fleet->update(config.status->fleet, now, config.status.get());
+}
+
 void session_actor_state::record(recorded_kind kind, std::uint8_t detail, std::uint64_t value,
                                  std::uint16_t count) {
   const auto events = config.settings->flight_recorder_events;

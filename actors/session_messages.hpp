@@ -32,6 +32,8 @@ namespace actorsync::runtime {
 using progress_subscriber = caf::typed_actor<caf::reacts_to<transfer_progress>>;
 using connection_observer = caf::typed_actor<caf::reacts_to<connection_state_changed>>;
 using error_observer = caf::typed_actor<caf::reacts_to<session_error_event>>;
+/// Receives fleet_events from a fleet monitor (fleet_monitor.hpp).
+using fleet_observer = caf::typed_actor<caf::reacts_to<fleet_event>>;
 /// Receives a realm's backpressure_events (session_config::backpressure).
 using backpressure_observer = caf::typed_actor<caf::reacts_to<backpressure_event>>;
 /// Receives a realm's client_reset_events (before and after each reset).
@@ -234,6 +236,17 @@ typename Inspector::result_type inspect(Inspector& f, session_snapshot& x) {
            x.pending_upload_bytes);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_status& x) {
+  return f(caf::meta::type_name("fleet_status"), x.sessions, x.active, x.paused, x.inactive,
+           x.disconnected, x.connecting, x.connected, x.in_error, x.uploading, x.waiting_for_upload,
+           x.waiting_for_download, x.unacknowledged_bytes, x.download_remaining_bytes,
+           x.oldest_unacknowledged_age);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fleet_event& x) {
+  return f(caf::meta::type_name("fleet_event"), x.status, x.alarm, x.raised);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, backpressure_event& x) {
   return f(caf::meta::type_name("backpressure_event"), x.realm, x.above_high_water,
            x.unacknowledged_bytes);
@@ -361,6 +374,9 @@ CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_event_record))
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::session_explanation))
 CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, explain_atom, "explain")
 CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::backpressure_event))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::fleet_status))
+CAF_ADD_TYPE_ID(actorsync_runtime, (actorsync::runtime::fleet_event))
+CAF_ADD_ATOM(actorsync_runtime, actorsync::runtime, fleet_tick_atom, "fleettick")
 
 CAF_END_TYPE_ID_BLOCK(actorsync_runtime)
 // clang-format on

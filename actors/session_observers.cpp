@@ -93,6 +93,7 @@ void session_actor_state::store_wait(wait_id id, std::chrono::milliseconds timeo
     waits->deadlines.emplace(responder.deadline, id);
   waits->responders.emplace(id, std::move(responder));
   arm_wait_timer();
+  publish_fleet();
 }
 
 // Keeps one timer, due at the earliest deadline, cancelled once no wait is pending (why a CAF
@@ -139,6 +140,7 @@ void session_actor_state::complete_waits(const std::vector<wait_id>& ids, wait_o
     responder.deliver(outcome);
   }
   release_waits_if_done();
+  publish_fleet();
 }
 
 void session_actor_state::release_waits_if_done() {
@@ -166,6 +168,8 @@ void session_actor_state::on_error(sync_errc code, const std::string& message,
   retry_at = retry_in.count() > 0 ? self->clock().now() + retry_in
                                   : std::chrono::steady_clock::time_point{};
   record_error(code, message, retry_in);
+  fleet_in_error = true;
+  publish_fleet();
   const session_error_event event{config.realm_path, code,    fatal, message,
                                   link_server_url(), retry_in};
   if (config.settings->error_handler) caf::anon_send(config.settings->error_handler, event);
@@ -254,6 +258,7 @@ void session_actor_state::set_connection(connection_state next) {
   connection = next;
   record(recorded_kind::connection, static_cast<std::uint8_t>(next));
   if (config.status) config.status->set_connection(next);
+  publish_fleet();
   // Sent as the session, so a subscriber watching many sessions can tell them apart.
   const auto me = caf::actor_cast<caf::actor>(self);
   for (auto& [token, entry] : subscribers)

@@ -97,6 +97,8 @@ void session_actor_state::send_bind() {
   upload_cursor = meta.acknowledged_client_version;
   if (meta.client_file_ident != 0) {
     phase = session_phase::bound;
+    fleet_in_error = false;
+    publish_fleet();
     staging_identified();  // a reset's MARK belongs to a binding: ask again on this one
     upload_more();
     send_marks();
@@ -180,6 +182,8 @@ void session_actor_state::on_local_commit() {
   commit_notice_pending->store(false);
   report_progress();
   check_backpressure();
+  note_local_writes(config.store->metadata().latest_client_version);
+  publish_fleet();
   upload_more();
 }
 
@@ -199,13 +203,16 @@ void session_actor_state::persist_acknowledgements() {
   }
 }
 
-void session_actor_state::record_download(const protocol::download_message& m,
-                                          protocol::version_type acknowledged_before,
-                                          protocol::version_type acknowledged) {
+void session_actor_state::note_download(const protocol::download_message& m,
+                                        protocol::version_type acknowledged_before,
+                                        protocol::version_type acknowledged) {
   if (!m.changesets.empty())
     record(recorded_kind::download, 0, m.server_version,
            static_cast<std::uint16_t>(std::min<std::size_t>(m.changesets.size(), 0xffff)));
-  if (acknowledged > acknowledged_before) record(recorded_kind::acknowledged, 0, acknowledged);
+  if (acknowledged <= acknowledged_before) return;
+  record(recorded_kind::acknowledged, 0, acknowledged);
+  check_backpressure();
+  note_acknowledged(acknowledged);
 }
 
 namespace {
@@ -238,6 +245,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
               return;
             }
             phase = session_phase::bound;
+            fleet_in_error = false;
             record(recorded_kind::ident_received, 0, m.client_file_ident);
             staging_identified();  // during a client reset: when is the copy complete?
             upload_more();
@@ -254,8 +262,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
             download_figures_current = true;
             schedule_persist();
             const auto acknowledged = sync_store().metadata().acknowledged_client_version;
-            record_download(m, acknowledged_before, acknowledged);
-            if (acknowledged > acknowledged_before) check_backpressure();
+            note_download(m, acknowledged_before, acknowledged);
             if (upload_cursor < acknowledged) upload_cursor = acknowledged;
             if (waits)
               complete_waits(waits->registry.upload_acknowledged(acknowledged), wait_outcome{});
@@ -281,6 +288,7 @@ void session_actor_state::on_message(const protocol::server_message& message) {
           [](const protocol::pong_message&) {},  // connection level, handled by the manager
       },
       message);
+  publish_fleet();
 }
 
 }  // namespace actorsync::runtime

@@ -205,6 +205,18 @@ std::string_view to_string(sync_blocker blocker) {
   return "unknown";
 }
 
+std::string_view to_string(fleet_alarm alarm) {
+  switch (alarm) {
+    case fleet_alarm::none:
+      return "none";
+    case fleet_alarm::sessions_in_error:
+      return "sessions_in_error";
+    case fleet_alarm::oldest_unacknowledged:
+      return "oldest_unacknowledged";
+  }
+  return "unknown";
+}
+
 std::string to_string(const session_explanation& e) {
   auto ms = [](std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; };
   std::string out = e.realm + ": " + e.summary + "\n";

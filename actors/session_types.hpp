@@ -246,6 +246,56 @@ struct session_explanation {
   friend bool operator==(const session_explanation&, const session_explanation&) = default;
 };
 
+/// The sessions of an app at a glance (app::fleet(), fleet observers): pushed by the sessions
+/// as they change, read without asking any of them.
+struct fleet_status {
+  std::uint64_t sessions = 0;  ///< running sessions (a stopped one until its realm is closed)
+  std::uint64_t active = 0;
+  std::uint64_t paused = 0;
+  std::uint64_t inactive = 0;  ///< stopped by a fatal error, realm still open
+  std::uint64_t disconnected = 0;
+  std::uint64_t connecting = 0;
+  std::uint64_t connected = 0;
+  /// Sessions whose latest event is an error they have not recovered from (a retryable one
+  /// until they are bound again; a fatal one for good).
+  std::uint64_t in_error = 0;
+  std::uint64_t uploading = 0;                 ///< sessions with local writes not yet acknowledged
+  std::uint64_t waiting_for_upload = 0;        ///< sessions with an upload wait pending
+  std::uint64_t waiting_for_download = 0;      ///< sessions with a download wait pending
+  std::uint64_t unacknowledged_bytes = 0;      ///< over all sessions
+  std::uint64_t download_remaining_bytes = 0;  ///< the servers' last figures, over all sessions
+  /// Since the oldest unacknowledged write of any session was noticed by its session; 0: none.
+  std::chrono::milliseconds oldest_unacknowledged_age{0};
+  friend bool operator==(const fleet_status&, const fleet_status&) = default;
+};
+
+/// What a fleet observer watches for besides its periodic snapshots.
+enum class fleet_alarm : std::uint8_t {
+  none,                  ///< a periodic snapshot
+  sessions_in_error,     ///< fleet_status::in_error above the configured count
+  oldest_unacknowledged  ///< fleet_status::oldest_unacknowledged_age above the configured age
+};
+std::string_view to_string(fleet_alarm alarm);
+
+/// A fleet observer's settings (app::add_fleet_observer, spawn_fleet_monitor).
+struct fleet_observer_config {
+  std::chrono::milliseconds interval{0};  ///< a snapshot this often; 0: only alarms
+  /// Alarm when more than this many sessions are in error; 0: no such alarm.
+  std::uint64_t sessions_in_error_above = 0;
+  /// Alarm when the oldest unacknowledged write is older than this; 0: no such alarm.
+  std::chrono::milliseconds oldest_unacknowledged_above{0};
+  /// How often the figures are read for the alarms (each read is O(1)).
+  std::chrono::milliseconds check_interval{1000};
+};
+
+/// What a fleet observer receives: a periodic snapshot, or an alarm raised or cleared.
+struct fleet_event {
+  fleet_status status;
+  fleet_alarm alarm = fleet_alarm::none;
+  bool raised = false;  ///< for an alarm: true when raised, false when cleared
+  friend bool operator==(const fleet_event&, const fleet_event&) = default;
+};
+
 /// A multi-line report: the summary, the figures, the recent events.
 std::string to_string(const session_explanation& explanation);
 

@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include <actorsync/api/session_handle.hpp>
+#include "actors/fleet_monitor.hpp"
 #include "api/runtime_bridge.hpp"
 
 namespace actorsync::api {
@@ -109,6 +110,11 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
 app::impl::~impl() {
   // Sessions first (they deliver their promises), then sockets, then the I/O thread; the actor
   // system is destroyed last, once no handler can reach it.
+  for (auto& [token, observer] : fleet_observers) {
+    observer.second.gate->close();
+    caf::anon_send_exit(observer.second.forwarder, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(observer.first, caf::exit_reason::user_shutdown);
+  }
   for (auto& session : sessions->all())
     caf::anon_send_exit(session, caf::exit_reason::user_shutdown);
   {
@@ -173,6 +179,8 @@ void session_registry::remove(caf::actor_id id, const std::string& path) {
     // A session killed without its exit handler published nothing: it is inactive now.
     i->second.status->publish(runtime::session_state::inactive);
     i->second.status->set_connection(runtime::connection_state::disconnected);
+    // On the session's thread as it terminates: it updates its share no more.
+    fleet->remove(i->second.status->fleet, i->second.status.get());
     gone = std::move(i->second.actor);
     sessions_.erase(i);
   }
@@ -295,6 +303,7 @@ std::shared_ptr<const runtime::session_settings> make_session_settings(
   settings->server_urls = st.url_texts;
   settings->log = st.log;
   settings->flight_recorder_events = st.config.flight_recorder_events;
+  settings->fleet = st.sessions->fleet;
   return settings;
 }
 
@@ -411,6 +420,55 @@ runtime_statistics app::connection_statistics() {
       out.servers[i].connects = links.connects_per_server[i];
   }
   return out;
+}
+
+runtime::fleet_status app::fleet() const {
+  return impl_->sessions->fleet->read(std::chrono::steady_clock::now());
+}
+
+namespace {
+
+void remove_fleet_observer(void* app_state, std::uint64_t token) {
+  auto& owner = *static_cast<app::impl*>(app_state);
+  std::pair<caf::actor, callback_registration> observer;
+  {
+    std::lock_guard lock(owner.callbacks_mutex);
+    auto i = owner.fleet_observers.find(token);
+    if (i == owner.fleet_observers.end()) return;
+    observer = std::move(i->second);
+    owner.fleet_observers.erase(i);
+  }
+  observer.second.gate->close();  // waits for a running callback
+  caf::anon_send_exit(observer.second.forwarder, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(observer.first, caf::exit_reason::user_shutdown);
+}
+
+}  // namespace
+
+notification_token app::add_fleet_observer(
+    const runtime::fleet_observer_config& config,
+    std::function<void(const runtime::fleet_event&)> callback) {
+  auto& st = *impl_;
+  callback_registration r;
+  r.gate = std::make_shared<callback_gate>();
+  r.forwarder = spawn_callback<runtime::fleet_event>(st.system, r.gate,
+                                                     [callback](const runtime::fleet_event& e) {
+                                                       callback(e);
+                                                       return false;
+                                                     });
+  caf::actor monitor;
+  try {
+    monitor = runtime::spawn_fleet_monitor(st.system, st.sessions->fleet, config,
+                                           caf::actor_cast<runtime::fleet_observer>(r.forwarder));
+  } catch (const std::invalid_argument& e) {
+    r.gate->close();
+    caf::anon_send_exit(r.forwarder, caf::exit_reason::user_shutdown);
+    throw usage_error(e.what());
+  }
+  std::lock_guard lock(st.callbacks_mutex);
+  const auto token = st.next_notification_token++;
+  st.fleet_observers.emplace(token, std::make_pair(std::move(monitor), std::move(r)));
+  return notification_token(token, impl_.get(), &remove_fleet_observer);
 }
 
 runtime::session_actor handle(sync_session& session) {

@@ -16,6 +16,7 @@
 #include <actorsync/actors/reconnect_backoff.hpp>
 #include <actorsync/actors/runtime_tuning.hpp>
 #include <actorsync/actors/session_types.hpp>
+#include <actorsync/api/sync_session.hpp>
 #include <actorsync/storage/realm_store.hpp>
 
 namespace actorsync::api {
@@ -196,6 +197,17 @@ class app {
   /// Only the connection manager's counters (sockets, bytes pending, connects, memory releases;
   /// the session counts stay 0): one request, cheap at any number of sessions.
   runtime_statistics connection_statistics();
+
+  /// The sessions at a glance, in O(1) at any number of them: each session pushes its share of
+  /// these figures as it changes (fleet_counters); reading asks no session anything. A session
+  /// leaves the figures when it terminates (a closed realm's once it stopped).
+  runtime::fleet_status fleet() const;
+  /// Calls `callback` (on a runtime thread) with a fleet_event every `config.interval` and
+  /// whenever one of its alarms is raised or cleared; removed when the token goes (the callback
+  /// never runs once removal returned). Throws usage_error for a configuration that would never
+  /// report (no interval, no alarm) or a check_interval that is not positive.
+  notification_token add_fleet_observer(const runtime::fleet_observer_config& config,
+                                        std::function<void(const runtime::fleet_event&)> callback);
 
   struct impl;
   impl& internals() { return *impl_; }

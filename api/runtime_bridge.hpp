@@ -27,6 +27,50 @@ struct runtime_system_config : caf::actor_system_config {
   explicit runtime_system_config(std::size_t threads);
 };
 
+/// Lets a callback run only while its registration is live. Closing it waits for a running
+/// callback, so once remove_*() or ~sync_session returned, that callback never runs again.
+/// Recursive: a callback may remove its own registration.
+struct callback_gate {
+  std::recursive_mutex mutex;
+  bool open = true;
+  bool finished = false;  ///< an outstanding-work registration delivered its last report
+  /// Closes the gate; true when the registration was still live.
+  bool close() {
+    std::lock_guard lock(mutex);
+    const bool live = open && !finished;
+    open = false;
+    return live;
+  }
+};
+
+/// A forwarder actor turning notifications into callback calls, and its gate. The session
+/// forgets the forwarder's subscriptions when it exits (the session monitors its subscribers),
+/// so removing a registration needs no reply from the session.
+struct callback_registration {
+  caf::actor forwarder;
+  std::shared_ptr<callback_gate> gate;
+};
+
+/// A small actor that turns typed notifications into callback calls behind `gate`; it quits
+/// after an outstanding-work registration's last report (when `f` returns true).
+template <class Message, class F>
+caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_gate> gate, F f) {
+  auto behavior = [f](caf::event_based_actor* self,
+                      std::shared_ptr<callback_gate> g) -> caf::behavior {
+    self->set_default_handler(caf::drop);
+    return {[self, g, f](const Message& m) {
+      std::lock_guard lock(g->mutex);
+      if (!g->open) {
+        self->quit();
+      } else if (f(m)) {
+        g->finished = true;
+        self->quit();
+      }
+    }};
+  };
+  return system.spawn(behavior, std::move(gate));
+}
+
 /// The app's live sessions. A session leaves when its actor terminates (closed after its last
 /// acknowledgement, closed now, or stopped at shutdown), so a service that opens and closes
 /// realms for months keeps only the live ones. It has its own mutex because a terminating
@@ -43,6 +87,9 @@ class session_registry {
   /// The latest session of `path` if it is still running (a reopen stops it first).
   runtime::session_actor latest(const std::string& path) const;
   std::size_t size() const;
+  /// What the sessions push (fleet_counters.hpp); a session's share leaves when it terminates.
+  const std::shared_ptr<runtime::fleet_counters> fleet =
+      std::make_shared<runtime::fleet_counters>();
 
  private:
   void remove(caf::actor_id id, const std::string& path);
@@ -98,6 +145,8 @@ struct app::impl {
   /// The session of each live notification token, so that a notification_token finds its
   /// registration without holding a pointer that its realm's destruction would leave dangling.
   std::unordered_map<std::uint64_t, sync_session::impl*> notification_owners;
+  /// Fleet observers by token: the monitor actor and the callback's forwarder and gate.
+  std::map<std::uint64_t, std::pair<caf::actor, callback_registration>> fleet_observers;
   std::uint64_t next_notification_token = 1;
   /// One actor forwarding every session's errors to config.error_handler (none without one).
   caf::actor error_forwarder;
@@ -105,30 +154,6 @@ struct app::impl {
   /// `host`: the application's actor system (with the runtime's types); null: one of its own.
   impl(app_config cfg, caf::actor_system* host);
   ~impl();
-};
-
-/// Lets a callback run only while its registration is live. Closing it waits for a running
-/// callback, so once remove_*() or ~sync_session returned, that callback never runs again.
-/// Recursive: a callback may remove its own registration.
-struct callback_gate {
-  std::recursive_mutex mutex;
-  bool open = true;
-  bool finished = false;  ///< an outstanding-work registration delivered its last report
-  /// Closes the gate; true when the registration was still live.
-  bool close() {
-    std::lock_guard lock(mutex);
-    const bool live = open && !finished;
-    open = false;
-    return live;
-  }
-};
-
-/// A forwarder actor turning notifications into callback calls, and its gate. The session
-/// forgets the forwarder's subscriptions when it exits (the session monitors its subscribers),
-/// so removing a registration needs no reply from the session.
-struct callback_registration {
-  caf::actor forwarder;
-  std::shared_ptr<callback_gate> gate;
 };
 
 /// A session's callback registrations: created at the first, as most sessions never have one.

@@ -16,26 +16,6 @@ namespace {
 
 const wait_outcome session_gone{wait_status::error, runtime::sync_errc::session_stopped};
 
-/// A small actor that turns typed notifications into callback calls behind `gate`; it quits
-/// after an outstanding-work registration's last report (when `f` returns true).
-template <class Message, class F>
-caf::actor spawn_callback(caf::actor_system& system, std::shared_ptr<callback_gate> gate, F f) {
-  auto behavior = [f](caf::event_based_actor* self,
-                      std::shared_ptr<callback_gate> g) -> caf::behavior {
-    self->set_default_handler(caf::drop);
-    return {[self, g, f](const Message& m) {
-      std::lock_guard lock(g->mutex);
-      if (!g->open) {
-        self->quit();
-      } else if (f(m)) {
-        g->finished = true;
-        self->quit();
-      }
-    }};
-  };
-  return system.spawn(behavior, std::move(gate));
-}
-
 /// The session's registrations, created at the first. Call with owner->callbacks_mutex held.
 session_callbacks& callbacks(sync_session::impl& session) {
   if (!session.callbacks) session.callbacks = std::make_unique<session_callbacks>();

@@ -42,6 +42,7 @@ class [[nodiscard]] notification_token {
 
  private:
   friend class sync_session;
+  friend class app;
   using remover = void (*)(void* app_state, std::uint64_t token);
   notification_token(std::uint64_t value, void* app_state, remover remove)
       : value_(value), app_state_(app_state), remove_(remove) {}

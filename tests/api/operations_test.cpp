@@ -143,4 +143,57 @@ TEST(Operations, BackpressureMarksTheWrongWayRoundAreAUsageError) {
   EXPECT_THROW(api::app{bad}, api::usage_error);
 }
 
+TEST(Operations, FleetFiguresFollowTheSessionsAndAnObserverHearsItsAlarm) {
+  live_server server;
+  client a(server);
+  std::vector<std::shared_ptr<api::realm>> realms;
+  for (int i = 0; i < 20; ++i)
+    realms.push_back(a.app->open_realm("/fleet/" + std::to_string(i), user("alice")));
+  ASSERT_TRUE(eventually([&] {
+    const auto f = a.app->fleet();
+    return f.sessions == 20 && f.connected == 20;
+  }));
+  for (int i = 0; i < 5; ++i) realms[i]->session().pause();
+  commit_object(*realms[0], "unsent");
+  ASSERT_TRUE(eventually([&] {
+    const auto f = a.app->fleet();
+    return f.paused == 5 && f.active == 15 && f.uploading == 1 && f.unacknowledged_bytes > 0 &&
+           f.oldest_unacknowledged_age > 0ms;
+  }));
+
+  std::mutex mutex;
+  std::vector<runtime::fleet_event> heard;
+  runtime::fleet_observer_config watch;
+  watch.sessions_in_error_above = 10;
+  watch.check_interval = 20ms;
+  auto token = a.app->add_fleet_observer(watch, [&](const runtime::fleet_event& e) {
+    std::lock_guard lock(mutex);
+    heard.push_back(e);
+  });
+  auto heard_count = [&] {
+    std::lock_guard lock(mutex);
+    return heard.size();
+  };
+  server.stop();  // the 15 active sessions lose their link
+  ASSERT_TRUE(eventually([&] { return heard_count() == 1; }));
+  server.start();  // they bind again: the alarm clears
+  ASSERT_TRUE(eventually([&] { return heard_count() == 2; }));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(heard[0].alarm, runtime::fleet_alarm::sessions_in_error);
+    EXPECT_TRUE(heard[0].raised);
+    EXPECT_GT(heard[0].status.in_error, 10u);
+    EXPECT_FALSE(heard[1].raised);
+    EXPECT_LE(heard[1].status.in_error, 10u);
+  }
+  token.reset();
+
+  realms.clear();  // closed: each session leaves the figures once it stopped
+  ASSERT_TRUE(eventually([&] { return a.app->fleet().sessions == 0; }));
+  EXPECT_EQ(a.app->fleet(), runtime::fleet_status{});
+  runtime::fleet_observer_config silent;
+  EXPECT_THROW((void)a.app->add_fleet_observer(silent, [](const runtime::fleet_event&) {}),
+               api::usage_error);
+}
+
 }  // namespace

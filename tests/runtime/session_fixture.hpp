@@ -63,6 +63,7 @@ class SessionActor : public ::testing::Test {
     };
     settings->default_wait_timeout = 10s;
     settings->flight_recorder_events = recorder_events_;
+    if (settings_hook_) settings_hook_(*settings);
     settings->ident_source = std::make_shared<std::atomic<std::uint64_t>>(0);
     session_config config;
     config.realm_path = "/orders";
@@ -144,6 +145,7 @@ class SessionActor : public ::testing::Test {
   std::shared_ptr<testing_link> script_;
   std::shared_ptr<actorsync::testing::inbox> box_;
   std::size_t recorder_events_ = tuning::flight_recorder_events;
+  std::function<void(session_settings&)> settings_hook_;  ///< runs last in start()
   std::shared_ptr<int> token_calls_ = std::make_shared<int>(0);
   std::shared_ptr<published_status> status_ = std::make_shared<published_status>();
   caf::actor link_;
