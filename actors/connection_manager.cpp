@@ -180,6 +180,7 @@ void connection_manager_state::written(const socket_written& event) {
   if (!link || !link->in_flight) return;
   auto done = std::move(*link->in_flight);
   link->in_flight.reset();
+  if (done.bytes) bytes_sent += done.bytes->size();
   if (done.is_upload) caf::anon_send(done.owner, frame_sent_atom_v);
   pump(*link);
 }
@@ -218,6 +219,7 @@ void connection_manager_state::received(const socket_frame& event) {
   link->last_activity = self->clock().now();  // any traffic counts as liveness, not only PONG
   release.last_traffic = link->last_activity;
   if (!event.message) return;  // part of a large frame: liveness only
+  bytes_received += event.bytes;
   const auto& message = *event.message;
   if (auto* error = std::get_if<protocol::error_message>(&message); error && error->session == 0) {
     failed(*link, from_protocol(static_cast<protocol::error_code>(error->code)), error->message);
@@ -239,6 +241,9 @@ void connection_manager_state::received(const socket_frame& event) {
 void connection_manager_state::failed(link_entry& link, sync_errc code,
                                       const std::string& message) {
   const auto failed_at = server_of(link);  // the event names the server that failed
+  const auto reason = static_cast<std::size_t>(code);
+  if (failures_by_reason.size() <= reason) failures_by_reason.resize(reason + 1);
+  ++failures_by_reason[reason];
   const auto next = next_server(link.server, config.urls.size());
   if (next == link.server) {
     log().info("link[{}] key={} lost: {} ({})", link.id, link.key, to_string(code), message);
@@ -368,6 +373,9 @@ link_statistics connection_manager_state::statistics() const {
   s.connects = connects;
   s.memory_releases = release.releases;
   s.connects_per_server = connects_per_server;
+  s.failures_by_reason = failures_by_reason;
+  s.bytes_sent = bytes_sent;
+  s.bytes_received = bytes_received;
   s.links_connected_per_server.assign(config.urls.size(), 0);
   for (auto& [id, link] : links) {
     if (link.io) ++s.sockets_open;

@@ -73,6 +73,9 @@ struct connection_manager_state {
   std::uint64_t next_link = 1;
   std::uint64_t connects = 0;
   std::vector<std::uint64_t> connects_per_server;  ///< parallel to config.urls
+  std::vector<std::uint64_t> failures_by_reason;   ///< by sync_errc value, grown as needed
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
 
   /// Burst release (memory_release.hpp): sessions attached or left since the last release,
   /// when a frame last moved, whether the release timer runs, releases so far.

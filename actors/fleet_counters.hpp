@@ -14,6 +14,7 @@
 #include <utility>
 
 #include <actorsync/actors/session_types.hpp>
+#include "actors/latency_histogram.hpp"
 
 namespace actorsync::runtime {
 
@@ -45,6 +46,12 @@ class fleet_counters {
 
   /// The figures now (each exact; together a snapshot within concurrent updates).
   fleet_status read(time_point now) const;
+
+  /// From when a session noticed a local commit to its acknowledgement by the server.
+  latency_histogram commit_to_acknowledgement;
+  /// From a remote writer's commit (its changeset's origin timestamp, wall clock) to its
+  /// integration here: upload, server and download together.
+  latency_histogram remote_commit_to_visible;
 
  private:
   enum slot : std::size_t {

@@ -258,6 +258,7 @@ struct session_actor_state {
   void publish_fleet();
   void note_local_writes(protocol::version_type latest);
   void note_acknowledged(protocol::version_type acknowledged);
+  void note_remote_commits(const protocol::download_message& m);
   void record(recorded_kind kind, std::uint8_t detail = 0, std::uint64_t value = 0,
               std::uint16_t count = 0);
   /// Records a DOWNLOAD; an acknowledgement also moves backpressure and the fleet's figures.

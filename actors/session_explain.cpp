@@ -64,10 +64,26 @@ void session_actor_state::note_local_writes(protocol::version_type latest) {
 void session_actor_state::note_acknowledged(protocol::version_type acknowledged) {
   if (!noticed) return;
   auto& entries = noticed->entries;
-  entries.erase(entries.begin(),
-                std::find_if(entries.begin(), entries.end(),
-                             [acknowledged](const auto& e) { return e.first > acknowledged; }));
+  const auto done = std::find_if(entries.begin(), entries.end(),
+                                 [acknowledged](const auto& e) { return e.first > acknowledged; });
+  const auto now = self->clock().now();
+  for (auto i = entries.begin(); i != done; ++i)
+    config.settings->fleet->commit_to_acknowledgement.observe(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - i->second));
+  entries.erase(entries.begin(), done);
   if (entries.empty()) noticed.reset();
+}
+
+void session_actor_state::note_remote_commits(const protocol::download_message& m) {
+  if (!fleet_enabled(config) || m.changesets.empty()) return;
+  const auto now_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (const auto& changeset : m.changesets) {
+    const auto stamp = static_cast<std::int64_t>(changeset.origin_timestamp);
+    config.settings->fleet->remote_commit_to_visible.observe(
+        std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - stamp)));
+  }
 }
 
 void session_actor_state::publish_fleet() {

@@ -161,6 +161,10 @@ struct link_statistics {
   /// and connection attempts made there so far.
   std::vector<std::uint64_t> links_connected_per_server;
   std::vector<std::uint64_t> connects_per_server;
+  /// Links lost or refused so far, indexed by sync_errc value (why the link went down).
+  std::vector<std::uint64_t> failures_by_reason;
+  std::uint64_t bytes_sent = 0;      ///< frames written, WebSocket payload bytes
+  std::uint64_t bytes_received = 0;  ///< whole frames received, bytes on the wire
 };
 
 // ---- internal: the api/ facade's request bridge ------------------------------------------------
@@ -283,7 +287,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_statistics& x) {
   return f(caf::meta::type_name("link_statistics"), x.sockets_open, x.sessions_attached,
            x.bytes_pending, x.connects, x.memory_releases, x.links_connected_per_server,
-           x.connects_per_server);
+           x.connects_per_server, x.failures_by_reason, x.bytes_sent, x.bytes_received);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ticketed_wait& x) {

@@ -206,6 +206,7 @@ void session_actor_state::persist_acknowledgements() {
 void session_actor_state::note_download(const protocol::download_message& m,
                                         protocol::version_type acknowledged_before,
                                         protocol::version_type acknowledged) {
+  note_remote_commits(m);
   if (!m.changesets.empty())
     record(recorded_kind::download, 0, m.server_version,
            static_cast<std::uint16_t>(std::min<std::size_t>(m.changesets.size(), 0xffff)));

@@ -107,7 +107,12 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
   if (config.error_handler) error_forwarder = spawn_error_forwarder(system, config.error_handler);
 }
 
+app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config), nullptr)) {
+  start_metrics_endpoint();
+}
+
 app::impl::~impl() {
+  endpoint.reset();  // no scrape reaches the runtime while it stops
   // Sessions first (they deliver their promises), then sockets, then the I/O thread; the actor
   // system is destroyed last, once no handler can reach it.
   for (auto& [token, observer] : fleet_observers) {
@@ -226,9 +231,9 @@ std::size_t session_registry::size() const {
   return sessions_.size();
 }
 
-app::app(app_config config) : impl_(std::make_unique<impl>(std::move(config), nullptr)) {}
-
-app::app(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+app::app(std::unique_ptr<impl> state) : impl_(std::move(state)) {
+  start_metrics_endpoint();
+}
 
 app::~app() = default;
 
@@ -420,6 +425,26 @@ runtime_statistics app::connection_statistics() {
       out.servers[i].connects = links.connects_per_server[i];
   }
   return out;
+}
+
+std::string app::metrics_text() {
+  auto& st = *impl_;
+  const auto links = ask_blocking<runtime::link_statistics>(
+      st.system, st.manager, runtime::link_statistics{}, runtime::stats_atom_v);
+  const auto& counters = *st.sessions->fleet;
+  return render_client_metrics(counters.read(std::chrono::steady_clock::now()), counters, links,
+                               *st.url_texts);
+}
+
+std::uint16_t app::metrics_port() const {
+  return impl_->endpoint ? impl_->endpoint->port() : 0;
+}
+
+void app::start_metrics_endpoint() {
+  auto& st = *impl_;
+  if (!st.config.metrics_endpoint) return;
+  st.endpoint = std::make_unique<metrics_endpoint>(
+      st.config.metrics_address, st.config.metrics_port, [this] { return metrics_text(); });
 }
 
 runtime::fleet_status app::fleet() const {

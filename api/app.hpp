@@ -69,6 +69,12 @@ struct app_config {
   /// runtime::tuning::max_flight_recorder_events (else usage_error).
   std::size_t flight_recorder_events = runtime::tuning::flight_recorder_events;
   std::size_t scheduler_threads = runtime::tuning::scheduler_threads;
+  /// Serve app::metrics_text() as GET /metrics over HTTP (off by default) on this address and
+  /// port (0: any free port; app::metrics_port() tells which). A port that cannot be bound makes
+  /// the app's constructor throw std::runtime_error naming it.
+  bool metrics_endpoint = false;
+  std::string metrics_address = "127.0.0.1";
+  std::uint16_t metrics_port = 0;
 
   /// Called once per BIND for a fresh token (the connection's upgrade uses the token of the
   /// BIND that opened it); when empty, the token given at open is used.
@@ -198,6 +204,15 @@ class app {
   /// the session counts stay 0): one request, cheap at any number of sessions.
   runtime_statistics connection_statistics();
 
+  /// The runtime's metrics in Prometheus text format: sessions by state and connection, in
+  /// error and uploading, bytes pending both ways, links, connects per server, link failures by
+  /// reason, bytes sent and received, and histograms of commit-to-acknowledgement and of a
+  /// remote commit to its visibility here (docs/sessions.md, "Client metrics"). Asks the
+  /// connection manager (one request): do not call it from a callback of this facade.
+  std::string metrics_text();
+  /// The port of the metrics endpoint; 0 when app_config::metrics_endpoint is off.
+  std::uint16_t metrics_port() const;
+
   /// The sessions at a glance, in O(1) at any number of them: each session pushes its share of
   /// these figures as it changes (fleet_counters); reading asks no session anything. A session
   /// leaves the figures when it terminates (a closed realm's once it stopped).
@@ -213,6 +228,7 @@ class app {
   impl& internals() { return *impl_; }
 
  private:
+  void start_metrics_endpoint();
   friend class sync_settings;
   friend struct app_factory;  ///< make_app (session_handle.hpp): an app in the caller's system
   explicit app(std::unique_ptr<impl> state);

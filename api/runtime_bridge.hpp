@@ -19,6 +19,7 @@
 #include "actors/connection_manager.hpp"
 #include "actors/io_runtime.hpp"
 #include "actors/session_actor.hpp"
+#include "api/client_metrics.hpp"
 #include "api/wait_tickets.hpp"
 
 namespace actorsync::api {
@@ -150,6 +151,8 @@ struct app::impl {
   std::uint64_t next_notification_token = 1;
   /// One actor forwarding every session's errors to config.error_handler (none without one).
   caf::actor error_forwarder;
+  /// GET /metrics when app_config::metrics_endpoint is on; stopped first at destruction.
+  std::unique_ptr<metrics_endpoint> endpoint;
 
   /// `host`: the application's actor system (with the runtime's types); null: one of its own.
   impl(app_config cfg, caf::actor_system* host);

@@ -72,3 +72,27 @@ TEST(FleetCounters, SessionsWithTheSameOldestWriteTimeAreKeptApart) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(LatencyHistogram, ObservationsLandInTheirBucketAndRenderCumulatively) {
+  latency_histogram h;
+  h.observe(500us);  // <= 1 ms
+  h.observe(1ms);    // <= 1 ms
+  h.observe(3ms);    // <= 5 ms
+  h.observe(90s);    // +Inf
+  EXPECT_EQ(h.count(), 4u);
+  EXPECT_EQ(h.quantile_bound_ms(0.5), 1u);
+  EXPECT_EQ(h.quantile_bound_ms(0.75), 5u);
+  EXPECT_EQ(h.quantile_bound_ms(1.0), UINT32_MAX);
+  std::string out;
+  h.render(out, "x_seconds", "help");
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"0.001\"} 2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"0.005\"} 3\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"60\"} 3\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_count 4\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("x_seconds_sum 90.004500\n"), std::string::npos) << out;
+}
+
+}  // namespace

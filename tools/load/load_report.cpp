@@ -493,6 +493,7 @@ std::string to_json(const load_report& r) {
       {"run", context_json(r.context)},
       {"timeline", timeline_json(r)},
       {"server_memory", server_memory_json(r.server_memory)},
+      {"client_metrics", r.client_metrics},
   };
   return j.dump(2);
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,10 @@ struct load_report {
   std::vector<timeline_point> timeline;
   /// The resident memory of each server process the tool started, over time.
   std::vector<memory_series> server_memory;
+  /// The client runtimes' metrics at the end of the run (app::metrics_text(), the names of
+  /// docs/sessions.md "Client metrics"), summed over the run's apps (the oldest-write age: the
+  /// largest).
+  std::map<std::string, double> client_metrics;
   run_context context;
 
   /// True when the run counts as a success (no errors, every write acknowledged, converged

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <random>
+#include <sstream>
 #include <unordered_map>
 
 #include <actorsync/api/app.hpp>
@@ -257,6 +258,23 @@ void load_run::stop_progress() {
   progress_thread_.join();
   sample_timeline();
   sample_server_memory();
+  collect_client_metrics();
+}
+
+void load_run::collect_client_metrics() {
+  auto& out = report_.client_metrics;
+  for (auto& app : apps_) {
+    std::istringstream lines(app->metrics_text());
+    std::string line;
+    while (std::getline(lines, line)) {
+      const auto space = line.rfind(' ');
+      if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
+      const auto name = line.substr(0, space);
+      const auto value = std::stod(line.substr(space + 1));
+      auto& slot = out[name];
+      slot = name.find("oldest") != std::string::npos ? std::max(slot, value) : slot + value;
+    }
+  }
 }
 
 void load_run::sample_server_memory() {

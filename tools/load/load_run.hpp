@@ -117,6 +117,8 @@ class load_run {
   /// Appends a reading of each watched server's resident memory (progress thread, or before it
   /// started and after it ended).
   void sample_server_memory();
+  /// Sums the apps' client metrics into the report (at the end of the run).
+  void collect_client_metrics();
 
   load_options options_;
   std::vector<std::string> server_urls_;
