@@ -88,6 +88,7 @@ void BM_SessionsToOneServer(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
   const bool multiplexing = state.range(1) != 0;
   const bool durable = state.range(2) != 0;
+  const auto recorder_events = static_cast<std::size_t>(state.range(3));
   const std::string secret = "bench-sessions-secret-0123456789abcdef";
   for (auto _ : state) {
     state.PauseTiming();
@@ -101,6 +102,7 @@ void BM_SessionsToOneServer(benchmark::State& state) {
     config.durability = storage::durability::process_crash;
     config.session_multiplexing = multiplexing;
     config.linger = std::chrono::milliseconds(0);
+    config.flight_recorder_events = recorder_events;
     auto app = std::make_unique<api::app>(config);
     server::token_claims claims{"bench", {"/*"}, server::unix_now() + 3600};
     api::user_credentials user{"bench", server::issue_token(server::token_secret(secret), claims)};
@@ -143,14 +145,16 @@ void BM_SessionsToOneServer(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_SessionsToOneServer)
-    ->ArgNames({"sessions", "mux", "durable"})
-    ->Args({1000, 1, 1})
-    ->Args({10000, 1, 1})
-    ->Args({100000, 1, 1})
-    ->Args({10000, 1, 0})
-    ->Args({100000, 1, 0})
-    ->Args({1000, 0, 1})
-    ->Args({5000, 0, 1})
+    // recorder: flight recorder events per session (8: the default; 0: off, for comparison).
+    ->ArgNames({"sessions", "mux", "durable", "recorder"})
+    ->Args({1000, 1, 1, 8})
+    ->Args({10000, 1, 1, 8})
+    ->Args({100000, 1, 1, 8})
+    ->Args({100000, 1, 1, 0})
+    ->Args({10000, 1, 0, 8})
+    ->Args({100000, 1, 0, 8})
+    ->Args({1000, 0, 1, 8})
+    ->Args({5000, 0, 1, 8})
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
