@@ -33,8 +33,9 @@ void tick(caf::event_based_actor* self, fleet_monitor_state& st) {
   const auto now = self->clock().now();
   const auto status = st.counters->read(now);
   const auto& c = st.config;
-  check_alarm(st, c.sessions_in_error_above > 0, status.in_error > c.sessions_in_error_above,
-              st.in_error_raised, fleet_alarm::sessions_in_error, status);
+  check_alarm(st, c.sessions_in_error_above.has_value(),
+              status.in_error > c.sessions_in_error_above.value_or(0), st.in_error_raised,
+              fleet_alarm::sessions_in_error, status);
   check_alarm(st, c.oldest_unacknowledged_above.count() > 0,
               status.oldest_unacknowledged_age > c.oldest_unacknowledged_above, st.oldest_raised,
               fleet_alarm::oldest_unacknowledged, status);
@@ -52,7 +53,7 @@ caf::actor spawn_fleet_monitor(caf::actor_system& system,
                                fleet_observer_config config, fleet_observer observer) {
   if (config.check_interval.count() <= 0)
     throw std::invalid_argument("fleet observer: check_interval must be positive");
-  if (config.interval.count() <= 0 && config.sessions_in_error_above == 0 &&
+  if (config.interval.count() <= 0 && !config.sessions_in_error_above &&
       config.oldest_unacknowledged_above.count() <= 0)
     throw std::invalid_argument(
         "fleet observer: set an interval or an alarm (sessions_in_error_above, "

@@ -117,10 +117,10 @@ void session_actor_state::init(self_pointer owner) {
       });
   if (config.store->reset_pending()) resume_pending_reset();
   if (config.start_paused) record_pause(true);
-  // Writes left unacknowledged by an earlier run count as noticed now.
-  if (const auto meta = config.store->metadata();
-      meta.acknowledged_client_version < meta.latest_client_version)
-    note_local_writes(meta.latest_client_version);
+  // Writes left unacknowledged by an earlier run count as noticed now (and may already be
+  // above the high-water mark).
+  note_local_writes(config.store->metadata());
+  check_backpressure();
   if (config.start_paused || config.store->metadata().sync_paused) {
     set_lifecycle(session_state::paused);
   } else {
@@ -206,8 +206,12 @@ bool session_actor_state::finish_close_if_done() {
   return true;
 }
 
-void session_actor_state::stop(sync_errc code, std::string message) {
+void session_actor_state::stop(sync_errc code, std::string message, bool reported) {
   log().warn("{} stopped: {} ({})", describe(), to_string(code), message);
+  if (!reported) {
+    record_error(code, message, {});
+    fleet_in_error = true;
+  }
   if (phase == session_phase::binding || phase == session_phase::bound)
     send(protocol::unbind_message{ident});
   detach();

@@ -194,8 +194,10 @@ struct session_actor_state {
     }
   };
   void record_pause(bool paused);  ///< in the realm's metadata (sticky across restarts)
-  void stop(sync_errc code, std::string message);  ///< fatal: waits fail, session inactive
-  void shutdown_now();                             ///< delivers every promise, then quits
+  /// Fatal: waits fail, session inactive. `reported`: on_error already recorded the error (else
+  /// it is recorded here, for explain() and the fleet).
+  void stop(sync_errc code, std::string message, bool reported = false);
+  void shutdown_now();  ///< delivers every promise, then quits
 
   // ---- protocol (session_protocol.cpp) ----
   void attach();
@@ -256,7 +258,8 @@ struct session_actor_state {
   // ---- diagnostics (session_explain.cpp) ----
   /// Brings the app's fleet figures up to date with this session (no-op without them).
   void publish_fleet();
-  void note_local_writes(protocol::version_type latest);
+  /// Notes when the session saw local writes up to meta.latest_client_version (if unacknowledged).
+  void note_local_writes(const storage::sync_metadata& meta);
   void note_acknowledged(protocol::version_type acknowledged);
   void note_remote_commits(const protocol::download_message& m);
   void record(recorded_kind kind, std::uint8_t detail = 0, std::uint64_t value = 0,

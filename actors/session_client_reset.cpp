@@ -119,6 +119,10 @@ bool session_actor_state::finish_client_reset_at(protocol::request_ident request
              after.recovered, after.discarded);
   // The binding goes on: the staging replica's file ident and cursors are the realm's now.
   upload_cursor = config.store->metadata().acknowledged_client_version;
+  // Recovered writes were renumbered: what the fleet knew of unacknowledged ones starts over.
+  noticed.reset();
+  note_local_writes(config.store->metadata());
+  check_backpressure();  // discarded writes may have brought the backlog down
   tell_client_reset(after);
   report_progress();
   upload_more();

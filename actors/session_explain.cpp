@@ -49,8 +49,10 @@ bool fleet_enabled(const session_config& config) {
 
 }  // namespace
 
-void session_actor_state::note_local_writes(protocol::version_type latest) {
-  if (!fleet_enabled(config)) return;
+void session_actor_state::note_local_writes(const storage::sync_metadata& meta) {
+  const auto latest = meta.latest_client_version;
+  // A commit notice may come after the write was uploaded and acknowledged already.
+  if (!fleet_enabled(config) || latest <= meta.acknowledged_client_version) return;
   if (!noticed) noticed = std::make_unique<noticed_writes>();
   auto& entries = noticed->entries;
   if (!entries.empty() && entries.back().first >= latest) return;

@@ -176,7 +176,7 @@ void session_actor_state::on_error(sync_errc code, const std::string& message,
   for (auto& [token, entry] : subscribers)
     if (entry.kind == subscription_kind::errors) caf::anon_send(entry.who, event);
   if (fatal) {
-    stop(code, message);
+    stop(code, message, /*reported=*/true);
   } else if (config.cancel_waits_on_nonfatal_error) {
     complete_all_waits({wait_status::error, code});
   }
@@ -283,7 +283,13 @@ void session_actor_state::check_backpressure() {
   if (!crossed) return;
   above_high_water = !above_high_water;
   const backpressure_event event{config.realm_path, above_high_water, pending};
-  if (marks->callback) marks->callback(event);
+  if (marks->callback) {
+    try {
+      marks->callback(event);
+    } catch (const std::exception& e) {  // the application's code must not end the session
+      log().error("{} backpressure callback threw: {}", describe(), e.what());
+    }
+  }
   if (marks->observer) caf::anon_send(marks->observer, event);
 }
 

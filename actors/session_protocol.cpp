@@ -182,7 +182,7 @@ void session_actor_state::on_local_commit() {
   commit_notice_pending->store(false);
   report_progress();
   check_backpressure();
-  note_local_writes(config.store->metadata().latest_client_version);
+  note_local_writes(config.store->metadata());
   publish_fleet();
   upload_more();
 }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -280,8 +281,8 @@ std::string_view to_string(fleet_alarm alarm);
 /// A fleet observer's settings (app::add_fleet_observer, spawn_fleet_monitor).
 struct fleet_observer_config {
   std::chrono::milliseconds interval{0};  ///< a snapshot this often; 0: only alarms
-  /// Alarm when more than this many sessions are in error; 0: no such alarm.
-  std::uint64_t sessions_in_error_above = 0;
+  /// Alarm when more than this many sessions are in error (0: any); unset: no such alarm.
+  std::optional<std::uint64_t> sessions_in_error_above;
   /// Alarm when the oldest unacknowledged write is older than this; 0: no such alarm.
   std::chrono::milliseconds oldest_unacknowledged_above{0};
   /// How often the figures are read for the alarms (each read is O(1)).

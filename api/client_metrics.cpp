@@ -2,7 +2,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <stdexcept>
@@ -34,8 +36,12 @@ void gauge(std::string& out, const char* name, const char* help, std::uint64_t v
 std::string label(const std::string& value) {
   std::string out;
   for (char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     if (c == '\\' || c == '"') out += '\\';
-    out += c == '\n' ? 'n' : c;
+    out += c;
   }
   return out;
 }
@@ -92,29 +98,25 @@ std::string render_client_metrics(const runtime::fleet_status& f,
   return out;
 }
 
-struct metrics_endpoint::impl {
-  net::io_context io;
-  tcp::acceptor acceptor{io};
-  std::function<std::string()> render;
+namespace {
 
-  void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec) serve(socket);
-      accept();
-    });
+// One scrape: a request read and answered within `exchange_timeout` each way, then closed, so a
+// peer that connects and sends (or reads) nothing holds neither the endpoint nor the app.
+constexpr auto exchange_timeout = std::chrono::seconds(5);
+
+struct exchange : std::enable_shared_from_this<exchange> {
+  exchange(tcp::socket socket, std::function<std::string()> render)
+      : stream(std::move(socket)), render(std::move(render)) {}
+
+  void start() {
+    stream.expires_after(exchange_timeout);
+    http::async_read(stream, buffer, request,
+                     [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                       if (!ec) self->answer();
+                     });
   }
 
-  // One request per connection, answered and closed: a scraper's pattern.
-  void serve(tcp::socket& socket) {
-    boost::system::error_code ec;
-    const timeval limit{5, 0};  // a peer that sends nothing cannot hold the endpoint
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    boost::beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    http::read(socket, buffer, request, ec);
-    if (ec) return;
-    http::response<http::string_body> response;
+  void answer() {
     response.version(request.version());
     response.keep_alive(false);
     if (request.method() == http::verb::get && request.target() == "/metrics") {
@@ -126,8 +128,42 @@ struct metrics_endpoint::impl {
       response.body() = "only GET /metrics is served here\n";
     }
     response.prepare_payload();
-    http::write(socket, response, ec);
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+    stream.expires_after(exchange_timeout);
+    http::async_write(stream, response,
+                      [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                        boost::system::error_code ignored;
+                        self->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                      });
+  }
+
+  boost::beast::tcp_stream stream;
+  std::function<std::string()> render;
+  boost::beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+  http::response<http::string_body> response;
+};
+
+}  // namespace
+
+struct metrics_endpoint::impl {
+  net::io_context io;
+  tcp::acceptor acceptor{io};
+  net::steady_timer retry{io};
+  std::function<std::string()> render;
+
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (ec) {  // e.g. out of descriptors: try again shortly rather than spin
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](boost::system::error_code wait_ec) {
+          if (!wait_ec) accept();
+        });
+        return;
+      }
+      std::make_shared<exchange>(std::move(socket), render)->start();
+      accept();
+    });
   }
 };
 

@@ -20,9 +20,9 @@ std::string render_client_metrics(const runtime::fleet_status& fleet,
                                   const runtime::link_statistics& links,
                                   const std::vector<std::string>& server_urls);
 
-/// GET /metrics on address:port, answered by `render` on the endpoint's own thread (one request
-/// at a time, so a slow scraper never touches the runtime's threads). Throws std::runtime_error
-/// naming the address when it cannot listen.
+/// GET /metrics on address:port, answered by `render` on the endpoint's own thread (so a slow
+/// scraper never touches the runtime's threads); each exchange must finish within 5 s each way.
+/// Throws std::runtime_error naming the address when it cannot listen.
 class metrics_endpoint {
  public:
   metrics_endpoint(const std::string& address, std::uint16_t port,

@@ -233,7 +233,10 @@ std::future<wait_outcome> sync_session::wait_for_download(
 void sync_session::wait_for_download(std::uint64_t server_version,
                                      std::optional<std::chrono::milliseconds> timeout,
                                      wait_callback callback) {
-  if (server_version == 0) return callback(wait_outcome{});
+  if (server_version == 0) {
+    if (callback) callback(wait_outcome{});
+    return;
+  }
   (void)ask_download(*impl_, timeout, std::move(callback), server_version);
 }
 

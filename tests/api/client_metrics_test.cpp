@@ -140,6 +140,10 @@ TEST(ClientMetrics, TheEndpointIsOffByDefaultAndABusyPortIsNamed) {
   EXPECT_EQ(a.app->metrics_port(), 0);
   client first(server, [](api::app_config& c) { c.metrics_endpoint = true; });
   const auto taken = first.app->metrics_port();
+  // A peer that connects and sends nothing holds neither a scrape nor, at the end of this test,
+  // the app's destruction.
+  const int silent = connect_raw(taken);
+  EXPECT_EQ(http_get(taken, "/metrics").first, 200);
   try {
     client second(server, [taken](api::app_config& c) {
       c.metrics_endpoint = true;
@@ -151,6 +155,8 @@ TEST(ClientMetrics, TheEndpointIsOffByDefaultAndABusyPortIsNamed) {
               std::string::npos)
         << e.what();
   }
+  first.app.reset();  // returns although `silent` is still connected
+  ::close(silent);
 }
 
 }  // namespace

@@ -114,6 +114,18 @@ TEST_F(SessionExplain, AFatalErrorStopsTheSessionAndItsEventsStay) {
   EXPECT_TRUE(mentions(text, "error: permission_denied (fatal)")) << text;
 }
 
+TEST_F(SessionExplain, AStopForAProtocolViolationIsNamedAsTheLastError) {
+  start();
+  bind_fresh();
+  server(protocol::server_ident_message{last_ident(), 7, 99});  // a second IDENT: forbidden
+  const auto e = explain();
+  EXPECT_EQ(e.blocker, sync_blocker::stopped);
+  ASSERT_TRUE(e.has_error);
+  EXPECT_EQ(e.last_error, sync_errc::protocol_violation);
+  EXPECT_TRUE(e.last_error_fatal);
+  EXPECT_TRUE(mentions(e.summary, "protocol_violation")) << e.summary;
+}
+
 TEST_F(SessionExplain, TheRecorderKeepsTheLastEventsOldestFirstWithTheirAge) {
   recorder_events_ = 4;
   start();

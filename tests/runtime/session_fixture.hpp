@@ -72,6 +72,7 @@ class SessionActor : public ::testing::Test {
     config.status = status_;
     config.start_paused = paused;
     config.cancel_waits_on_nonfatal_error = cancel_on_nonfatal;
+    if (config_hook_) config_hook_(config);
     session_ = spawn_session(sys_, config);
     impl_ = caf::actor_cast<session_actor_impl>(session_);
     sched_.run();
@@ -146,6 +147,7 @@ class SessionActor : public ::testing::Test {
   std::shared_ptr<actorsync::testing::inbox> box_;
   std::size_t recorder_events_ = tuning::flight_recorder_events;
   std::function<void(session_settings&)> settings_hook_;  ///< runs last in start()
+  std::function<void(session_config&)> config_hook_;      ///< likewise
   std::shared_ptr<int> token_calls_ = std::make_shared<int>(0);
   std::shared_ptr<published_status> status_ = std::make_shared<published_status>();
   caf::actor link_;

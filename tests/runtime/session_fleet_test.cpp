@@ -89,4 +89,35 @@ TEST_F(SessionFleet, UnacknowledgedWritesWaitsAndRecoveryAreCounted) {
   EXPECT_EQ(fleet_->read(sys_.clock().now()).in_error, 0u);
 }
 
+TEST_F(SessionFleet, AStopWithoutAnErrorMessageStillCountsAsInError) {
+  settings_hook_ = [this](session_settings& s) { s.fleet = fleet_; };
+  start();
+  bind_fresh();
+  server(protocol::server_ident_message{last_ident(), 7, 99});  // protocol violation: stopped
+  const auto s = fleet_->read(sys_.clock().now());
+  EXPECT_EQ(s.inactive, 1u);
+  EXPECT_EQ(s.in_error, 1u);
+}
+
+TEST_F(SessionFleet, ABacklogAboveTheHighMarkIsToldAtStart) {
+  commit("a");  // before the session exists: an earlier run's unacknowledged write
+  auto told = std::make_shared<std::vector<backpressure_event>>();
+  config_hook_ = [told](session_config& c) {
+    auto marks = std::make_shared<backpressure_config>();
+    marks->high_water_bytes = 1;
+    marks->low_water_bytes = 0;
+    marks->callback = [told](const backpressure_event& e) { told->push_back(e); };
+    c.backpressure = marks;
+  };
+  start();
+  ASSERT_EQ(told->size(), 1u);
+  EXPECT_TRUE(told->front().above_high_water);
+  bind_fresh();
+  written();
+  acknowledge(1, 1);
+  ASSERT_EQ(told->size(), 2u);
+  EXPECT_FALSE(told->back().above_high_water);
+  EXPECT_EQ(told->back().unacknowledged_bytes, 0u);
+}
+
 }  // namespace
