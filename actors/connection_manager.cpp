@@ -81,19 +81,23 @@ link_entry* connection_manager_state::find(std::uint64_t id, std::uint64_t gener
 void connection_manager_state::attach(const std::string& key, const std::string& token,
                                       const caf::actor& session) {
   if (!session) return;
-  auto [pos, fresh] = links_by_key.try_emplace(key, next_link);
-  if (fresh) {
-    auto& link = links.emplace(next_link, link_entry{config.backoff}).first->second;
-    link.id = next_link++;
-    link.key = key;
-    link.token = token;
-  }
-  auto& link = links.at(pos->second);
-  if (!link.sessions.emplace(session.id(), session).second) {
+  if (auto known = session_links.find(session.id()); known != session_links.end()) {
     // Attached already: a session sends a fresh token after the link's token expired.
-    if (!token.empty()) link.token = token;
+    if (!token.empty()) links.at(known->second.link).token = token;
     return;
   }
+  auto open = links_by_key.find(key);
+  const bool fresh = open == links_by_key.end() ||
+                     links.at(open->second).sessions.size() >= config.max_sessions_per_link;
+  if (fresh) {  // the key's first link, or its open one is full: another to the same endpoint
+    auto& created = links.emplace(next_link, link_entry{config.backoff}).first->second;
+    created.id = next_link++;
+    created.key = key;
+    created.token = token;
+    links_by_key[key] = created.id;
+  }
+  auto& link = links.at(links_by_key.at(key));
+  link.sessions.emplace(session.id(), session);
   session_links[session.id()] = attachment{link.id, 0};
   self->monitor(session);
   session_churn();
@@ -334,7 +338,9 @@ void connection_manager_state::close(link_entry& link) {
   log().debug("link[{}] key={} closed", link.id, link.key);
   client_websocket::retire(std::move(link.io));
   for (auto& [sid, session] : link.sessions) session_links.erase(sid);
-  links_by_key.erase(link.key);
+  if (auto open = links_by_key.find(link.key);
+      open != links_by_key.end() && open->second == link.id)
+    links_by_key.erase(open);
   links.erase(link.id);  // `link` is dangling from here on
 }
 

@@ -50,6 +50,9 @@ struct connection_manager_config {
   std::chrono::milliseconds pong_timeout = tuning::pong_timeout;
   /// How long a link stays open after its last session left; 0 closes it at once.
   std::chrono::milliseconds linger = tuning::linger;
+  /// Sessions of one key beyond this share another link to the same server: the server's own
+  /// limit per connection (max_sessions_per_connection, 65,536 by default) is not hit.
+  std::size_t max_sessions_per_link = tuning::max_sessions_per_link;
   backoff_config backoff{};
   /// After at least this many sessions attached or left, the manager gives the heap's free
   /// pages back to the OS once no frame moved for release_quiet (a burst of binds leaves ~1 KB

@@ -61,6 +61,7 @@ struct connection_manager_state {
   spdlog::logger& log() const { return logger_or_default(config.log); }
   caf::stateful_actor<connection_manager_state, connection_manager_impl::base>* self = nullptr;
   std::map<std::uint64_t, link_entry> links;
+  /// The link of each key that takes new sessions (the newest; older full ones keep theirs).
   std::unordered_map<std::string, std::uint64_t> links_by_key;
   /// Where each attached session is: its link, and the ident of its latest binding (so that
   /// leaving removes its route directly; scanning every route made 100,000 sessions leaving

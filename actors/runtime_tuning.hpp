@@ -87,6 +87,11 @@ inline constexpr std::chrono::milliseconds persist_acknowledgements_after = 500m
 inline constexpr std::size_t release_memory_after_sessions = 1000;
 inline constexpr std::chrono::milliseconds release_quiet = 500ms;
 
+/// Sessions of one key per link; more open another link to the same endpoint. The server's
+/// default limits.max_sessions_per_connection, so 100,000 sessions of one user bind without
+/// raising it (two links).
+inline constexpr std::size_t max_sessions_per_link = 65536;
+
 // ---- diagnostics ------------------------------------------------------------------------------
 
 /// Events kept per session by its flight recorder (16 bytes each, allocated at the session's

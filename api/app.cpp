@@ -78,6 +78,8 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
       own_system(host ? nullptr : std::make_unique<caf::actor_system>(*own_config)),
       system(host ? *host : *own_system),
       multiplexing(config.session_multiplexing) {
+  if (config.max_sessions_per_connection == 0)
+    throw usage_error("max_sessions_per_connection must be at least 1");
   if (config.flight_recorder_events > runtime::tuning::max_flight_recorder_events)
     throw usage_error("flight_recorder_events is " + std::to_string(config.flight_recorder_events) +
                       ", more than the maximum of " +
@@ -91,6 +93,7 @@ app::impl::impl(app_config cfg, caf::actor_system* host)
   mc.ping_interval = config.ping_interval;
   mc.pong_timeout = config.pong_timeout;
   mc.linger = config.linger;
+  mc.max_sessions_per_link = config.max_sessions_per_connection;
   mc.release_after_sessions = config.release_memory_after_sessions;
   mc.backoff = config.backoff;
   mc.log = log;

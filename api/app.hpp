@@ -64,6 +64,10 @@ struct app_config {
   /// One connection per user (to whichever server of the list it reached) when on (the
   /// default); one per session when off.
   bool session_multiplexing = true;
+  /// With multiplexing: sessions of one user per connection; more open another connection to
+  /// the same server (the server's limits.max_sessions_per_connection, 65,536 by default, is
+  /// never hit). 0 is a usage_error.
+  std::size_t max_sessions_per_connection = runtime::tuning::max_sessions_per_link;
   /// Events each session's flight recorder keeps for sync_session::explain() and for the log
   /// when a fatal error stops it (16 bytes each); 0 turns the recorder off. At most
   /// runtime::tuning::max_flight_recorder_events (else usage_error).

@@ -72,8 +72,10 @@ class ConnectionManagerScript : public ::testing::Test {
   }
 
   void start(std::chrono::milliseconds linger = 0ms,
-             const std::vector<std::string>& urls = {"ws://127.0.0.1:1"}) {
+             const std::vector<std::string>& urls = {"ws://127.0.0.1:1"},
+             std::size_t sessions_per_link = tuning::max_sessions_per_link) {
     connection_manager_config config;
+    config.max_sessions_per_link = sessions_per_link;
     for (const auto& url : urls) config.urls.push_back(*parse_server_url(url));
     config.connect_timeout = 15s;
     config.ping_interval = 30s;
@@ -392,4 +394,23 @@ TEST_F(ConnectionManagerScript, AHealthyConnectionResetsTheBackoffWhicheverServe
   ASSERT_EQ(socket_count(), 4u);
   EXPECT_EQ(port_of(3), "2");
   EXPECT_EQ(states(*a).back(), cs::connecting);
+}
+
+TEST_F(ConnectionManagerScript, AFullLinkMakesTheNextSessionOfItsKeyOpenAnother) {
+  start(0ms, {"ws://127.0.0.1:1"}, 2);
+  attach("user:alice");
+  attach("user:alice");
+  ASSERT_EQ(socket_count(), 1u);
+  auto third = attach("user:alice");  // the first link holds 2: a second to the same endpoint
+  ASSERT_EQ(socket_count(), 2u);
+  EXPECT_EQ(socket(1).target.url.port, socket(0).target.url.port);
+  reattach(0, "user:alice", "fresh");  // a known session giving a token opens nothing
+  EXPECT_EQ(socket_count(), 2u);
+  opened(0);
+  opened(1);
+  EXPECT_EQ(states(*third), (std::vector<cs>{cs::connecting, cs::connected}));
+  send_from(2, protocol::bind_message{13, "/c", ""}, 13);
+  EXPECT_TRUE(socket(0).written.empty());
+  ASSERT_EQ(socket(1).written.size(), 1u);  // the third session's frames go on its own link
+  EXPECT_EQ(stats().sockets_open, 2u);
 }

@@ -106,7 +106,8 @@ class server_process {
 
 /// The load tool's and the benchmarks' server: the secret through the environment, stdout read
 /// up to the ready line and stderr inherited, a graceful stop on destruction, log level warning,
-/// sessions per connection unbounded for practical purposes, fsync only when `durable`.
+/// the server's default limits (a client opens another connection past 65,536 sessions), fsync
+/// only when `durable`.
 server_process_options measured_server(std::filesystem::path binary,
                                        std::filesystem::path data_directory, std::string secret,
                                        bool durable);
