@@ -45,7 +45,16 @@ class published_status {
     }
   }
 
-  /// Any other change of the session's (start, stop, a pause through its actor handle).
+  /// The session's state at its start, unless a facade request is in flight: the session starts
+  /// after the facade may have called pause() and resume() (its actor is initialised when first
+  /// scheduled), and those calls' announced state stands until the session handles them.
+  void publish_at_start(session_state now) {
+    auto word = word_.load();
+    while (pending_of(word) == 0 && !word_.compare_exchange_weak(word, pack(0, now))) {
+    }
+  }
+
+  /// Any other change of the session's (stop, a pause through its actor handle).
   void publish(session_state now) {
     auto word = word_.load();
     while (!word_.compare_exchange_weak(word, pack(pending_of(word), now))) {

@@ -121,11 +121,17 @@ void session_actor_state::init(self_pointer owner) {
   // above the high-water mark).
   note_local_writes(config.store->metadata());
   check_backpressure();
-  if (config.start_paused || config.store->metadata().sync_paused) {
-    set_lifecycle(session_state::paused);
-  } else {
-    set_lifecycle(session_state::active);
-    attach();
+  {
+    // Published once below: pause() and resume() calls of the facade may already be in flight.
+    publication_deferred = true;
+    if (config.start_paused || config.store->metadata().sync_paused) {
+      set_lifecycle(session_state::paused);
+    } else {
+      set_lifecycle(session_state::active);
+      attach();
+    }
+    publication_deferred = false;
+    if (config.status) config.status->publish_at_start(lifecycle);
   }
   log().debug("{} started ({})", describe(), to_string(lifecycle));
 }

@@ -52,3 +52,19 @@ TEST(PublishedStatus, ConnectionIsPublishedOnItsOwn) {
   EXPECT_EQ(status.connection(), connection_state::connected);
   EXPECT_EQ(status.state(), session_state::active);
 }
+
+// The session actor starts when first scheduled: the facade may have called pause() and resume()
+// already, and what it found recorded (a pause) must not hide the resume announced since.
+TEST(PublishedStatus, AStartBehindFacadeRequestsLeavesTheirAnnouncedState) {
+  published_status status;
+  status.announce(session_state::active, session_state::paused);  // pause(): recorded
+  status.announce(session_state::paused, session_state::active);  // resume()
+  status.publish_at_start(session_state::paused);  // the session read the pause's record
+  EXPECT_EQ(status.state(), session_state::active);
+  status.settle(session_state::paused);
+  status.settle(session_state::active);
+  EXPECT_EQ(status.state(), session_state::active);
+  published_status quiet;
+  quiet.publish_at_start(session_state::paused);  // nothing in flight: the start shows
+  EXPECT_EQ(quiet.state(), session_state::paused);
+}
