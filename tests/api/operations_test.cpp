@@ -141,6 +141,19 @@ TEST(Operations, BackpressureMarksTheWrongWayRoundAreAUsageError) {
   bad.data_directory = a.dir.path() / "other";
   bad.flight_recorder_events = runtime::tuning::max_flight_recorder_events + 1;
   EXPECT_THROW(api::app{bad}, api::usage_error);
+  bad.flight_recorder_events = 8;
+  bad.max_sessions_per_connection = 0;
+  EXPECT_THROW(api::app{bad}, api::usage_error);
+  bad.max_sessions_per_connection = 100;
+  bad.metrics_endpoint = true;
+  bad.metrics_address = "localhost:9";  // not an IP address
+  try {
+    api::app refused{bad};
+    ADD_FAILURE() << "an app started with metrics_address " << bad.metrics_address;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'localhost:9' is not an IP address"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Operations, FleetFiguresFollowTheSessionsAndAnObserverHearsItsAlarm) {

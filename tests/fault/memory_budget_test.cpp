@@ -76,18 +76,7 @@ void served(scripted_client& client, protocol::session_ident session,
   EXPECT_EQ(expect_acknowledgement(client, 1).last_integrated_client_version, 1u);
   bind_and_ident(client, session + 1, "/big");
   client.send(protocol::client_mark_message{session + 1, version});
-  std::size_t received = 0;
-  for (;;) {
-    auto message = client.receive();
-    if (auto* d = std::get_if<protocol::download_message>(&message)) {
-      received += d->changesets.size();
-      continue;
-    }
-    ASSERT_TRUE(std::holds_alternative<protocol::server_mark_message>(message))
-        << scripted_client::describe(message);
-    break;
-  }
-  EXPECT_EQ(received, big_changesets);
+  EXPECT_EQ(changesets_until_mark(client), std::optional<std::size_t>(big_changesets));
 }
 
 TEST_F(MemoryBudget, GreedyPeersAreShedAndTheServerStaysWithinItsBudget) {

@@ -82,18 +82,7 @@ TEST(SlowReader, IsCutOffWithSendQueueOverflowAndOthersKeepSyncing) {
   auto reader = server.connect();
   bind_and_ident(*reader, 1, "/slow/r0");
   reader->send(protocol::client_mark_message{1, 7});
-  std::size_t received = 0;
-  for (;;) {
-    auto message = reader->receive();
-    if (auto* d = std::get_if<protocol::download_message>(&message)) {
-      received += d->changesets.size();
-      continue;
-    }
-    ASSERT_TRUE(std::holds_alternative<protocol::server_mark_message>(message))
-        << scripted_client::describe(message);
-    break;
-  }
-  EXPECT_EQ(received, 65u);
+  EXPECT_EQ(changesets_until_mark(*reader), std::optional<std::size_t>(65));
   EXPECT_TRUE(eventually([&] { return server.instance().metrics().connections.load() == 2; }));
 }
 

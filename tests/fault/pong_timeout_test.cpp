@@ -67,14 +67,6 @@ void PrintTo(stall s, std::ostream* out) {
 
 class PongTimeout : public ::testing::TestWithParam<stall> {};
 
-bool commit_one(api::realm& realm, int n) {
-  return realm.begin_write()
-      .create_object("items", "i" + std::to_string(n))
-      .set_field("items", "i" + std::to_string(n), "n", static_cast<std::int64_t>(n))
-      .commit()
-      .ok();
-}
-
 runtime::wait_outcome finish(std::future<runtime::wait_outcome> wait) {
   if (wait.wait_for(deadline + std::chrono::seconds(10)) != std::future_status::ready) {
     ADD_FAILURE() << "the wait hung";
@@ -111,7 +103,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
       [&seen](connection_state from, connection_state to) { seen.transition(from, to); });
 
   // Healthy first: connected, and a write is acknowledged.
-  ASSERT_TRUE(commit_one(*realm, 0));
+  ASSERT_TRUE(commit_numbered(*realm, 0));
   ASSERT_TRUE(finish(session.upload_all_local_changes()));
   ASSERT_TRUE(eventually([&] { return session.connection_state() == connection_state::connected; },
                          deadline));
@@ -124,7 +116,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   } else {
     proxy.set_stalled(true);
   }
-  ASSERT_TRUE(commit_one(*realm, 1));
+  ASSERT_TRUE(commit_numbered(*realm, 1));
   const auto pending = finish(session.upload_all_local_changes());
   EXPECT_EQ(pending, (runtime::wait_outcome{runtime::wait_status::error, sync_errc::pong_timeout}));
   const auto first = seen.error_at(errors_before);
@@ -140,7 +132,7 @@ TEST_P(PongTimeout, SilentLinkTripsPongTimeoutCancelsWaitsAndTheSessionRecovers)
   proxy.set_stalled(false);
   ASSERT_TRUE(eventually([&] { return session.connection_state() == connection_state::connected; },
                          deadline));
-  ASSERT_TRUE(commit_one(*realm, 2));
+  ASSERT_TRUE(commit_numbered(*realm, 2));
   EXPECT_TRUE(finish(session.upload_all_local_changes()));
   const auto meta = realm->read().metadata();
   EXPECT_EQ(meta.acknowledged_client_version, meta.latest_client_version);

@@ -53,14 +53,6 @@ struct error_log {
   }
 };
 
-bool commit_one(api::realm& realm, int n) {
-  return realm.begin_write()
-      .create_object("items", "i" + std::to_string(n))
-      .set_field("items", "i" + std::to_string(n), "n", static_cast<std::int64_t>(n))
-      .commit()
-      .ok();
-}
-
 bool uploaded(api::sync_session& session) {
   auto wait = session.upload_all_local_changes();
   if (wait.wait_for(deadline) != std::future_status::ready) {
@@ -94,7 +86,7 @@ TEST(ReconnectAfterOutage, FirstAttemptAfterTheHealConnectsAndNoDelayExceedsTheP
   auto& session = realm->session();
 
   int written = 0;
-  ASSERT_TRUE(commit_one(*realm, written++));
+  ASSERT_TRUE(commit_numbered(*realm, written++));
   ASSERT_TRUE(uploaded(session));
 
   for (int outage = 0; outage < 2; ++outage) {
@@ -106,8 +98,8 @@ TEST(ReconnectAfterOutage, FirstAttemptAfterTheHealConnectsAndNoDelayExceedsTheP
     // The outage: the healthy link is cut and the next attempts are refused.
     proxy.refuse_next(refused_attempts);
     proxy.cut_all();
-    ASSERT_TRUE(commit_one(*realm, written++));  // written while the network is down
-    ASSERT_TRUE(uploaded(session));              // acknowledged after the heal
+    ASSERT_TRUE(commit_numbered(*realm, written++));  // written while the network is down
+    ASSERT_TRUE(uploaded(session));                   // acknowledged after the heal
 
     // The lost link, then one error per refused attempt; nothing after the heal.
     const auto expected_errors = 1 + refused_attempts;

@@ -100,6 +100,21 @@ TEST(ConfigFile, TheMemoryBudgetAndFrameTimeoutAreReadAndCheckedByName) {
             std::string::npos);
 }
 
+TEST(ConfigFile, PendingUpgradeLimitsAreReadAndCheckedByName) {
+  temp_dir dir;
+  auto loaded = load_config_file(
+      write_file(dir, "[limits]\nmax_pending_upgrades = 64\nupgrade_timeout_ms = 4000\n"));
+  EXPECT_EQ(loaded.options.max_pending_upgrades, 64u);
+  EXPECT_EQ(loaded.options.upgrade_timeout, std::chrono::milliseconds(4000));
+  EXPECT_NE(load_error("[limits]\nmax_pending_upgrades = 0\n").find("limits.max_pending_upgrades"),
+            std::string::npos);
+  EXPECT_NE(load_error("[limits]\nupgrade_timeout_ms = 0\n").find("limits.upgrade_timeout_ms"),
+            std::string::npos);
+  EXPECT_NE(
+      load_error("[limits]\nupgrade_timeout_ms = 7200000\n").find("limits.upgrade_timeout_ms"),
+      std::string::npos);  // above the hour allowed
+}
+
 TEST(ConfigFile, SyntaxErrorsNameTheLine) {
   EXPECT_NE(load_error("[ws\n").find("line 1"), std::string::npos);
 }

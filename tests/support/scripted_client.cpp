@@ -338,6 +338,19 @@ int connect_raw(std::uint16_t port, int receive_buffer) {
   return fd;
 }
 
+std::optional<std::size_t> changesets_until_mark(scripted_client& client) {
+  std::size_t received = 0;
+  for (;;) {
+    auto message = client.receive();
+    if (auto* d = std::get_if<protocol::download_message>(&message)) {
+      received += d->changesets.size();
+      continue;
+    }
+    if (!std::holds_alternative<protocol::server_mark_message>(message)) return std::nullopt;
+    return received;
+  }
+}
+
 int upgrade_status(const client_options& options, std::string* body) {
   try {
     scripted_client::connect(options);

@@ -115,6 +115,10 @@ inline protocol::download_message expect_acknowledgement(scripted_client& client
   }
 }
 
+/// Receives DOWNLOADs until a MARK answer and returns how many changesets they carried; empty
+/// when a message of another kind came first.
+std::optional<std::size_t> changesets_until_mark(scripted_client& client);
+
 /// The HTTP status of an upgrade with `options`: 101 when it succeeded, else the refusal's
 /// (its body in `body` when given).
 int upgrade_status(const client_options& options, std::string* body = nullptr);

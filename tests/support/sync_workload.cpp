@@ -4,6 +4,15 @@
 
 namespace actorsync::testing {
 
+bool commit_numbered(api::realm& realm, int n) {
+  const auto id = "i" + std::to_string(n);
+  return realm.begin_write()
+      .create_object("items", id)
+      .set_field("items", id, "n", static_cast<std::int64_t>(n))
+      .commit()
+      .ok();
+}
+
 api::user_credentials credentials_for(const std::string& user, const std::string& secret) {
   const server::token_claims claims{user, {"/*"}, server::unix_now() + 3600};
   return {user, server::issue_token(server::token_secret(secret), claims)};

@@ -22,6 +22,9 @@
 
 namespace actorsync::testing {
 
+/// Commits object "i<n>" with field n = n to `realm`; false when the commit failed.
+bool commit_numbered(api::realm& realm, int n);
+
 /// Credentials for `user` with a token for every realm, signed with `secret` (the secret the
 /// server under test was started with), valid for an hour.
 api::user_credentials credentials_for(const std::string& user, const std::string& secret);
